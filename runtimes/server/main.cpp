@@ -1,0 +1,122 @@
+// server: serves one workload on one back end until SIGINT/SIGTERM.
+//   server --backend threads --workload http --port 0
+// Prints exactly one line on stdout, "ready port=<p> pid=<pid>", once the socket listens; errors go to stderr.
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <thread>
+
+#include "net/socket.hpp"
+#include "server/registry.hpp"
+
+namespace {
+
+using namespace tvt;
+
+constexpr auto graceful_stop_budget = std::chrono::milliseconds(1800);
+
+// Turns SIGINT/SIGTERM into stop.request() on a thread of its own (so no work happens in a signal handler), then
+// enforces the graceful-stop budget: a back end that has not returned in time is a bug, reported by exit code 3.
+void start_signal_thread(server::StopSignal& stop) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  std::thread([set, &stop] {
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0) {
+    }
+    stop.request();
+    std::this_thread::sleep_for(graceful_stop_budget);
+    std::fprintf(stderr, "server: graceful stop took longer than %lld ms; exiting\n",
+                 static_cast<long long>(graceful_stop_budget.count()));
+    std::_Exit(3);
+  }).detach();
+}
+
+std::string backend_names() {
+  std::string names;
+  for (const auto& b : server::backends()) names.append(names.empty() ? "" : ", ").append(b.name);
+  return names;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tasks-vs-threads server: one workload on one concurrency back end"};
+  std::string backend_name;
+  std::string workload_name = "http";
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::size_t stack_size = 0;
+  long idle_timeout_ms = 0;
+  unsigned threads = 0;
+  protocol::Limits limits;
+  bool list = false;
+
+  app.add_option("--backend,-b", backend_name, "Back end: " + backend_names());
+  app.add_option("--workload,-w", workload_name, "Workload: echo, http")->capture_default_str();
+  app.add_option("--host", host, "Address to listen on")->capture_default_str();
+  app.add_option("--port,-p", port, "Port to listen on (0 = pick a free one)")->capture_default_str();
+  app.add_option("--stack-size", stack_size, "Stack bytes per thread or fiber (0 = the model's default)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 30));
+  app.add_option("--idle-timeout-ms", idle_timeout_ms,
+                 "Close a connection idle, or slow to send a whole request, for this long (0 = off)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", threads, "Worker threads for multi-threaded back ends (0 = one per core)");
+  app.add_option("--body-size", limits.http_body_bytes, "http: bytes in the 200 response body")->capture_default_str();
+  app.add_option("--max-line", limits.max_line_bytes, "echo: longest accepted line in bytes")->capture_default_str();
+  app.add_option("--max-header-bytes", limits.max_header_bytes, "http: largest header section")->capture_default_str();
+  app.add_option("--max-header-fields", limits.max_header_fields, "http: most header fields")->capture_default_str();
+  app.add_flag("--list-backends", list, "Print the back-end names, one per line, and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (list) {
+    for (const auto& b : server::backends()) std::printf("%.*s\n", static_cast<int>(b.name.size()), b.name.data());
+    return 0;
+  }
+  const auto* backend = server::find_backend(backend_name);
+  if (backend == nullptr) {
+    std::fprintf(stderr, "server: unknown --backend '%s' (have: %s)\n", backend_name.c_str(), backend_names().c_str());
+    return 2;
+  }
+  const auto workload = protocol::parse_workload(workload_name);
+  if (!workload) {
+    std::fprintf(stderr, "server: unknown --workload '%s'\n", workload_name.c_str());
+    return 2;
+  }
+  if (stack_size != 0 && stack_size < 64 * 1024) {
+    std::fprintf(stderr, "server: --stack-size must be 0 or at least 65536\n");
+    return 2;
+  }
+
+  // Block the stop signals before any thread exists, so every thread inherits the mask and only sigwait sees them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);  // belt and braces: every send already passes MSG_NOSIGNAL
+
+  try {
+    server::ServerOptions options{protocol::WorkloadConfig(*workload, limits)};
+    options.stack_size_bytes = stack_size;
+    options.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
+    options.worker_threads = threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
+    auto listener = net::listen_tcp(host, port);
+    server::StopSignal stop;
+    start_signal_thread(stop);
+    std::printf("ready port=%u pid=%d\n", static_cast<unsigned>(net::local_port(listener.get())), ::getpid());
+    std::fflush(stdout);
+    backend->serve(listener.get(), options, stop);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "server: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,24 @@
+#include "server/registry.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "threads/threads_backend.hpp"
+
+namespace tvt::server {
+namespace {
+
+constexpr std::array registered = {
+    entry_for<threads::ThreadsBackend>(),
+};
+
+}  // namespace
+
+std::span<const BackendEntry> backends() { return registered; }
+
+const BackendEntry* find_backend(std::string_view name) {
+  const auto it = std::find_if(registered.begin(), registered.end(), [&](const auto& e) { return e.name == name; });
+  return it == registered.end() ? nullptr : &*it;
+}
+
+}  // namespace tvt::server

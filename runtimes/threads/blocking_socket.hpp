@@ -1,0 +1,56 @@
+#pragma once
+// A connected socket as a BlockingStream for a thread: recv blocks the thread. The read buffer lives inside this
+// object on the connection thread's stack, so its cost shows up where it belongs, in the thread's memory (only the
+// pages a reply actually touches become resident).
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "blocking/blocking_stream.hpp"
+#include "net/socket.hpp"
+
+namespace tvt::threads {
+
+class BlockingSocket {
+ public:
+  // `idle_timeout` > 0: a read waiting longer than that ends the connection (SO_RCVTIMEO).
+  BlockingSocket(int fd, std::chrono::milliseconds idle_timeout) : fd_(fd) {
+    if (idle_timeout.count() > 0) {
+      timeval tv{};
+      tv.tv_sec = static_cast<time_t>(idle_timeout.count() / 1000);
+      tv.tv_usec = static_cast<suseconds_t>((idle_timeout.count() % 1000) * 1000);
+      ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+  }
+
+  std::string_view read() {
+    const auto n = net::recv_some(fd_, buffer_.data(), buffer_.size());
+    return n > 0 ? std::string_view(buffer_.data(), static_cast<std::size_t>(n)) : std::string_view{};
+  }
+
+  std::string& out() { return out_; }
+
+  bool flush() {
+    std::string_view rest = out_;
+    while (!rest.empty()) {
+      const auto n = net::send_some(fd_, rest.data(), rest.size());
+      if (n <= 0) return false;
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    out_.clear();
+    return true;
+  }
+
+ private:
+  int fd_;
+  std::string out_;
+  std::array<char, 16 * 1024> buffer_;  // deliberately uninitialised: untouched pages stay non-resident
+};
+static_assert(blocking::BlockingStream<BlockingSocket>);
+
+}  // namespace tvt::threads
