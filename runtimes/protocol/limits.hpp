@@ -9,6 +9,7 @@ struct Limits {
   std::size_t max_header_bytes = 8 * 1024;    // http: request line + header fields, else 431
   std::size_t max_header_fields = 100;        // http: else 431
   std::size_t http_body_bytes = 13;           // http: size of the fixed 200 body ("Hello, World!")
+  std::size_t chat_outbox_bytes = 256 * 1024; // chat: bytes queued per connection before messages are dropped
 };
 
 }  // namespace tvt::protocol

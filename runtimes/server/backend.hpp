@@ -20,6 +20,7 @@ struct ServerOptions {
   std::size_t stack_size_bytes = 0;           // per thread or fiber; 0 = the model's default
   std::chrono::milliseconds idle_timeout{0};  // idle and header-read timeout (sheds slowloris); 0 = off
   unsigned worker_threads = 0;                // multi-threaded back ends; 0 = one per core
+  bool offload_compute = false;               // compute: run the digest via spawn_blocking where the model has one
 };
 
 // `serve` may throw std::exception for a start-up failure; the server prints it and exits non-zero.

@@ -58,9 +58,10 @@ int main(int argc, char** argv) {
   unsigned threads = 0;
   protocol::Limits limits;
   bool list = false;
+  bool offload = false;
 
   app.add_option("--backend,-b", backend_name, "Back end: " + backend_names());
-  app.add_option("--workload,-w", workload_name, "Workload: echo, http")->capture_default_str();
+  app.add_option("--workload,-w", workload_name, "Workload: echo, http, chat, compute")->capture_default_str();
   app.add_option("--host", host, "Address to listen on")->capture_default_str();
   app.add_option("--port,-p", port, "Port to listen on (0 = pick a free one)")->capture_default_str();
   app.add_option("--stack-size", stack_size, "Stack bytes per thread or fiber (0 = the model's default)")
@@ -70,7 +71,14 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--threads", threads, "Worker threads for multi-threaded back ends (0 = one per core)");
   app.add_option("--body-size", limits.http_body_bytes, "http: bytes in the 200 response body")->capture_default_str();
-  app.add_option("--max-line", limits.max_line_bytes, "echo: longest accepted line in bytes")->capture_default_str();
+  app.add_option("--max-line", limits.max_line_bytes, "echo, chat, compute: longest accepted line in bytes")
+      ->capture_default_str();
+  app.add_option("--chat-outbox-bytes", limits.chat_outbox_bytes,
+                 "chat: bytes queued per connection before messages to it are dropped (and counted)")
+      ->check(CLI::Range(std::size_t{256}, std::size_t{1} << 30))
+      ->capture_default_str();
+  app.add_flag("--offload", offload,
+               "compute: run the digest via spawn_blocking (coro, coro-local, fiber, fiber-mt; others compute inline)");
   app.add_option("--max-header-bytes", limits.max_header_bytes, "http: largest header section")->capture_default_str();
   app.add_option("--max-header-fields", limits.max_header_fields, "http: most header fields")->capture_default_str();
   app.add_flag("--list-backends", list, "Print the back-end names, one per line, and exit");
@@ -106,6 +114,7 @@ int main(int argc, char** argv) {
   try {
     server::ServerOptions options{protocol::WorkloadConfig(*workload, limits)};
     options.stack_size_bytes = stack_size;
+    options.offload_compute = offload;
     options.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
     options.worker_threads = threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
     auto listener = net::listen_tcp(host, port);
