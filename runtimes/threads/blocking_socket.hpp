@@ -35,6 +35,10 @@ class BlockingSocket {
 
   std::string& out() { return out_; }
 
+  // Wakes a read or a send blocked on this socket in another thread (chat: the reader and the writer of one
+  // connection run on two threads).
+  void shutdown() { ::shutdown(fd_, SHUT_RDWR); }
+
   bool flush() {
     std::string_view rest = out_;
     while (!rest.empty()) {

@@ -21,10 +21,12 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "blocking/serve_chat.hpp"
 #include "blocking/serve_connection.hpp"
 #include "net/acceptor.hpp"
 #include "net/log.hpp"
 #include "threads/blocking_socket.hpp"
+#include "threads/thread_sync.hpp"
 
 namespace tvt::threads {
 namespace {
@@ -56,19 +58,27 @@ class ConnectionSet {
   std::unordered_set<int> live_;
 };
 
+using ChatHub = blocking::ChatHub<ThreadSync>;
+
 struct Connection {
   int fd;
   ConnectionSet* set;
   const server::ServerOptions* options;
+  ChatHub* chat_hub;  // shared by every connection of a chat server
 };
 
 void* run_connection(void* arg) {
   const std::unique_ptr<Connection> c(static_cast<Connection*>(arg));
   {
     BlockingSocket socket(c->fd, c->options->idle_timeout);
-    protocol::with_session_factory(c->options->workload, [&](auto make_session) {
-      blocking::serve_connection(socket, make_session(), c->options->idle_timeout);
-    });
+    const auto& workload = c->options->workload;
+    if (workload.workload == protocol::Workload::chat) {
+      blocking::serve_chat(socket, *c->chat_hub, workload.limits.max_line_bytes, c->options->idle_timeout);
+    } else {
+      protocol::with_session_factory(workload, [&](auto make_session) {
+        blocking::serve_connection(socket, make_session(), c->options->idle_timeout);
+      });
+    }
   }
   c->set->remove(c->fd);
   ::close(c->fd);
@@ -77,8 +87,8 @@ void* run_connection(void* arg) {
 
 // Starts a detached thread for `fd`; on failure (EAGAIN: thread or memory limits) the connection is closed.
 bool start_connection_thread(net::UniqueFd fd, ConnectionSet& set, const server::ServerOptions& options,
-                             const pthread_attr_t& attr) {
-  auto conn = std::make_unique<Connection>(Connection{fd.get(), &set, &options});
+                             ChatHub& chat_hub, const pthread_attr_t& attr) {
+  auto conn = std::make_unique<Connection>(Connection{fd.get(), &set, &options, &chat_hub});
   set.add(fd.get());
   pthread_t thread;
   const int rc = ::pthread_create(&thread, &attr, &run_connection, conn.get());
@@ -103,6 +113,7 @@ void ThreadsBackend::serve(int listen_fd, const server::ServerOptions& options, 
 
   net::set_nonblocking(listen_fd);
   net::Acceptor acceptor(listen_fd, /*nonblocking_connections=*/false);
+  ChatHub chat_hub(options.workload.limits.chat_outbox_bytes);
   ConnectionSet connections;
   pollfd fds[2] = {{listen_fd, POLLIN, 0}, {stop.fd(), POLLIN, 0}};
   while (!stop.requested()) {
@@ -117,7 +128,7 @@ void ThreadsBackend::serve(int listen_fd, const server::ServerOptions& options, 
       }
       if (result.status != net::AcceptStatus::accepted) continue;
       net::set_nodelay(result.fd.get());
-      start_connection_thread(std::move(result.fd), connections, options, attr);
+      start_connection_thread(std::move(result.fd), connections, options, chat_hub, attr);
     }
   }
   ::pthread_attr_destroy(&attr);
