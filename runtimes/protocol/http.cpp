@@ -98,6 +98,7 @@ HttpSession::Step HttpSession::parse_one(std::string_view& in, std::string& out)
   // Find the blank line that ends the header section, counting lines as we go (LF or CRLF line ends).
   std::size_t line_start = 0;
   std::size_t lines = 0;
+  std::size_t request_line_start = 0;
   std::size_t header_end = std::string_view::npos;
   while (true) {
     const auto limit = std::min(in.size(), r.max_header_bytes + 2);
@@ -105,23 +106,27 @@ HttpSession::Step HttpSession::parse_one(std::string_view& in, std::string& out)
     if (nl == nullptr) break;
     const auto pos = static_cast<std::size_t>(static_cast<const char*>(nl) - in.data());
     const auto line = strip_cr(in.substr(line_start, pos - line_start));
+    const auto this_line_start = line_start;
     line_start = pos + 1;
     if (line.empty()) {
       if (lines == 0) continue;  // RFC 9112 2.2: ignore empty lines before the request line
       header_end = line_start;
       break;
     }
+    if (lines == 0) request_line_start = this_line_start;
     if (++lines > r.max_header_fields + 1) return fail(r.header_too_large, "http: too many header fields", out);
   }
   if (header_end == std::string_view::npos) {
-    if (in.size() > r.max_header_bytes) return fail(r.header_too_large, "http: header section too large", out);
+    // The section may take max_header_bytes plus its final CRLF (as above); deciding earlier would make the verdict
+    // depend on where TCP cut the stream (found by the fuzzer).
+    if (in.size() >= r.max_header_bytes + 2) return fail(r.header_too_large, "http: header section too large", out);
     return Step::need_more;
   }
   if (header_end > r.max_header_bytes + 2) return fail(r.header_too_large, "http: header section too large", out);
 
-  auto head = in.substr(0, header_end);
-  // Request line: METHOD SP target SP HTTP/1.x
-  while (head.front() == '\r' || head.front() == '\n') head.remove_prefix(1);
+  // Request line: METHOD SP target SP HTTP/1.x. The empty lines before it are skipped by position, not by stripping
+  // CR/LF bytes: a request line may itself start with a stray CR (found by the fuzzer: "\r\r\n\r\n").
+  auto head = in.substr(request_line_start, header_end - request_line_start);
   const auto request_line = strip_cr(head.substr(0, head.find('\n')));
   head.remove_prefix(head.find('\n') + 1);
   const auto sp1 = request_line.find(' ');
