@@ -82,7 +82,17 @@ int main(int argc, char** argv) {
   app.add_option("--max-header-bytes", limits.max_header_bytes, "http: largest header section")->capture_default_str();
   app.add_option("--max-header-fields", limits.max_header_fields, "http: most header fields")->capture_default_str();
   app.add_flag("--list-backends", list, "Print the back-end names, one per line, and exit");
+  bool list_workloads = false;
+  app.add_flag("--list-workloads", list_workloads, "Print the workload names, one per line, and exit");
   CLI11_PARSE(app, argc, argv);
+
+  if (list_workloads) {  // bench_all asks, so a new workload joins the matrix without a harness change
+    for (auto w : protocol::all_workloads) {
+      const auto n = protocol::name(w);
+      std::printf("%.*s\n", static_cast<int>(n.size()), n.data());
+    }
+    return 0;
+  }
 
   if (list) {
     for (const auto& b : server::backends()) std::printf("%.*s\n", static_cast<int>(b.name.size()), b.name.data());

@@ -1,0 +1,162 @@
+"""Profiles: which runs make up a bench_all matrix, and how long each may take.
+
+A profile is a list of cells (workload x mode x connection counts x load settings); bench_all crosses every cell
+with every back end the server lists (new back ends join automatically) and every repetition. Workloads the server
+does not list (chat and compute before issue 8 lands) are left out and said so, not failed.
+
+Time budgets here (2 vCPU): ci < 3 min, default < 10 min, full < 30 min. bench_all --dry-run prints the estimate.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+# Back ends that accept `server --offload` (CONTRACTS.md, compute). Compute runs them with and without it, to show
+# head-of-line blocking and its spawn_blocking fix; the others run compute once.
+OFFLOAD_BACKENDS = ("coro", "coro-local", "fiber", "fiber-mt")
+
+
+@dataclass(frozen=True)
+class Cell:
+    workload: str
+    mode: str                       # closed | open | idle | storm (loadgen --mode)
+    connections: Tuple[int, ...]    # counts; LARGEST stands for the machine's largest count
+    duration_s: float = 3.0
+    warmup_s: float = 1.0
+    hold_s: float = 0.0             # idle mode: how long connections stay open while the server is sampled
+    loadgen_args: Tuple[str, ...] = ()   # extra loadgen arguments ("{groups}" is replaced by connections // 100)
+    offload_variants: bool = False  # also run OFFLOAD_BACKENDS with --offload
+
+
+LARGEST = -1  # placeholder in Cell.connections: the largest count this machine allows (see largest_connections)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    cells: Tuple[Cell, ...]
+    repetitions: int = 1
+    micro_args: Tuple[str, ...] = ()      # extra Google Benchmark flags for bench_micro* binaries
+    micro_timeout_s: float = 300.0        # per micro binary
+    callgrind: bool = True
+    budget_s: float = 600.0               # what the README promises; --dry-run warns past it
+
+
+_CHAT = ("--groups", "{groups}", "--rate", "{chat_rate}")
+_COMPUTE = ("--compute-small-kib", "1", "--compute-large-kib", "256", "--compute-large-fraction", "0.05")
+
+PROFILES: Dict[str, Profile] = {
+    "ci": Profile(
+        name="ci",
+        cells=(
+            Cell("http", "closed", (100,), duration_s=2.0, warmup_s=0.5),
+            Cell("echo", "closed", (100,), duration_s=2.0, warmup_s=0.5),
+            Cell("http", "idle", (1000,), duration_s=1.0, warmup_s=0.0, hold_s=1.0),
+            Cell("chat", "closed", (100,), duration_s=2.0, warmup_s=0.5, loadgen_args=_CHAT),
+            Cell("compute", "closed", (50,), duration_s=2.0, warmup_s=0.5, loadgen_args=_COMPUTE),
+        ),
+        micro_args=("--benchmark_min_time=0.01", "--benchmark_repetitions=1"),
+        micro_timeout_s=60.0,
+        budget_s=180.0,
+    ),
+    "default": Profile(
+        name="default",
+        cells=(
+            Cell("http", "closed", (100, 1000, 10000), duration_s=3.0, warmup_s=1.0),
+            Cell("echo", "closed", (100, 1000, 10000), duration_s=3.0, warmup_s=1.0),
+            Cell("http", "idle", (100, 1000, 10000), duration_s=2.0, warmup_s=0.0, hold_s=2.0),
+            Cell("chat", "closed", (1000,), duration_s=3.0, warmup_s=1.0, loadgen_args=_CHAT),
+            Cell("compute", "closed", (100,), duration_s=3.0, warmup_s=1.0, loadgen_args=_COMPUTE,
+                 offload_variants=True),
+        ),
+        micro_args=("--benchmark_min_time=0.05",),
+        micro_timeout_s=180.0,
+        budget_s=600.0,
+    ),
+    "full": Profile(
+        name="full",
+        cells=(
+            Cell("http", "closed", (1000, 5000, 10000, LARGEST), duration_s=5.0, warmup_s=1.0),
+            Cell("echo", "closed", (1000, 10000), duration_s=5.0, warmup_s=1.0),
+            Cell("http", "idle", (1000, 5000, 10000, LARGEST), duration_s=3.0, warmup_s=0.0, hold_s=3.0),
+            Cell("http", "storm", (10000,), duration_s=1.0, warmup_s=0.0),
+            Cell("chat", "closed", (1000, 10000), duration_s=5.0, warmup_s=1.0, loadgen_args=_CHAT),
+            Cell("compute", "closed", (100, 1000), duration_s=5.0, warmup_s=1.0, loadgen_args=_COMPUTE,
+                 offload_variants=True),
+        ),
+        micro_args=(),
+        micro_timeout_s=600.0,
+        budget_s=1800.0,
+    ),
+}
+
+
+def largest_connections(nofile_hard: int, pid_max: int) -> int:
+    """The largest count one server process can hold here: its open-file limit minus a margin for the listener,
+    logs and the fds a runtime keeps (epoll, eventfds, pipes); for threads also below pid_max."""
+    by_files = nofile_hard - max(200, nofile_hard // 20)
+    by_pids = pid_max - 2000
+    return max(1, min(by_files, by_pids))
+
+
+@dataclass
+class RunSpec:
+    """One server + one loadgen run: a row of results.csv."""
+    backend: str
+    workload: str
+    mode: str
+    connections: int
+    duration_s: float
+    warmup_s: float
+    hold_s: float
+    loadgen_args: List[str] = field(default_factory=list)
+    server_args: List[str] = field(default_factory=list)
+    variant: str = ""
+    repetition: int = 0
+
+    @property
+    def label(self) -> str:
+        name = self.backend + ("+" + self.variant if self.variant else "")
+        return f"{name} {self.workload} {self.mode} {self.connections} conns"
+
+    @property
+    def stem(self) -> str:
+        name = self.backend + ("+" + self.variant if self.variant else "")
+        return f"{name}-{self.workload}-{self.mode}-{self.connections}-r{self.repetition}"
+
+    def estimate_s(self) -> float:
+        """Rough wall time: start/stop + connection set-up (~0.1 ms each here) + load."""
+        return 1.0 + self.connections * 1e-4 + self.warmup_s + self.duration_s + self.hold_s
+
+
+def expand(profile: Profile, backends: List[str], workloads: List[str], largest: int, repetitions: int,
+           overrides: Optional[dict] = None) -> List[RunSpec]:
+    """The matrix in run order. Repetitions are the outer loop and back ends the inner one, so that every
+    back end of a cell runs close together in time and repeated runs interleave (drift hits all back ends alike)."""
+    overrides = overrides or {}
+    specs: List[RunSpec] = []
+    for repetition in range(repetitions):
+        for cell in profile.cells:
+            if cell.workload not in workloads or cell.mode not in overrides.get("modes", [cell.mode]):
+                continue
+            counts = overrides.get("connections") or [largest if c == LARGEST else c for c in cell.connections]
+            for connections in dict.fromkeys(counts):  # ordered, without duplicates
+                for backend in backends:
+                    variants = [""]
+                    if cell.offload_variants and backend in OFFLOAD_BACKENDS:
+                        variants.append("offload")
+                    for variant in variants:
+                        specs.append(_spec(cell, backend, connections, variant, repetition, overrides))
+    return specs
+
+
+def _spec(cell: Cell, backend: str, connections: int, variant: str, repetition: int, overrides: dict) -> RunSpec:
+    substitutions = {"groups": str(max(1, connections // 100)), "chat_rate": str(max(100, connections * 2))}
+    loadgen_args = [a.format(**substitutions) for a in cell.loadgen_args]
+    hold_s = cell.hold_s if cell.mode == "idle" else 0.0
+    if "hold_s" in overrides and cell.mode == "idle":
+        hold_s = overrides["hold_s"]
+    return RunSpec(
+        backend=backend, workload=cell.workload, mode=cell.mode, connections=connections,
+        duration_s=overrides.get("duration_s", cell.duration_s),
+        warmup_s=overrides.get("warmup_s", cell.warmup_s) if cell.mode != "idle" else 0.0,
+        hold_s=hold_s, loadgen_args=loadgen_args,
+        server_args=["--offload"] if variant == "offload" else [], variant=variant, repetition=repetition)
