@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "asio/asio_backend.hpp"
 #include "threads/threads_backend.hpp"
 
 namespace tvt::server {
@@ -10,6 +11,8 @@ namespace {
 
 constexpr std::array registered = {
     entry_for<threads::ThreadsBackend>(),
+    entry_for<asio_backend::AsioBackend>(),
+    entry_for<asio_backend::AsioMtBackend>(),
 };
 
 }  // namespace
