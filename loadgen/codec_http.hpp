@@ -1,0 +1,35 @@
+#pragma once
+// http client codec: a fixed keep-alive GET, and an incremental verifier of its reply (status 200, a Content-Length
+// header, exactly that many body bytes). The verifier keeps a few bytes of state and no buffer, so 40,000
+// connections cost nothing here, and a reply split anywhere verifies the same.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "loadgen/codec.hpp"
+
+namespace tvt::loadgen {
+
+std::string http_request(std::string_view host_header);
+
+class HttpReplyVerifier {
+ public:
+  static constexpr std::uint32_t max_header_bytes = 8 * 1024;
+  static constexpr std::int64_t max_body_bytes = 64 << 20;
+
+  FeedResult feed(const char* data, std::size_t size);
+  void reset() { *this = HttpReplyVerifier{}; }
+
+ private:
+  enum class Step : std::uint8_t { status, status_rest, line_start, name, length_value, skip_line, final_lf, body };
+  FeedResult fail() { return {ReplyStatus::bad, 0}; }
+
+  Step step_ = Step::status;
+  std::uint8_t match_pos_ = 0;         // bytes of the status prefix or of "content-length:" matched so far
+  bool saw_length_digit_ = false;
+  std::uint32_t header_bytes_ = 0;
+  std::int64_t content_length_ = -1;  // -1: no Content-Length seen
+  std::int64_t body_left_ = 0;
+};
+
+}  // namespace tvt::loadgen

@@ -1,0 +1,718 @@
+#include "loadgen/engine.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <queue>
+#include <string_view>
+
+#include "loadgen/codec_echo.hpp"
+#include "loadgen/codec_http.hpp"
+
+namespace tvt::loadgen {
+
+std::int64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+namespace {
+
+constexpr std::int64_t ns_per_s = 1'000'000'000;
+constexpr std::int64_t ns_per_ms = 1'000'000;
+constexpr std::int64_t timeout_scan_interval_ns = 100 * ns_per_ms;
+constexpr std::int64_t reconnect_backoff_ns = 100 * ns_per_ms;
+constexpr std::int64_t go_poll_interval_ns = 1 * ns_per_ms;
+constexpr std::int64_t chat_quiet_ns = 300 * ns_per_ms;  // drain ends after this long without a delivery
+constexpr int max_events = 512;
+constexpr std::size_t recv_buffer_bytes = 64 * 1024;
+constexpr std::size_t send_buffer_bytes = 96;  // echo line, compute request, chat MSG line
+constexpr std::size_t chat_line_max_bytes = 160;
+
+enum class ErrorKind { connect, reset, timeout, bad_reply, closed };
+
+enum class ConnState : std::uint8_t {
+  unopened,    // waits for its ramp slot (timer)
+  connecting,  // non-blocking connect in flight (EPOLLOUT)
+  priming,     // idle/storm: first request in flight; chat: JOIN sent, waiting for JOINED
+  waiting_go,  // ready; the run has not started
+  awaiting,    // a request is out, its reply is not complete
+  paused,      // between requests: think time or the open-loop schedule (timer)
+  holding,     // idle/storm: ready and silent
+  chat_live,   // chat: posting on its schedule (timer), receiving at any time
+  backoff,     // failed; reconnects when its timer fires
+  finished,
+};
+
+struct Conn {
+  int fd = -1;
+  std::uint32_t slot = 0;
+  std::uint32_t timer_generation = 0;  // a heap entry with another generation is stale
+  ConnState state = ConnState::unopened;
+  bool ready = false;           // was ready at least once
+  bool writing = false;         // EPOLLOUT is in the interest set
+  bool large = false;           // compute: the request in flight is a large one
+  std::uint16_t send_offset = 0, send_length = 0;
+  std::uint16_t line_length = 0;  // chat: bytes of an unfinished received line
+  const char* send_data = nullptr;
+  std::int64_t intended_ns = 0;       // open loop: when the request in flight was due
+  std::int64_t sent_ns = 0;
+  std::int64_t deadline_ns = 0;
+  std::int64_t next_due_ns = 0;       // open loop / chat: when the next send is due
+  std::int64_t schedule_start_ns = 0; // open loop / chat: the first due time
+  std::uint64_t sequence = 0;
+  std::uint32_t chat_table_offset = 0;  // chat: first entry of this receiver's per-sender table
+  HttpReplyVerifier http;
+  EchoReplyVerifier echo;
+  ComputeReplyVerifier compute;
+  char send_buffer[send_buffer_bytes];
+  char line[chat_line_max_bytes];  // chat only; a few hundred bytes a connection is no concern at 40k
+};
+
+struct TimerEntry {
+  std::int64_t due_ns;
+  std::uint32_t index;
+  std::uint32_t generation;
+  bool operator>(const TimerEntry& o) const { return due_ns > o.due_ns; }
+};
+
+// Number of k >= 0 with first + k * step in [from, to).
+std::int64_t count_due_in(std::int64_t first, std::int64_t step, std::int64_t from, std::int64_t to) {
+  if (step <= 0 || to <= from) return 0;
+  auto index_at_or_after = [&](std::int64_t t) -> std::int64_t {
+    if (t <= first) return 0;
+    return (t - first + step - 1) / step;
+  };
+  return std::max<std::int64_t>(0, index_at_or_after(to) - index_at_or_after(from));
+}
+
+class EngineThread {
+ public:
+  EngineThread(const EngineConfig& config, Coordinator& coordinator, std::uint32_t slot_begin, std::uint32_t slot_end)
+      : config_(config), options_(config.options), coordinator_(coordinator), conns_(slot_end - slot_begin) {
+    for (std::uint32_t i = 0; i < conns_.size(); ++i) conns_[i].slot = slot_begin + i;
+    std::vector<TimerEntry> storage;
+    storage.reserve(conns_.size() * 2 + 16);
+    timers_ = decltype(timers_)(std::greater<TimerEntry>{}, std::move(storage));
+    recv_buffer_ = std::make_unique<char[]>(recv_buffer_bytes);
+    if (options_.workload == Workload::chat) prepare_chat_tables();
+    if (options_.mode == Mode::open) open_interval_ns_ = per_connection_interval_ns();
+    if (options_.workload == Workload::chat) open_interval_ns_ = per_connection_interval_ns();
+  }
+
+  RunResult run();
+
+ private:
+  // --- set-up ---
+  std::int64_t per_connection_interval_ns() const {
+    return static_cast<std::int64_t>(static_cast<double>(config_.total_connections) * ns_per_s / options_.rate);
+  }
+  std::uint32_t group_of(std::uint32_t slot) const { return slot % options_.groups; }
+  std::uint32_t group_size(std::uint32_t group) const {
+    const std::uint32_t n = config_.total_connections, g = options_.groups;
+    return n / g + (group < n % g ? 1 : 0);
+  }
+  void prepare_chat_tables() {
+    std::size_t total = 0;
+    for (auto& c : conns_) {
+      c.chat_table_offset = static_cast<std::uint32_t>(total);
+      total += group_size(group_of(c.slot));
+    }
+    chat_last_seen_.assign(total, 0);
+  }
+
+  // --- connections ---
+  void open_conn(Conn& c, std::int64_t now);
+  void on_connected(Conn& c, std::int64_t now);
+  void mark_ready(Conn& c, std::int64_t now);
+  void start_traffic(Conn& c, std::int64_t now);
+  void send_request(Conn& c, std::int64_t intended, std::int64_t now);
+  void chat_post(Conn& c, std::int64_t now);
+  void flush(Conn& c);
+  void on_event(Conn& c, std::uint32_t events);
+  void on_readable(Conn& c);
+  bool on_bytes(Conn& c, const char* data, std::size_t size, std::int64_t now);  // false: the connection failed
+  bool on_chat_line(Conn& c, std::string_view line, std::int64_t now);
+  void on_reply(Conn& c, std::int64_t now);
+  void next_request(Conn& c, std::int64_t now);
+  void fail(Conn& c, ErrorKind kind, std::int64_t now);
+  void close_conn(Conn& c);
+  void set_writing(Conn& c, bool writing);
+  void add_timer(Conn& c, std::int64_t due) { timers_.push({due, index_of(c), ++c.timer_generation}); }
+  void cancel_timer(Conn& c) { ++c.timer_generation; }
+  std::uint32_t index_of(const Conn& c) const { return static_cast<std::uint32_t>(&c - conns_.data()); }
+
+  // --- phases ---
+  void on_go(std::int64_t go_ns);
+  void end_window(std::int64_t now);
+  void fire_timers(std::int64_t now);
+  void scan_timeouts(std::int64_t now);
+  bool in_window(std::int64_t now) const { return phase_ == Phase::running && now >= window_start_ns_ && now < window_end_ns_; }
+  std::size_t interval_of(std::int64_t now) const {
+    return std::min(static_cast<std::size_t>((now - window_start_ns_) / ns_per_s), interval_count_ - 1);
+  }
+  void record(HistKind kind, std::size_t interval, std::int64_t latency_ns) {
+    result_.intervals[static_cast<std::size_t>(kind)][interval].record((latency_ns + 500) / 1000);
+  }
+
+  enum class Phase { connecting, waiting_go, running, draining, done };
+
+  const EngineConfig& config_;
+  const Options& options_;
+  Coordinator& coordinator_;
+  std::vector<Conn> conns_;
+  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<TimerEntry>> timers_;
+  std::unique_ptr<char[]> recv_buffer_;
+  std::vector<std::uint32_t> chat_last_seen_;  // per receiver, per sender of its group: last sequence + 1
+  int epoll_fd_ = -1;
+  Phase phase_ = Phase::connecting;
+  std::int64_t ready_count_ = 0;
+  std::int64_t connect_deadline_ns_ = 0;
+  std::int64_t go_ns_ = 0, window_start_ns_ = 0, window_end_ns_ = 0, drain_deadline_ns_ = 0;
+  std::int64_t last_delivery_ns_ = 0;
+  std::int64_t open_interval_ns_ = 0;
+  std::size_t interval_count_ = 1;
+  RunResult result_;
+};
+
+void EngineThread::set_writing(Conn& c, bool writing) {
+  if (c.writing == writing) return;
+  epoll_event ev{};
+  ev.events = EPOLLIN | (writing ? EPOLLOUT : 0u);
+  ev.data.u32 = index_of(c);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  c.writing = writing;
+}
+
+void EngineThread::open_conn(Conn& c, std::int64_t now) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    fail(c, ErrorKind::connect, now);
+    return;
+  }
+  c.fd = fd;
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  const std::size_t target_count = config_.targets.size();
+  const Target& target = config_.targets[c.slot % target_count];
+  if (config_.source_addresses > 0) {
+    // Port chosen at connect() time for the full 4-tuple, so each source address has the whole ephemeral range.
+    ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    const std::uint32_t source_index = (c.slot / static_cast<std::uint32_t>(target_count)) / config_.slots_per_source;
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    source.sin_addr.s_addr = htonl(INADDR_LOOPBACK + (source_index % config_.source_addresses));
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&source), sizeof source) != 0) {
+      fail(c, ErrorKind::connect, now);
+      return;
+    }
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT;
+  ev.data.u32 = index_of(c);
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    fail(c, ErrorKind::connect, now);
+    return;
+  }
+  c.writing = true;
+  c.deadline_ns = now + static_cast<std::int64_t>(options_.timeout_ms * ns_per_ms);
+  c.state = ConnState::connecting;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&target.address), sizeof target.address) == 0) {
+    on_connected(c, now);
+  } else if (errno != EINPROGRESS) {
+    fail(c, ErrorKind::connect, now);
+  }
+}
+
+void EngineThread::on_connected(Conn& c, std::int64_t now) {
+  set_writing(c, false);
+  c.line_length = 0;
+  c.send_offset = c.send_length = 0;
+  if (options_.workload == Workload::chat) {
+    const int n = std::snprintf(c.send_buffer, send_buffer_bytes, "JOIN g%u\n", group_of(c.slot));
+    c.send_data = c.send_buffer;
+    c.send_length = static_cast<std::uint16_t>(n);
+    c.state = ConnState::priming;
+    c.deadline_ns = now + static_cast<std::int64_t>(options_.timeout_ms * ns_per_ms);
+    flush(c);
+  } else if (options_.mode == Mode::idle || options_.mode == Mode::storm) {
+    send_request(c, now, now);
+    if (c.state == ConnState::awaiting) c.state = ConnState::priming;
+  } else {
+    mark_ready(c, now);
+  }
+}
+
+void EngineThread::mark_ready(Conn& c, std::int64_t now) {
+  if (!c.ready) {
+    c.ready = true;
+    ++ready_count_;
+  }
+  if (phase_ == Phase::running) {
+    start_traffic(c, now);
+  } else {
+    c.state = ConnState::waiting_go;
+  }
+}
+
+void EngineThread::start_traffic(Conn& c, std::int64_t now) {
+  if (options_.workload == Workload::chat) {
+    c.state = ConnState::chat_live;
+    add_timer(c, std::max(c.next_due_ns, now));
+    return;
+  }
+  switch (options_.mode) {
+    case Mode::closed: send_request(c, now, now); break;
+    case Mode::open:
+      if (c.next_due_ns <= now) {
+        send_request(c, c.next_due_ns, now);
+      } else {
+        c.state = ConnState::paused;
+        add_timer(c, c.next_due_ns);
+      }
+      break;
+    case Mode::idle:
+    case Mode::storm: c.state = ConnState::holding; break;
+  }
+}
+
+void EngineThread::send_request(Conn& c, std::int64_t intended, std::int64_t now) {
+  switch (options_.workload) {
+    case Workload::http:
+      c.send_data = config_.http_request.data();
+      c.send_length = static_cast<std::uint16_t>(config_.http_request.size());
+      c.http.reset();
+      break;
+    case Workload::echo:
+      c.send_data = c.send_buffer;
+      c.send_length = static_cast<std::uint16_t>(echo_make_line(c.send_buffer, c.slot, c.sequence));
+      c.echo.expect(c.send_buffer, c.send_length);
+      break;
+    case Workload::compute: {
+      // A deterministic per-(slot, sequence) draw, so every run sends the same mix.
+      std::uint64_t z = (static_cast<std::uint64_t>(c.slot) << 32 | c.sequence) * 0x9e3779b97f4a7c15ULL;
+      z ^= z >> 29;
+      const double u = static_cast<double>(z % 1'000'000) / 1e6;
+      c.large = u < options_.compute_large_fraction;
+      c.send_data = c.send_buffer;
+      c.send_length = static_cast<std::uint16_t>(compute_make_request(
+          c.send_buffer, c.large ? options_.compute_large_kib : options_.compute_small_kib));
+      c.compute.expect(c.large ? config_.compute_large_reply : config_.compute_small_reply);
+      break;
+    }
+    case Workload::chat: break;  // chat posts through chat_post
+  }
+  ++c.sequence;
+  c.send_offset = 0;
+  c.intended_ns = intended;
+  c.sent_ns = now;
+  c.deadline_ns = now + static_cast<std::int64_t>(options_.timeout_ms * ns_per_ms);
+  if (options_.mode == Mode::open) c.next_due_ns = intended + open_interval_ns_;
+  c.state = ConnState::awaiting;
+  flush(c);
+}
+
+void EngineThread::chat_post(Conn& c, std::int64_t now) {
+  const std::int64_t due = c.next_due_ns;
+  c.next_due_ns += open_interval_ns_;
+  if (phase_ != Phase::running || due >= window_end_ns_) return;  // posting stops at the end of the window
+  if (c.send_offset < c.send_length) {
+    // The previous line is still not written: the server is not reading. Skipped, and counted if it was due in the
+    // window, never silently.
+    if (due >= window_start_ns_) ++result_.counters.dropped_sends;
+  } else {
+    const std::uint32_t group = group_of(c.slot);
+    const int n = std::snprintf(c.send_buffer, send_buffer_bytes, "MSG g%u %u:%llu:%lld\n", group, c.slot,
+                                static_cast<unsigned long long>(c.sequence), static_cast<long long>(due));
+    ++c.sequence;
+    c.send_data = c.send_buffer;
+    c.send_offset = 0;
+    c.send_length = static_cast<std::uint16_t>(n);
+    ++result_.counters.chat_sent;
+    result_.counters.chat_expected += group_size(group);
+    if (due >= window_start_ns_) ++result_.counters.requests;
+    flush(c);
+    if (c.state == ConnState::backoff) return;
+  }
+  add_timer(c, std::max(c.next_due_ns, now));
+}
+
+void EngineThread::flush(Conn& c) {
+  while (c.send_offset < c.send_length) {
+    const ssize_t n = ::send(c.fd, c.send_data + c.send_offset, c.send_length - c.send_offset, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.send_offset = static_cast<std::uint16_t>(c.send_offset + n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      set_writing(c, true);
+      return;
+    } else {
+      fail(c, ErrorKind::reset, monotonic_ns());
+      return;
+    }
+  }
+  set_writing(c, false);
+}
+
+void EngineThread::on_event(Conn& c, std::uint32_t events) {
+  if (c.fd < 0) return;
+  if (c.state == ConnState::connecting) {
+    int error = 0;
+    socklen_t len = sizeof error;
+    ::getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &error, &len);
+    const std::int64_t now = monotonic_ns();
+    if (error != 0 || (events & (EPOLLERR | EPOLLHUP)) != 0) {
+      fail(c, ErrorKind::connect, now);
+    } else if ((events & EPOLLOUT) != 0) {
+      on_connected(c, now);
+    }
+    return;
+  }
+  if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) on_readable(c);
+  if (c.fd >= 0 && (events & EPOLLOUT) != 0 && c.writing) flush(c);
+}
+
+void EngineThread::on_readable(Conn& c) {
+  char* buffer = recv_buffer_.get();
+  for (;;) {
+    const ssize_t n = ::recv(c.fd, buffer, recv_buffer_bytes, 0);
+    if (n > 0) {
+      if (!on_bytes(c, buffer, static_cast<std::size_t>(n), monotonic_ns())) return;
+      if (static_cast<std::size_t>(n) < recv_buffer_bytes) return;  // level-triggered: epoll tells us if more came
+    } else if (n == 0) {
+      fail(c, ErrorKind::closed, monotonic_ns());
+      return;
+    } else if (errno == EINTR) {
+      continue;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return;
+    } else {
+      fail(c, ErrorKind::reset, monotonic_ns());
+      return;
+    }
+  }
+}
+
+bool EngineThread::on_bytes(Conn& c, const char* data, std::size_t size, std::int64_t now) {
+  if (options_.workload == Workload::chat) {
+    while (size > 0) {
+      const char* newline = static_cast<const char*>(std::memchr(data, '\n', size));
+      const std::size_t take = newline != nullptr ? static_cast<std::size_t>(newline - data) : size;
+      if (c.line_length + take > chat_line_max_bytes) {
+        fail(c, ErrorKind::bad_reply, now);
+        return false;
+      }
+      if (newline == nullptr) {
+        std::memcpy(c.line + c.line_length, data, take);
+        c.line_length = static_cast<std::uint16_t>(c.line_length + take);
+        return true;
+      }
+      std::string_view line;
+      if (c.line_length == 0) {
+        line = std::string_view(data, take);
+      } else {
+        std::memcpy(c.line + c.line_length, data, take);
+        line = std::string_view(c.line, c.line_length + take);
+      }
+      c.line_length = 0;
+      data += take + 1;
+      size -= take + 1;
+      if (!on_chat_line(c, line, now)) return false;
+    }
+    return true;
+  }
+  if (c.state != ConnState::awaiting && c.state != ConnState::priming) {
+    fail(c, ErrorKind::bad_reply, now);  // bytes nobody asked for
+    return false;
+  }
+  FeedResult r{};
+  switch (options_.workload) {
+    case Workload::http: r = c.http.feed(data, size); break;
+    case Workload::echo: r = c.echo.feed(data, size); break;
+    case Workload::compute: r = c.compute.feed(data, size); break;
+    case Workload::chat: break;
+  }
+  if (r.status == ReplyStatus::bad || (r.status == ReplyStatus::complete && r.consumed != size)) {
+    fail(c, ErrorKind::bad_reply, now);
+    return false;
+  }
+  if (r.status == ReplyStatus::complete) on_reply(c, now);
+  return c.fd >= 0;
+}
+
+bool EngineThread::on_chat_line(Conn& c, std::string_view line, std::int64_t now) {
+  if (line.starts_with("MSG ")) {
+    // MSG g<group> <sender>:<seq>:<due_ns>
+    const auto space = line.find(' ', 4);
+    if (space == std::string_view::npos) return fail(c, ErrorKind::bad_reply, now), false;
+    std::string_view payload = line.substr(space + 1);
+    std::uint32_t sender = 0;
+    std::uint64_t seq = 0;
+    std::int64_t due = 0;
+    const char* p = payload.data();
+    const char* end = p + payload.size();
+    auto r1 = std::from_chars(p, end, sender);
+    if (r1.ec != std::errc{} || r1.ptr == end || *r1.ptr != ':') return fail(c, ErrorKind::bad_reply, now), false;
+    auto r2 = std::from_chars(r1.ptr + 1, end, seq);
+    if (r2.ec != std::errc{} || r2.ptr == end || *r2.ptr != ':') return fail(c, ErrorKind::bad_reply, now), false;
+    auto r3 = std::from_chars(r2.ptr + 1, end, due);
+    if (r3.ec != std::errc{} || r3.ptr != end || sender >= config_.total_connections ||
+        group_of(sender) != group_of(c.slot))
+      return fail(c, ErrorKind::bad_reply, now), false;
+    ++result_.counters.deliveries;
+    last_delivery_ns_ = now;
+    std::uint32_t& last = chat_last_seen_[c.chat_table_offset + sender / options_.groups];
+    if (seq + 1 <= last) {
+      ++result_.counters.duplicated;
+    } else {
+      last = static_cast<std::uint32_t>(seq + 1);
+    }
+    if (in_window(now)) {
+      ++result_.counters.deliveries_in_window;
+      const std::size_t interval = interval_of(now);
+      ++result_.interval_counts[interval].requests;
+      record(HistKind::main, interval, now - due);
+    }
+    return true;
+  }
+  if (line.starts_with("DROPPED ")) {
+    std::int64_t n = 0;
+    const auto r = std::from_chars(line.data() + 8, line.data() + line.size(), n);
+    if (r.ec != std::errc{} || r.ptr != line.data() + line.size()) return fail(c, ErrorKind::bad_reply, now), false;
+    result_.counters.dropped_by_policy += n;
+    return true;
+  }
+  if (line.starts_with("JOINED ") && c.state == ConnState::priming) {
+    mark_ready(c, now);
+    return true;
+  }
+  fail(c, ErrorKind::bad_reply, now);  // ERR, LEFT, or anything unexpected
+  return false;
+}
+
+void EngineThread::on_reply(Conn& c, std::int64_t now) {
+  if (c.state == ConnState::priming) {
+    mark_ready(c, now);
+    return;
+  }
+  if (in_window(now)) {
+    const std::size_t interval = interval_of(now);
+    ++result_.counters.requests;
+    ++result_.interval_counts[interval].requests;
+    record(HistKind::main, interval, now - c.intended_ns);
+    if (options_.mode == Mode::open) record(HistKind::uncorrected, interval, now - c.sent_ns);
+    if (options_.workload == Workload::compute)
+      record(c.large ? HistKind::large : HistKind::small, interval, now - c.sent_ns);
+  }
+  next_request(c, now);
+}
+
+void EngineThread::next_request(Conn& c, std::int64_t now) {
+  if (phase_ != Phase::running || now >= window_end_ns_) {
+    c.state = ConnState::paused;  // the window is over: no new requests
+    return;
+  }
+  if (options_.mode == Mode::open) {
+    if (c.next_due_ns <= now) {
+      send_request(c, c.next_due_ns, now);
+    } else {
+      c.state = ConnState::paused;
+      add_timer(c, c.next_due_ns);
+    }
+  } else if (options_.think_time_ms > 0) {
+    c.state = ConnState::paused;
+    add_timer(c, now + static_cast<std::int64_t>(options_.think_time_ms * ns_per_ms));
+  } else {
+    send_request(c, now, now);
+  }
+}
+
+void EngineThread::close_conn(Conn& c) {
+  if (c.fd >= 0) ::close(c.fd);  // close() also removes it from the epoll set
+  c.fd = -1;
+  c.writing = false;
+  c.send_offset = c.send_length = 0;
+  cancel_timer(c);
+}
+
+void EngineThread::fail(Conn& c, ErrorKind kind, std::int64_t now) {
+  close_conn(c);
+  if (phase_ == Phase::done) return;
+  auto& k = result_.counters;
+  switch (kind) {
+    case ErrorKind::connect: ++k.errors_connect; break;
+    case ErrorKind::reset: ++k.errors_reset; break;
+    case ErrorKind::timeout: ++k.errors_timeout; break;
+    case ErrorKind::bad_reply: ++k.errors_bad_reply; break;
+    case ErrorKind::closed: ++k.errors_closed; break;
+  }
+  if (in_window(now)) ++result_.interval_counts[interval_of(now)].errors;
+  c.state = ConnState::backoff;
+  if (phase_ != Phase::draining) add_timer(c, now + reconnect_backoff_ns);
+}
+
+void EngineThread::on_go(std::int64_t go_ns) {
+  go_ns_ = go_ns;
+  window_start_ns_ = go_ns + static_cast<std::int64_t>(options_.warmup_s * ns_per_s);
+  window_end_ns_ = window_start_ns_ + static_cast<std::int64_t>(options_.duration_s * ns_per_s);
+  interval_count_ = static_cast<std::size_t>((window_end_ns_ - window_start_ns_ + ns_per_s - 1) / ns_per_s);
+  interval_count_ = std::max<std::size_t>(interval_count_, 1);
+  result_.interval_counts.assign(interval_count_, {});
+  auto use = [&](HistKind kind) { result_.intervals[static_cast<std::size_t>(kind)].assign(interval_count_, {}); };
+  use(HistKind::main);
+  if (options_.mode == Mode::open) use(HistKind::uncorrected);
+  if (options_.workload == Workload::compute) {
+    use(HistKind::small);
+    use(HistKind::large);
+  }
+  // Open loop and chat: connection s's schedule starts s/rate after go, so the sends of all connections interleave
+  // evenly at the total rate.
+  if (open_interval_ns_ > 0) {
+    for (auto& c : conns_) {
+      c.schedule_start_ns = go_ns + static_cast<std::int64_t>(static_cast<double>(c.slot) * ns_per_s / options_.rate);
+      c.next_due_ns = c.schedule_start_ns;
+    }
+  }
+  phase_ = Phase::running;
+  const std::int64_t now = monotonic_ns();
+  for (auto& c : conns_)
+    if (c.state == ConnState::waiting_go) start_traffic(c, now);
+}
+
+void EngineThread::end_window(std::int64_t now) {
+  auto& k = result_.counters;
+  for (auto& c : conns_) {
+    if (c.fd >= 0 && c.state != ConnState::connecting) ++k.open_at_end;
+    if (open_interval_ns_ > 0) {
+      // Sends are issued in due order, so the ones due in the window that never went out (the connection fell behind,
+      // or was not connected) are exactly the dues from next_due_ns on.
+      k.scheduled_sends += count_due_in(c.schedule_start_ns, open_interval_ns_, window_start_ns_, window_end_ns_);
+      k.dropped_sends += count_due_in(c.next_due_ns, open_interval_ns_, window_start_ns_, window_end_ns_);
+    }
+  }
+  (void)now;
+}
+
+void EngineThread::fire_timers(std::int64_t now) {
+  while (!timers_.empty() && timers_.top().due_ns <= now) {
+    const TimerEntry t = timers_.top();
+    timers_.pop();
+    Conn& c = conns_[t.index];
+    if (t.generation != c.timer_generation) continue;
+    switch (c.state) {
+      case ConnState::unopened:
+      case ConnState::backoff:
+        if (phase_ != Phase::draining && phase_ != Phase::done) open_conn(c, now);
+        break;
+      case ConnState::paused:
+        if (phase_ == Phase::running && now < window_end_ns_)
+          send_request(c, options_.mode == Mode::open ? c.next_due_ns : now, now);
+        break;
+      case ConnState::chat_live: chat_post(c, now); break;
+      default: break;
+    }
+  }
+}
+
+void EngineThread::scan_timeouts(std::int64_t now) {
+  for (auto& c : conns_) {
+    const bool waiting = c.state == ConnState::connecting || c.state == ConnState::priming ||
+                         c.state == ConnState::awaiting;
+    if (c.fd >= 0 && waiting && c.deadline_ns < now) fail(c, ErrorKind::timeout, now);
+  }
+}
+
+RunResult EngineThread::run() {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  const std::int64_t start = monotonic_ns();
+  result_.counters.connect_start_ns = start;
+  // Each thread ramps its share: together they open ramp_rate connections a second.
+  const double thread_ramp = options_.ramp_rate * static_cast<double>(conns_.size()) /
+                             static_cast<double>(config_.total_connections);
+  std::int64_t ramp_span_ns = 0;
+  for (std::uint32_t i = 0; i < conns_.size(); ++i) {
+    if (thread_ramp > 0) {
+      const auto at = start + static_cast<std::int64_t>(static_cast<double>(i) * ns_per_s / thread_ramp);
+      ramp_span_ns = at - start;
+      add_timer(conns_[i], at);
+    } else {
+      open_conn(conns_[i], start);
+    }
+  }
+  connect_deadline_ns_ = start + ramp_span_ns + static_cast<std::int64_t>(options_.connect_timeout_s * ns_per_s);
+  std::int64_t next_scan_ns = start + timeout_scan_interval_ns;
+  epoll_event events[max_events];
+  for (;;) {
+    std::int64_t now = monotonic_ns();
+    if (coordinator_.stop.load() && phase_ != Phase::done) {
+      if (phase_ == Phase::running) end_window(now);
+      if (phase_ == Phase::connecting) coordinator_.threads_ready.fetch_add(1);
+      break;
+    }
+    if (phase_ == Phase::connecting && (ready_count_ == static_cast<std::int64_t>(conns_.size()) ||
+                                        now >= connect_deadline_ns_)) {
+      result_.counters.established = ready_count_;
+      result_.counters.all_ready_ns = now;
+      coordinator_.established.fetch_add(ready_count_);
+      coordinator_.threads_ready.fetch_add(1);
+      phase_ = Phase::waiting_go;
+    }
+    if (phase_ == Phase::waiting_go) {
+      const std::int64_t go = coordinator_.go_ns.load();
+      if (go != 0) on_go(go);
+    }
+    if (phase_ == Phase::running && now >= window_end_ns_) {
+      end_window(now);
+      if (options_.workload != Workload::chat) break;
+      phase_ = Phase::draining;
+      last_delivery_ns_ = now;
+      drain_deadline_ns_ = now + static_cast<std::int64_t>(options_.drain_s * ns_per_s);
+    }
+    if (phase_ == Phase::draining && (now - last_delivery_ns_ >= chat_quiet_ns || now >= drain_deadline_ns_)) break;
+    fire_timers(now);
+    if (now >= next_scan_ns) {
+      scan_timeouts(now);
+      next_scan_ns = now + timeout_scan_interval_ns;
+    }
+    // Sleep until the next timer, scan, phase boundary or go poll, whichever is first.
+    std::int64_t wake = next_scan_ns;
+    if (!timers_.empty()) wake = std::min(wake, timers_.top().due_ns);
+    if (phase_ == Phase::connecting) wake = std::min(wake, connect_deadline_ns_);
+    if (phase_ == Phase::waiting_go) wake = std::min(wake, now + go_poll_interval_ns);
+    if (phase_ == Phase::running) wake = std::min(wake, window_end_ns_);
+    if (phase_ == Phase::draining) wake = std::min(wake, now + chat_quiet_ns / 4);
+    const std::int64_t wait_ns = std::max<std::int64_t>(0, wake - monotonic_ns());
+    timespec timeout{static_cast<time_t>(wait_ns / ns_per_s), static_cast<long>(wait_ns % ns_per_s)};
+    const int n = ::epoll_pwait2(epoll_fd_, events, max_events, &timeout, nullptr);
+    for (int i = 0; i < n; ++i) on_event(conns_[events[i].data.u32], events[i].events);
+  }
+  phase_ = Phase::done;
+  for (auto& c : conns_) {
+    close_conn(c);
+    c.state = ConnState::finished;
+  }
+  ::close(epoll_fd_);
+  return std::move(result_);
+}
+
+}  // namespace
+
+RunResult engine_run(const EngineConfig& config, Coordinator& coordinator, std::uint32_t slot_begin,
+                     std::uint32_t slot_end) {
+  EngineThread thread(config, coordinator, slot_begin, slot_end);
+  return thread.run();
+}
+
+}  // namespace tvt::loadgen

@@ -1,0 +1,101 @@
+#include "loadgen/options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <map>
+
+namespace tvt::loadgen {
+
+std::string_view workload_name(Workload w) {
+  switch (w) {
+    case Workload::http: return "http";
+    case Workload::echo: return "echo";
+    case Workload::chat: return "chat";
+    case Workload::compute: return "compute";
+  }
+  return "?";
+}
+
+std::string_view mode_name(Mode m) {
+  switch (m) {
+    case Mode::closed: return "closed";
+    case Mode::open: return "open";
+    case Mode::idle: return "idle";
+    case Mode::storm: return "storm";
+  }
+  return "?";
+}
+
+std::optional<int> parse_options(int argc, char** argv, Options& o) {
+  CLI::App app{"tasks-vs-threads load generator: verified request/reply load, latency histograms, server memory"};
+  const std::map<std::string, Workload> workloads{
+      {"http", Workload::http}, {"echo", Workload::echo}, {"chat", Workload::chat}, {"compute", Workload::compute}};
+  const std::map<std::string, Mode> modes{
+      {"closed", Mode::closed}, {"open", Mode::open}, {"idle", Mode::idle}, {"storm", Mode::storm}};
+  app.add_option("--target", o.targets, "HOST:PORT of a server (repeat to spread connections over several)")
+      ->required();
+  app.add_option("--workload", o.workload, "http, echo, chat or compute")
+      ->transform(CLI::CheckedTransformer(workloads, CLI::ignore_case));
+  app.add_option("--mode", o.mode, "closed (default), open (constant --rate), idle (hold), storm (connect burst)")
+      ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case));
+  app.add_option("--connections,-c", o.connections, "Connections, all targets together")
+      ->check(CLI::Range(1u, 10'000'000u))
+      ->capture_default_str();
+  app.add_option("--duration,-d", o.duration_s, "Seconds of measurement")->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--warmup", o.warmup_s, "Seconds of load before measuring")->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--threads,-t", o.threads, "Event-loop threads, all worker processes together")
+      ->check(CLI::Range(1u, 1024u));
+  app.add_option("--rate", o.rate, "open loop: requests/s; chat: messages/s (all connections together)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--server-pid", o.server_pid, "Sample this process from /proc (memory, threads, CPU, fds)");
+  app.add_option("--json", o.json_path, "Write the flat JSON record here (atomically; '-' = stdout)");
+  app.add_option("--timeline", o.timeline_path, "Per-second CSV: second,requests,errors,p50_us,p99_us,server_rss_bytes");
+  app.add_option("--hdr-log", o.hdr_log_path, "HdrHistogram interval log (V2 compressed, one line per second)");
+  app.add_option("--hold", o.hold_s, "idle: seconds to hold the connections (default: --duration)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--ramp-rate", o.ramp_rate, "New connections per second (0 = as fast as possible)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--think-time-ms", o.think_time_ms, "closed loop: pause between a reply and the next request")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--groups", o.groups, "chat: number of groups (connection i joins group i mod G)")
+      ->check(CLI::Range(1u, 1'000'000u));
+  app.add_option("--drain", o.drain_s, "chat: longest wait for in-flight deliveries after posting stops (s)")
+      ->check(CLI::Range(0.0, 60.0));
+  app.add_option("--compute-small-kib", o.compute_small_kib, "compute: KiB of work in a small request")
+      ->check(CLI::Range(0u, 65536u));
+  app.add_option("--compute-large-kib", o.compute_large_kib, "compute: KiB of work in a large request")
+      ->check(CLI::Range(0u, 65536u));
+  app.add_option("--compute-large-fraction", o.compute_large_fraction, "compute: share of large requests")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--timeout-ms", o.timeout_ms, "A reply or connect slower than this is an error")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--connect-timeout", o.connect_timeout_s, "Seconds to establish every connection before starting")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-fds-per-process", o.max_fds_per_process,
+                 "Connections per process before more worker processes are used (0 = from RLIMIT_NOFILE)");
+  app.add_option("--source-addresses", o.source_addresses,
+                 "Spread connections over 127.0.0.1..127.0.0.N (0 = only when the port range requires)");
+  app.add_flag("--quiet,-q", o.quiet, "No progress lines on stderr");
+  auto* worker = app.add_flag("--worker-internal", o.worker)->group("");
+  app.add_option("--worker-slot-begin", o.slot_begin)->group("")->needs(worker);
+  app.add_option("--worker-slot-end", o.slot_end)->group("")->needs(worker);
+  app.add_option("--worker-threads", o.worker_threads)->group("")->needs(worker);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  if ((o.mode == Mode::open || o.workload == Workload::chat) && o.rate <= 0) {
+    std::fprintf(stderr, "loadgen: --mode open and --workload chat need --rate > 0\n");
+    return 2;
+  }
+  if (o.mode == Mode::idle && o.hold_s > 0) o.duration_s = o.hold_s;
+  if (o.worker && o.worker_threads > 0) o.threads = o.worker_threads;
+  if (o.worker && (o.slot_end <= o.slot_begin || o.slot_end > o.connections)) {
+    std::fprintf(stderr, "loadgen: bad worker slot range\n");
+    return 2;
+  }
+  return std::nullopt;
+}
+
+}  // namespace tvt::loadgen

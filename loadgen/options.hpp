@@ -1,0 +1,54 @@
+#pragma once
+// The command line: what to load, how, and where to write what was measured (CONTRACTS.md, "loadgen executable").
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <string>
+#include <vector>
+
+namespace tvt::loadgen {
+
+enum class Workload { http, echo, chat, compute };
+enum class Mode { closed, open, idle, storm };
+
+struct Options {
+  std::vector<std::string> targets;  // HOST:PORT
+  Workload workload = Workload::http;
+  Mode mode = Mode::closed;
+  std::uint32_t connections = 100;
+  double duration_s = 10;
+  double warmup_s = 0;
+  std::uint32_t threads = 1;
+  double rate = 0;             // open loop and chat: requests (messages) per second, all connections together
+  int server_pid = 0;
+  std::string json_path;       // "-" = stdout (the human summary then goes to stderr)
+  std::string timeline_path;
+  std::string hdr_log_path;
+  double hold_s = 0;           // idle: how long to hold (defaults to duration)
+  double ramp_rate = 0;        // new connections per second, all workers together (0 = as fast as possible)
+  double think_time_ms = 0;
+  std::uint32_t groups = 10;   // chat
+  double drain_s = 5;          // chat: the longest wait for in-flight deliveries after posting stops
+  std::uint32_t compute_small_kib = 1;
+  std::uint32_t compute_large_kib = 256;
+  double compute_large_fraction = 0.05;
+  double timeout_ms = 10'000;  // a reply (or a connect) slower than this is an error
+  double connect_timeout_s = 30;
+  std::uint32_t max_fds_per_process = 0;  // 0 = from RLIMIT_NOFILE; tests lower it to exercise worker processes
+  std::uint32_t source_addresses = 0;     // 0 = as many 127.0.0.x as the ephemeral port range requires
+  bool quiet = false;
+
+  // Hidden: this process is worker `worker_index` of a parent loadgen and owns global connection slots
+  // [slot_begin, slot_end); it talks to the parent over stdin/stdout.
+  bool worker = false;
+  std::uint32_t slot_begin = 0, slot_end = 0;
+  std::uint32_t worker_threads = 0;
+};
+
+std::string_view workload_name(Workload w);
+std::string_view mode_name(Mode m);
+
+// Parses argv; returns the exit code to use when the process should stop now (help: 0, bad arguments: 2).
+std::optional<int> parse_options(int argc, char** argv, Options& options);
+
+}  // namespace tvt::loadgen

@@ -1,0 +1,103 @@
+#include "loadgen/probe.hpp"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace tvt::loadgen {
+namespace {
+
+constexpr std::int64_t bytes_per_kib = 1024;
+
+// "Name:   123 kB" lines of /proc/PID/status, /proc/meminfo and smaps_rollup.
+std::int64_t kib_field(const std::string& text, const char* name) {
+  const std::string key = std::string("\n") + name + ":";
+  const std::string padded = "\n" + text;
+  const auto pos = padded.find(key);
+  if (pos == std::string::npos) return -1;
+  return std::strtoll(padded.c_str() + pos + key.size(), nullptr, 10);
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+ServerSample probe_server(int pid) {
+  ServerSample s;
+  const std::string base = "/proc/" + std::to_string(pid);
+  const std::string status = read_all(base + "/status");
+  if (status.empty()) return s;
+  if (const auto v = kib_field(status, "VmRSS"); v >= 0) s.rss_bytes = v * bytes_per_kib;
+  if (const auto v = kib_field(status, "VmPTE"); v >= 0) s.pte_bytes = v * bytes_per_kib;
+  s.threads = kib_field(status, "Threads");
+  const std::string rollup = read_all(base + "/smaps_rollup");
+  if (const auto v = kib_field(rollup, "Pss"); v >= 0) s.pss_bytes = v * bytes_per_kib;
+  // /proc/PID/stat: utime and stime are fields 14 and 15, counted after the ")" that ends the command name.
+  const std::string stat = read_all(base + "/stat");
+  if (const auto close = stat.rfind(')'); close != std::string::npos) {
+    std::istringstream fields(stat.substr(close + 2));
+    std::string field;
+    long long utime = -1, stime = -1;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+      if (i == 14) utime = std::atoll(field.c_str());
+      if (i == 15) stime = std::atoll(field.c_str());
+    }
+    if (utime >= 0 && stime >= 0) s.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  if (DIR* dir = ::opendir((base + "/fd").c_str())) {
+    std::int64_t count = 0;
+    while (const dirent* entry = ::readdir(dir))
+      if (entry->d_name[0] != '.') ++count;
+    ::closedir(dir);
+    s.fds = count;
+  }
+  return s;
+}
+
+MachineSample probe_machine() {
+  MachineSample m;
+  const std::string meminfo = read_all("/proc/meminfo");
+  if (const auto v = kib_field(meminfo, "KernelStack"); v >= 0) m.kernel_stack_bytes = v * bytes_per_kib;
+  if (const auto v = kib_field(meminfo, "PageTables"); v >= 0) m.page_tables_bytes = v * bytes_per_kib;
+  if (const auto v = kib_field(meminfo, "SUnreclaim"); v >= 0) m.slab_unreclaimable_bytes = v * bytes_per_kib;
+  const std::string sockstat = read_all("/proc/net/sockstat");
+  if (const auto pos = sockstat.find("\nTCP:"); pos != std::string::npos) {
+    const auto line_end = sockstat.find('\n', pos + 1);
+    const std::string line = sockstat.substr(pos, line_end - pos);
+    if (const auto mem = line.find(" mem "); mem != std::string::npos)
+      m.tcp_mem_bytes = std::strtoll(line.c_str() + mem + 5, nullptr, 10) * sysconf(_SC_PAGESIZE);
+  }
+  return m;
+}
+
+std::optional<std::int64_t> probe_open_file_limit(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with("Max open files")) continue;
+    std::istringstream fields(line.substr(std::strlen("Max open files")));
+    std::string soft;
+    if (fields >> soft && soft != "unlimited") return std::atoll(soft.c_str());
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> probe_sysctl(const std::string& path) {
+  std::ifstream in(path);
+  std::int64_t v = 0;
+  if (in >> v) return v;
+  return std::nullopt;
+}
+
+}  // namespace tvt::loadgen

@@ -1,0 +1,359 @@
+#include "loadgen/run.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "loadgen/hdr_log.hpp"
+#include "loadgen/json_record.hpp"
+#include "loadgen/probe.hpp"
+
+namespace tvt::loadgen {
+namespace {
+
+constexpr std::int64_t ns_per_s = 1'000'000'000;
+constexpr auto poll_interval = std::chrono::milliseconds(5);
+constexpr std::int64_t fd_settle_budget_ns = 2 * ns_per_s;  // how long the server gets to close its sockets
+constexpr double rate_shortfall_tolerance = 0.95;           // open loop: below 95 % of --rate is a shortfall
+
+struct TimedSample {
+  std::int64_t at_ns;
+  ServerSample server;
+  MachineSample machine;
+};
+
+double wall_clock_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+std::optional<double> per_conn(std::int64_t after, std::int64_t before, std::int64_t connections) {
+  if (after < 0 || before < 0 || connections <= 0) return std::nullopt;
+  return static_cast<double>(after - before) / static_cast<double>(connections);
+}
+
+void add_percentiles(JsonRecord& json, const std::string& prefix, const Histogram& h, bool with_mean) {
+  const bool any = h.count() > 0;
+  auto add = [&](const std::string& key, std::int64_t v) {
+    if (any) json.add(prefix + key, v);
+    else json.add_null(prefix + key);
+  };
+  add("p50_us", h.percentile(50));
+  add("p90_us", h.percentile(90));
+  add("p99_us", h.percentile(99));
+  add("p999_us", h.percentile(99.9));
+  add("max_us", h.max());
+  if (with_mean) {
+    if (any) json.add(prefix + "mean_us", h.mean());
+    else json.add_null(prefix + "mean_us");
+  }
+}
+
+}  // namespace
+
+int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver& driver,
+                    const std::atomic<bool>& stop_requested) {
+  const Options& o = config.options;
+  std::FILE* human = o.json_path == "-" ? stderr : stdout;
+  const bool sampling = o.server_pid > 0;
+  std::vector<std::string> reasons = plan.warnings;
+
+  // Before any connection.
+  const ServerSample server_before = sampling ? probe_server(o.server_pid) : ServerSample{};
+  const MachineSample machine_before = probe_machine();
+  if (sampling && server_before.rss_bytes < 0)
+    reasons.push_back("server pid " + std::to_string(o.server_pid) + " not readable in /proc");
+
+  const std::int64_t start_ns = monotonic_ns();
+  if (!driver.start()) {
+    std::fprintf(stderr, "loadgen: %s\n", driver.error().c_str());
+    return 1;
+  }
+  std::int64_t last_progress_ns = start_ns;
+  while (!driver.ready()) {
+    if (stop_requested.load()) driver.stop();
+    std::this_thread::sleep_for(poll_interval);
+    const std::int64_t now = monotonic_ns();
+    if (!o.quiet && now - last_progress_ns > 2 * ns_per_s) {
+      std::fprintf(stderr, "loadgen: connecting... %.0f s\n", static_cast<double>(now - start_ns) / 1e9);
+      last_progress_ns = now;
+    }
+  }
+  const std::int64_t established = driver.established();
+  std::vector<TimedSample> samples;
+  std::int64_t fds_peak = -1;
+  auto take_sample = [&](std::int64_t at) {
+    TimedSample s{at, sampling ? probe_server(o.server_pid) : ServerSample{}, probe_machine()};
+    fds_peak = std::max(fds_peak, s.server.fds);
+    samples.push_back(s);
+  };
+  take_sample(monotonic_ns());  // all connected, no load yet
+
+  const std::int64_t go_ns = monotonic_ns();
+  const double go_wall_s = wall_clock_s();
+  driver.go(go_ns);
+  const std::int64_t window_start = go_ns + static_cast<std::int64_t>(o.warmup_s * ns_per_s);
+  const std::int64_t window_end = window_start + static_cast<std::int64_t>(o.duration_s * ns_per_s);
+  // One sample in the middle of each second of the window, for the timeline and the steady-state figures.
+  std::int64_t next_sample = window_start + ns_per_s / 2;
+  bool stopped = false;
+  while (!driver.done()) {
+    if (stop_requested.load() && !stopped) {
+      driver.stop();
+      stopped = true;
+    }
+    const std::int64_t now = monotonic_ns();
+    if (now >= next_sample && now < window_end) {
+      take_sample(now);
+      next_sample += ns_per_s;
+    }
+    std::this_thread::sleep_for(poll_interval);
+  }
+  const std::int64_t end_ns = monotonic_ns();
+  RunResult result = driver.result();
+  if (!driver.error().empty()) reasons.push_back(driver.error());
+
+  // After: every connection is closed; give the server a moment to close its ends.
+  ServerSample server_after;
+  if (sampling) {
+    const std::int64_t deadline = monotonic_ns() + fd_settle_budget_ns;
+    do {
+      server_after = probe_server(o.server_pid);
+      if (server_after.fds <= server_before.fds) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } while (monotonic_ns() < deadline);
+  }
+
+  // The steady sample: the last one taken inside the window (the idle hold's end, or late in a load run); the
+  // "connected, no load" sample when the window was too short for any.
+  const TimedSample& steady = samples.back();
+  const Counters& k = result.counters;
+  const Histogram main = result.total(HistKind::main);
+  const double duration_s = o.duration_s;
+  const auto n = static_cast<std::int64_t>(o.connections);
+  const bool open_loop = o.mode == Mode::open;
+  const bool chat = o.workload == Workload::chat;
+  const bool compute = o.workload == Workload::compute;
+
+  // Status: failed when nothing worked, degraded for any shortfall, with the reason said.
+  std::string status = "ok";
+  if (established < n)
+    reasons.push_back("established " + std::to_string(established) + " of " + std::to_string(n) + " connections");
+  if (k.errors() > 0)
+    reasons.push_back(std::to_string(k.errors()) + " errors (connect " + std::to_string(k.errors_connect) +
+                      ", reset " + std::to_string(k.errors_reset) + ", timeout " + std::to_string(k.errors_timeout) +
+                      ", bad_reply " + std::to_string(k.errors_bad_reply) + ", closed " +
+                      std::to_string(k.errors_closed) + ")");
+  const double rps = duration_s > 0 ? static_cast<double>(k.requests) / duration_s : 0;
+  double achieved_rate = 0;
+  if (open_loop || chat) {
+    achieved_rate = rps;
+    if (achieved_rate < rate_shortfall_tolerance * o.rate)
+      reasons.push_back("rate not reached: " + std::to_string(static_cast<std::int64_t>(achieved_rate)) + "/s of " +
+                        std::to_string(static_cast<std::int64_t>(o.rate)) + "/s");
+    if (k.dropped_sends > 0) reasons.push_back(std::to_string(k.dropped_sends) + " sends dropped");
+  }
+  std::int64_t lost = 0;
+  if (chat) {
+    lost = std::max<std::int64_t>(0, k.chat_expected - (k.deliveries - k.duplicated) - k.dropped_by_policy);
+    if (lost > 0) reasons.push_back(std::to_string(lost) + " chat messages lost");
+    if (k.duplicated > 0) reasons.push_back(std::to_string(k.duplicated) + " chat messages duplicated");
+  }
+  bool fd_leak = false;
+  if (sampling && server_after.fds >= 0 && server_before.fds >= 0 && server_after.fds > server_before.fds) {
+    fd_leak = true;
+    reasons.push_back("server fds did not return to idle: " + std::to_string(server_before.fds) + " before, " +
+                      std::to_string(server_after.fds) + " after");
+  }
+  if (stop_requested.load()) reasons.push_back("interrupted");
+  if (!reasons.empty()) status = "degraded";
+  const bool load_mode = o.mode == Mode::closed || o.mode == Mode::open;
+  if (established == 0 || (load_mode && !chat && k.requests == 0 && duration_s > 0) ||
+      (chat && k.deliveries == 0 && duration_s > 0))
+    status = "failed";
+  std::string reason;
+  for (const auto& r : reasons) reason += (reason.empty() ? "" : "; ") + r;
+
+  // The JSON record (flat, CONTRACTS.md).
+  JsonRecord json;
+  json.add("workload", workload_name(o.workload));
+  json.add("mode", mode_name(o.mode));
+  std::string targets;
+  for (const auto& t : o.targets) targets += (targets.empty() ? "" : ",") + t;
+  json.add("targets", targets);
+  json.add("connections", n);
+  json.add("connections_established", established);
+  json.add("duration_s", duration_s);
+  json.add("warmup_s", o.warmup_s);
+  json.add("requests", k.requests);
+  json.add("rps", rps);
+  add_percentiles(json, "", main, true);
+  if (open_loop) {
+    add_percentiles(json, "uncorrected_", result.total(HistKind::uncorrected), false);
+  }
+  if (open_loop || chat) {
+    json.add("target_rate", o.rate);
+    json.add("achieved_rate", achieved_rate);
+    json.add("dropped_sends", k.dropped_sends);
+  }
+  if (o.mode == Mode::storm || o.mode == Mode::idle) {
+    const double connect_s = static_cast<double>(k.all_ready_ns - k.connect_start_ns) / 1e9;
+    json.add("connect_time_s", connect_s);
+    json.add("accepts_per_s", connect_s > 0 ? static_cast<double>(established) / connect_s : 0.0);
+  }
+  json.add("errors", k.errors());
+  json.add("errors_connect", k.errors_connect);
+  json.add("errors_reset", k.errors_reset);
+  json.add("errors_timeout", k.errors_timeout);
+  json.add("errors_bad_reply", k.errors_bad_reply);
+  json.add("errors_closed", k.errors_closed);
+  if (sampling) {
+    const ServerSample& s = steady.server;
+    const MachineSample& m = steady.machine;
+    json.add("server_pid", static_cast<std::int64_t>(o.server_pid));
+    json.add("server_rss_before_bytes", server_before.rss_bytes);
+    json.add("server_rss_bytes", s.rss_bytes);
+    json.add("server_pss_bytes", s.pss_bytes);
+    json.add("server_threads", s.threads);
+    json.add("server_cpu_s", server_after.cpu_s >= 0 && server_before.cpu_s >= 0
+                                 ? server_after.cpu_s - server_before.cpu_s
+                                 : s.cpu_s);
+    json.add("server_fds_idle", server_before.fds);
+    json.add("server_fds_peak", fds_peak);
+    json.add("server_fds_after", server_after.fds);
+    json.add_bool("fd_leak", fd_leak);
+    const auto rss = per_conn(s.rss_bytes, server_before.rss_bytes, established);
+    const auto pss = per_conn(s.pss_bytes, server_before.pss_bytes, established);
+    const auto pte = per_conn(s.pte_bytes, server_before.pte_bytes, established);
+    const auto stack = per_conn(m.kernel_stack_bytes, machine_before.kernel_stack_bytes, established);
+    const auto tables = per_conn(m.page_tables_bytes, machine_before.page_tables_bytes, established);
+    const auto slab = per_conn(m.slab_unreclaimable_bytes, machine_before.slab_unreclaimable_bytes, established);
+    const auto sock = per_conn(m.tcp_mem_bytes, machine_before.tcp_mem_bytes, established);
+    json.add_optional("rss_per_conn_bytes", rss);
+    json.add_optional("pss_per_conn_bytes", pss);
+    json.add_optional("pte_per_conn_bytes", pte);
+    json.add_optional("kernel_stack_per_conn_bytes", stack);
+    json.add_optional("page_tables_per_conn_bytes", tables);
+    json.add_optional("slab_per_conn_bytes", slab);
+    json.add_optional("sock_mem_per_conn_bytes", sock);
+    std::optional<double> kernel;
+    if (stack && tables && slab) kernel = *stack + *tables + *slab;
+    json.add_optional("kernel_per_conn_bytes", kernel);
+    std::optional<double> total;
+    if (rss && kernel) total = *rss + *kernel;
+    json.add_optional("total_per_conn_bytes", total);
+  }
+  if (chat) {
+    json.add("deliveries", k.deliveries);
+    json.add("deliveries_per_s", duration_s > 0 ? static_cast<double>(k.deliveries_in_window) / duration_s : 0.0);
+    json.add("lost", lost);
+    json.add("duplicated", k.duplicated);
+    json.add("dropped_by_policy", k.dropped_by_policy);
+  }
+  if (compute) {
+    const Histogram small = result.total(HistKind::small), large = result.total(HistKind::large);
+    json.add("small_requests", small.count());
+    json.add("small_p50_us", small.percentile(50));
+    json.add("small_p99_us", small.percentile(99));
+    json.add("small_p999_us", small.percentile(99.9));
+    json.add("large_requests", large.count());
+    json.add("large_p99_us", large.percentile(99));
+  }
+  json.add("status", status);
+  json.add("reason", reason);
+
+  bool output_ok = true;
+  if (!o.json_path.empty() && !write_file_atomically(o.json_path, json.str())) {
+    std::fprintf(stderr, "loadgen: cannot write %s\n", o.json_path.c_str());
+    output_ok = false;
+  }
+  if (!o.timeline_path.empty()) {
+    std::string csv = "second,requests,errors,p50_us,p99_us,server_rss_bytes\n";
+    for (std::size_t i = 0; i < result.interval_counts.size(); ++i) {
+      const Histogram* h = i < result.of(HistKind::main).size() ? &result.of(HistKind::main)[i] : nullptr;
+      std::int64_t rss = -1;
+      for (const auto& s : samples)
+        if (s.at_ns >= window_start + static_cast<std::int64_t>(i) * ns_per_s &&
+            s.at_ns < window_start + static_cast<std::int64_t>(i + 1) * ns_per_s)
+          rss = s.server.rss_bytes;
+      csv += std::to_string(i) + "," + std::to_string(result.interval_counts[i].requests) + "," +
+             std::to_string(result.interval_counts[i].errors) + "," +
+             (h && h->count() ? std::to_string(h->percentile(50)) : "") + "," +
+             (h && h->count() ? std::to_string(h->percentile(99)) : "") + "," + (rss >= 0 ? std::to_string(rss) : "") +
+             "\n";
+    }
+    if (!write_file_atomically(o.timeline_path, csv)) {
+      std::fprintf(stderr, "loadgen: cannot write %s\n", o.timeline_path.c_str());
+      output_ok = false;
+    }
+  }
+  if (!o.hdr_log_path.empty()) {
+    // Written to a temporary name and renamed, like every output, so a reader never sees half a log.
+    const std::string tmp = o.hdr_log_path + ".tmp." + std::to_string(::getpid());
+    HdrLogWriter writer;
+    const double window_start_wall = go_wall_s + o.warmup_s;
+    bool ok = writer.open(tmp, window_start_wall);
+    const auto& intervals = result.of(HistKind::main);
+    for (std::size_t i = 0; ok && i < intervals.size(); ++i) {
+      const double length = std::min(1.0, duration_s - static_cast<double>(i));
+      writer.write_interval(static_cast<double>(i), length > 0 ? length : 1.0, intervals[i]);
+    }
+    ok = writer.close() && ok && std::rename(tmp.c_str(), o.hdr_log_path.c_str()) == 0;
+    if (!ok) {
+      std::fprintf(stderr, "loadgen: cannot write %s\n", o.hdr_log_path.c_str());
+      output_ok = false;
+    }
+  }
+
+  // Human summary, wrk-like.
+  std::fprintf(human, "loadgen %s/%s: %lld connections (%lld established) to %s, %.1f s (+%.1f s warmup), %u thread%s%s\n",
+               std::string(workload_name(o.workload)).c_str(), std::string(mode_name(o.mode)).c_str(),
+               static_cast<long long>(n), static_cast<long long>(established), targets.c_str(), duration_s, o.warmup_s,
+               o.threads, o.threads == 1 ? "" : "s",
+               plan.processes > 1 ? (", " + std::to_string(plan.processes) + " processes").c_str() : "");
+  std::fprintf(human, "  %lld %s in %.2f s, %.1f/s%s\n", static_cast<long long>(k.requests),
+               chat ? "messages posted" : "requests", duration_s, rps,
+               k.errors() == 0 ? ", every reply verified" : "");
+  if (main.count() > 0)
+    std::fprintf(human, "  latency%s us: p50 %lld  p90 %lld  p99 %lld  p99.9 %lld  max %lld  mean %.1f\n",
+                 open_loop ? " (corrected)" : chat ? " (delivery)" : "", static_cast<long long>(main.percentile(50)),
+                 static_cast<long long>(main.percentile(90)), static_cast<long long>(main.percentile(99)),
+                 static_cast<long long>(main.percentile(99.9)), static_cast<long long>(main.max()), main.mean());
+  if (open_loop) {
+    const Histogram u = result.total(HistKind::uncorrected);
+    std::fprintf(human, "  latency (uncorrected) us: p50 %lld  p99 %lld  p99.9 %lld  max %lld; rate %.1f/s of %.1f/s, %lld dropped sends\n",
+                 static_cast<long long>(u.percentile(50)), static_cast<long long>(u.percentile(99)),
+                 static_cast<long long>(u.percentile(99.9)), static_cast<long long>(u.max()), achieved_rate, o.rate,
+                 static_cast<long long>(k.dropped_sends));
+  }
+  if (chat)
+    std::fprintf(human, "  chat: %lld deliveries, %lld lost, %lld duplicated, %lld dropped by policy\n",
+                 static_cast<long long>(k.deliveries), static_cast<long long>(lost),
+                 static_cast<long long>(k.duplicated), static_cast<long long>(k.dropped_by_policy));
+  if (o.mode == Mode::storm || o.mode == Mode::idle)
+    std::fprintf(human, "  connect: %.3f s to all ready\n", static_cast<double>(k.all_ready_ns - k.connect_start_ns) / 1e9);
+  if (k.errors() > 0)
+    std::fprintf(human, "  errors: connect %lld, reset %lld, timeout %lld, bad_reply %lld, closed %lld\n",
+                 static_cast<long long>(k.errors_connect), static_cast<long long>(k.errors_reset),
+                 static_cast<long long>(k.errors_timeout), static_cast<long long>(k.errors_bad_reply),
+                 static_cast<long long>(k.errors_closed));
+  if (sampling && established > 0 && steady.server.rss_bytes >= 0)
+    std::fprintf(human, "  server: rss %.1f MiB (%+.0f B/conn), %lld threads, fds idle %lld peak %lld after %lld%s\n",
+                 static_cast<double>(steady.server.rss_bytes) / 1048576.0,
+                 static_cast<double>(steady.server.rss_bytes - server_before.rss_bytes) / static_cast<double>(established),
+                 static_cast<long long>(steady.server.threads), static_cast<long long>(server_before.fds),
+                 static_cast<long long>(fds_peak), static_cast<long long>(server_after.fds), fd_leak ? " LEAK" : "");
+  std::fprintf(human, "  status: %s%s%s\n", status.c_str(), reason.empty() ? "" : " - ", reason.c_str());
+  (void)end_ns;
+  return status == "failed" || !output_ok ? 1 : 0;
+}
+
+}  // namespace tvt::loadgen
