@@ -4,6 +4,7 @@
 #include <array>
 
 #include "asio/asio_backend.hpp"
+#include "fiber/fiber_backend.hpp"
 #include "threads/threads_backend.hpp"
 
 namespace tvt::server {
@@ -13,6 +14,8 @@ constexpr std::array registered = {
     entry_for<threads::ThreadsBackend>(),
     entry_for<asio_backend::AsioBackend>(),
     entry_for<asio_backend::AsioMtBackend>(),
+    entry_for<fiber::FiberBackend>(),
+    entry_for<fiber::FiberMtBackend>(),
 };
 
 }  // namespace

@@ -1,0 +1,59 @@
+#pragma once
+// Stack-switch annotations for AddressSanitizer and ThreadSanitizer. The build passes TVT_FIBER_ASAN or
+// TVT_FIBER_TSAN (from the TVT_SANITIZER cache variable); in plain builds every function here is empty.
+//
+// Protocol (ASan): start_switch() right before a jump, naming the destination stack; finish_switch() first thing
+// after landing. A context that will never run again passes dying=true so ASan frees its fake stack.
+// Protocol (TSan): every fiber has a TSan fiber handle, created with the fiber and destroyed after its last switch;
+// switch_to_fiber() right before the jump. Switching synchronises the two fibers (data handed over is not a race).
+#include <cstddef>
+
+#include "fiber/detail/context.hpp"
+
+#if defined(TVT_FIBER_ASAN)
+extern "C" void __sanitizer_start_switch_fiber(void** fake_stack_save, const void* bottom, std::size_t size);
+extern "C" void __sanitizer_finish_switch_fiber(void* fake_stack_save, const void** bottom_old,
+                                                std::size_t* size_old);
+#endif
+#if defined(TVT_FIBER_TSAN)
+extern "C" void* __tsan_get_current_fiber();
+extern "C" void* __tsan_create_fiber(unsigned flags);
+extern "C" void __tsan_destroy_fiber(void* fiber);
+extern "C" void __tsan_switch_to_fiber(void* fiber, unsigned flags);
+#endif
+
+namespace tvt::fiber::detail::sanitizer {
+
+inline void start_switch([[maybe_unused]] Context& from, [[maybe_unused]] const Context& to,
+                         [[maybe_unused]] bool dying = false) {
+#if defined(TVT_FIBER_ASAN)
+  __sanitizer_start_switch_fiber(dying ? nullptr : &from.asan_fake_stack, to.stack_bottom, to.stack_size_bytes);
+#endif
+#if defined(TVT_FIBER_TSAN)
+  __tsan_switch_to_fiber(to.tsan_fiber, 0);
+#endif
+}
+
+inline void finish_switch([[maybe_unused]] Context& self) {
+#if defined(TVT_FIBER_ASAN)
+  __sanitizer_finish_switch_fiber(self.asan_fake_stack, nullptr, nullptr);
+#endif
+}
+
+// A worker thread's own context: its stack as the thread sees it, and its TSan identity.
+void init_thread_context(Context& main_context);
+
+inline void create_fiber([[maybe_unused]] Context& fiber) {
+#if defined(TVT_FIBER_TSAN)
+  fiber.tsan_fiber = __tsan_create_fiber(0);
+#endif
+}
+
+inline void destroy_fiber([[maybe_unused]] Context& fiber) {
+#if defined(TVT_FIBER_TSAN)
+  if (fiber.tsan_fiber != nullptr) __tsan_destroy_fiber(fiber.tsan_fiber);
+  fiber.tsan_fiber = nullptr;
+#endif
+}
+
+}  // namespace tvt::fiber::detail::sanitizer

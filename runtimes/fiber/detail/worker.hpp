@@ -1,0 +1,89 @@
+#pragma once
+// One worker thread of a Scheduler: its run queue, its reactor, its stack cache, and the switching machinery.
+//
+// Switching and parking
+// - Exactly one context runs on a worker at a time: `current`. Switching from `current` to `next` stores an
+//   AfterSwitch record in the worker, jumps, and the context that lands (`next`) runs complete_switch() first:
+//   it stores the previous context's continuation and then runs the record's hook. So when a hook publishes the
+//   previous fiber (pushes it on a queue, unlocks the spinlock guarding a wait list, parks it in a reactor slot),
+//   the fiber's context is already saved, and a waker on another thread that resumes it at once is safe.
+// - The worker's own context (`main`, the thread's stack) runs the loop: it runs ready fibers, polls the reactor and
+//   sleeps in it when there is nothing to do. A parking fiber switches straight to the next ready fiber; it goes
+//   through `main` only when its worker's queue is empty or every `main_interval` switches (to poll I/O and the
+//   injection queue fairly). Reactor polling therefore never runs on a fiber's stack.
+// - After a switch a fiber may be on another worker: code re-reads current_worker() (a non-inlined call, so the
+//   compiler cannot reuse a thread_local address computed before the switch) and never keeps a Worker& across one.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "fiber/detail/context.hpp"
+#include "fiber/detail/intrusive_list.hpp"
+#include "fiber/stack_pool.hpp"
+#include "reactor/reactor.hpp"
+
+namespace tvt::fiber {
+class Scheduler;
+}
+
+namespace tvt::fiber::detail {
+
+// Runs on the context that lands after `parked` switched away; `parked`'s continuation is already saved.
+using AfterSwitchFn = void (*)(void* arg, Context* parked);
+
+class Worker {
+ public:
+  Worker(Scheduler& scheduler, unsigned index, StackPool& pool);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // The loop of the worker's thread; returns when the scheduler is done.
+  void run();
+  // From `current`: jump to `next`; `hook(arg, previous)` runs on `next` once previous's context is saved.
+  // Returns when the caller is resumed, possibly on another worker.
+  void switch_away(Context* next, AfterSwitchFn hook, void* arg);
+  // What a parking fiber switches to: the next ready fiber, or `main`.
+  Context* pick_next();
+
+  Scheduler& scheduler;
+  const unsigned index;
+  reactor::Reactor reactor;
+  StackCache stacks;
+  Context main;
+  Context* current = &main;
+  ContextList ready;
+  struct AfterSwitch {
+    Context* previous = nullptr;
+    AfterSwitchFn hook = nullptr;
+    void* arg = nullptr;
+  } after;
+  unsigned switches_since_main = 0;
+  bool uses_reactor = false;  // set once an fd or timer is registered here: only then does `main` poll while busy
+  std::uint64_t fibers_created = 0;
+  bool idle = false;          // under the scheduler's mutex
+
+  // Per-worker scratch for blocking-style streams (socket_stream.hpp): a fiber reads into it and its replies are
+  // built in it, so an idle connection's fiber owns no buffer. Valid until the fiber's next switch.
+  static constexpr std::size_t read_scratch_bytes = 16 * 1024;
+  std::unique_ptr<char[]> read_scratch;
+  std::string out_scratch;
+
+  static constexpr unsigned main_interval = 61;
+};
+
+// The worker of the calling thread, or nullptr. Deliberately not inlined (see above).
+Worker* current_worker();
+// The running fiber (or worker context) of the calling thread; requires a worker.
+Context* current_context();
+// Suspends the calling fiber; `hook(arg, self)` runs once its context is saved and must make sure something will
+// wake it (or wake it itself). Requires a fiber.
+void park(AfterSwitchFn hook, void* arg);
+// Makes a parked context runnable: on the calling worker if it belongs to the same scheduler, else injected. Any
+// thread; each park must be answered by exactly one make_ready.
+void make_ready(Context* context);
+// A Waker function for reactor wakers whose context is a Context*.
+void wake_context(void* context);
+// Throws std::logic_error unless the caller runs on a fiber.
+Worker& require_fiber(const char* what);
+
+}  // namespace tvt::fiber::detail

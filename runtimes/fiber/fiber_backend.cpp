@@ -1,0 +1,165 @@
+// The fiber and fiber-mt back ends.
+//
+// Invariants
+// - The accept loop is the root fiber. Each accepted connection gets a detached fiber that owns its fd (TcpStream)
+//   and is linked in `ConnectionSet` (intrusive, the node lives on the fiber's stack) while it serves.
+// - A connection fiber unlinks itself under the set's mutex *before* its fd is closed, so shutdown_all() never
+//   touches a closed (or reused) fd number; std::mutex is fine here because nothing parks while holding it.
+// - Shutdown order: stop requested (the stop eventfd wakes the accept loop) -> the accept loop stops accepting ->
+//   shutdown_all(): `closing_` is set (a connection fiber that starts later exits at once) and every live fd is
+//   shut down, which wakes each parked read/write with end-of-stream -> the fibers finish -> block_on returns once
+//   the last fiber is done -> serve() returns.
+#include "fiber/fiber_backend.hpp"
+
+#include <sys/socket.h>
+
+#include <mutex>
+#include <new>
+#include <optional>
+
+#include "blocking/chat_hub.hpp"
+#include "blocking/serve_chat.hpp"
+#include "blocking/serve_connection.hpp"
+#include "fiber/condition_variable.hpp"
+#include "fiber/detail/io_wait.hpp"
+#include "fiber/detail/worker.hpp"
+#include "fiber/mutex.hpp"
+#include "fiber/scheduler.hpp"
+#include "fiber/socket_stream.hpp"
+#include "fiber/spawn.hpp"
+#include "fiber/tcp.hpp"
+#include "fiber/this_fiber.hpp"
+#include "net/acceptor.hpp"
+#include "net/log.hpp"
+#include "net/socket.hpp"
+
+namespace tvt::fiber {
+namespace {
+
+// The fiber model's synchronization for the shared chat loop: a connection's writer is a second fiber.
+struct FiberSync {
+  using Mutex = fiber::Mutex;
+  using CondVar = fiber::ConditionVariable;
+  template <class F>
+  static JoinHandle<void> start(F&& f) {
+    return spawn(std::forward<F>(f));
+  }
+};
+static_assert(blocking::ChatSync<FiberSync>);
+using ChatHub = blocking::ChatHub<FiberSync>;
+
+class ConnectionSet {
+ public:
+  struct Node {
+    int fd;
+    Node* prev = nullptr;
+    Node* next = nullptr;
+  };
+  // False if the server is already closing: the caller must not serve.
+  bool add(Node& n) {
+    std::lock_guard lock(mutex_);
+    if (closing_) return false;
+    n.next = head_;
+    if (head_ != nullptr) head_->prev = &n;
+    head_ = &n;
+    return true;
+  }
+  void remove(Node& n) {
+    std::lock_guard lock(mutex_);
+    if (n.prev != nullptr) n.prev->next = n.next;
+    else head_ = n.next;
+    if (n.next != nullptr) n.next->prev = n.prev;
+  }
+  void shutdown_all() {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+    for (Node* n = head_; n != nullptr; n = n->next) ::shutdown(n->fd, SHUT_RDWR);
+  }
+
+ private:
+  std::mutex mutex_;
+  Node* head_ = nullptr;
+  bool closing_ = false;
+};
+
+struct Shared {
+  const server::ServerOptions& options;
+  ConnectionSet connections;
+  std::optional<ChatHub> chat_hub;
+};
+
+void serve_connection_fiber(Shared& shared, net::UniqueFd fd) {
+  const int fd_number = fd.get();
+  TcpStream stream(std::move(fd));
+  ConnectionSet::Node node{fd_number};
+  if (!shared.connections.add(node)) return;
+  {
+    const auto& options = shared.options;
+    if (options.workload.workload == protocol::Workload::chat) {
+      SocketStream socket(stream, options.idle_timeout, SocketStream::ReadBuffer::per_connection);
+      blocking::serve_chat<FiberSync>(socket, *shared.chat_hub, options.workload.limits.max_line_bytes,
+                                      options.idle_timeout);
+    } else {
+      SocketStream socket(stream, options.idle_timeout);
+      protocol::with_session_factory(options.workload, [&](auto make_session) {
+        blocking::serve_connection(socket, make_session(), options.idle_timeout);
+      });
+    }
+  }
+  shared.connections.remove(node);  // before ~TcpStream closes the fd
+}
+
+void accept_loop(Shared& shared, int listen_fd, server::StopSignal& stop) {
+  net::set_nonblocking(listen_fd);
+  net::Acceptor acceptor(listen_fd, /*nonblocking_connections=*/true);
+  detail::Worker& w = *detail::current_worker();
+  reactor::Registration listen_reg, stop_reg;
+  w.uses_reactor = true;
+  w.reactor.add(listen_fd, listen_reg);
+  w.reactor.add(stop.fd(), stop_reg);
+  while (!stop.requested()) {
+    auto result = acceptor.accept();
+    if (result.status == net::AcceptStatus::would_block) {
+      detail::wait_io(listen_reg, reactor::Direction::read, std::nullopt, &stop_reg);
+      continue;
+    }
+    if (result.status == net::AcceptStatus::shed) {
+      this_fiber::sleep_for(std::chrono::milliseconds(10));  // out of fds: let connections finish first
+      continue;
+    }
+    if (result.status != net::AcceptStatus::accepted) continue;
+    net::set_nodelay(result.fd.get());
+    try {
+      spawn([&shared, fd = std::move(result.fd)]() mutable { serve_connection_fiber(shared, std::move(fd)); })
+          .detach();
+    } catch (const std::exception& e) {  // no memory for a stack: refuse this one, keep serving the others
+      static net::RateLimitedLog log;
+      log.write("cannot start a fiber for a new connection (%s); closing it", e.what());
+    }
+  }
+  listen_reg.reactor()->remove(listen_reg);
+  stop_reg.reactor()->remove(stop_reg);
+  shared.connections.shutdown_all();
+}
+
+void serve_on_fibers(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop,
+                     unsigned workers) {
+  Scheduler scheduler({.workers = workers,
+                       .stack_size_bytes = options.stack_size_bytes != 0 ? options.stack_size_bytes : 64 * 1024});
+  Shared shared{options, {}, {}};
+  if (options.workload.workload == protocol::Workload::chat)
+    shared.chat_hub.emplace(options.workload.limits.chat_outbox_bytes);
+  scheduler.block_on([&] { accept_loop(shared, listen_fd, stop); });
+}
+
+}  // namespace
+
+void FiberBackend::serve(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop) {
+  serve_on_fibers(listen_fd, options, stop, 1);
+}
+
+void FiberMtBackend::serve(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop) {
+  serve_on_fibers(listen_fd, options, stop, options.worker_threads != 0 ? options.worker_threads : 1);
+}
+
+}  // namespace tvt::fiber

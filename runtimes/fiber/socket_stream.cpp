@@ -1,0 +1,76 @@
+// Invariants: socket_stream.hpp. Every access to per-worker scratch goes through detail::current_worker() right
+// before use, never across a switch: the fiber may resume on another worker.
+#include "fiber/socket_stream.hpp"
+
+#include <cerrno>
+
+#include "fiber/detail/io_wait.hpp"
+#include "fiber/detail/worker.hpp"
+#include "net/socket.hpp"
+
+namespace tvt::fiber {
+
+SocketStream::SocketStream(TcpStream& stream, std::chrono::milliseconds idle_timeout, ReadBuffer buffer)
+    : stream_(&stream), idle_timeout_(idle_timeout) {
+  if (buffer == ReadBuffer::per_connection) own_read_buffer_.reset(new char[connection_read_bytes]);
+}
+
+std::optional<reactor::Clock::time_point> SocketStream::deadline() const {
+  if (idle_timeout_.count() <= 0) return std::nullopt;
+  return reactor::Clock::now() + idle_timeout_;
+}
+
+std::string_view SocketStream::read() {
+  std::optional<reactor::Clock::time_point> until;
+  bool deadline_set = false;
+  for (;;) {
+    char* buffer;
+    std::size_t size;
+    if (own_read_buffer_) {
+      buffer = own_read_buffer_.get();
+      size = connection_read_bytes;
+    } else {
+      detail::Worker* w = detail::current_worker();
+      buffer = w->read_scratch.get();
+      size = detail::Worker::read_scratch_bytes;
+    }
+    const long n = net::recv_some(stream_->fd(), buffer, size);
+    if (n > 0) return {buffer, static_cast<std::size_t>(n)};
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return {};
+    if (!deadline_set) {
+      until = deadline();
+      deadline_set = true;
+    }
+    if (detail::wait_io(stream_->registration(), reactor::Direction::read, until) == detail::IoWaitResult::timed_out)
+      return {};
+  }
+}
+
+std::string& SocketStream::out() { return detail::current_worker()->out_scratch; }
+
+bool SocketStream::flush() {
+  std::string& scratch = detail::current_worker()->out_scratch;
+  std::string_view rest = scratch;
+  while (!rest.empty()) {
+    const long n = net::send_some(stream_->fd(), rest.data(), rest.size());
+    if (n > 0) {
+      rest.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    scratch.clear();
+    return false;
+  }
+  if (rest.empty()) {
+    scratch.clear();
+    return true;
+  }
+  // The socket is full: move what is left to the connection's own storage before parking.
+  pending_.assign(rest);
+  scratch.clear();
+  const bool sent = stream_->write_all(pending_, deadline());
+  std::string().swap(pending_);
+  return sent;
+}
+
+}  // namespace tvt::fiber
