@@ -256,6 +256,7 @@ def main(argv: List[str]) -> int:
     meta = {
         "profile": profile.name, "started_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "finished_utc": None, "state": "running", "backends": backends, "workloads": workloads,
+        "workloads_offered": offered,
         "repetitions": repetitions, "largest_connections": largest, "pinning": pinning.describe(),
         "overrides": overrides, "planned_runs": len(specs), "server": server, "loadgen": loadgen,
         "command": [sys.executable] + [os.path.abspath(__file__)] + argv,

@@ -1,0 +1,195 @@
+"""Writes a synthetic but realistic results folder (every file bench_all writes), seeded and deterministic.
+Used by the chart/report tests and to make gate fixtures; also encodes HdrHistogram V2 logs so the decoder in
+scripts/tvt_results.py is checked against an independent encoder.
+
+  python3 fixture_run.py OUT [--seed N] [--scale-memory F] [--scale-instructions F] [--repetitions N]
+"""
+import argparse
+import base64
+import csv
+import json
+import math
+import os
+import random
+import struct
+import sys
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "bench", "bench_all"))
+import columns  # noqa: E402
+
+BACKENDS = {  # name: (user bytes/conn, kernel bytes/conn, relative rps, p99 factor)
+    "threads": (8500, 26000, 1.00, 1.6), "fiber": (4300, 900, 1.05, 1.0), "fiber-mt": (4400, 950, 1.02, 1.1),
+    "coro-local": (450, 800, 1.12, 0.9), "coro": (600, 820, 1.04, 1.0), "asio": (2500, 850, 1.00, 1.1),
+    "asio-mt": (2600, 880, 0.97, 1.2),
+}
+
+
+# ------------------------------------------------------------------------------------------- HdrHistogram encoder
+def _index(value, half_magnitude=7, unit_magnitude=0):
+    sub_bucket_mask = (1 << (half_magnitude + 1)) - 1
+    bucket = max(value.bit_length() - 1 - half_magnitude, 0)  # bucket whose range holds value
+    if value <= sub_bucket_mask:
+        bucket = 0
+    else:
+        bucket = (value | sub_bucket_mask).bit_length() - (half_magnitude + 1)
+    sub = value >> (bucket + unit_magnitude)
+    return ((bucket + 1) << half_magnitude) + (sub - (1 << half_magnitude))
+
+
+def _zigzag(v):
+    v = (v << 1) ^ (v >> 63)
+    out = bytearray()
+    for _ in range(8):
+        if v < 0x80:
+            out.append(v)
+            return bytes(out)
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v & 0xFF)
+    return bytes(out)
+
+
+def encode_hdr(values_us):
+    """V2 compressed encoding of a histogram (2 significant digits, 1 us .. 60 s) of the given values."""
+    counts = {}
+    for v in values_us:
+        i = _index(max(1, int(v)))
+        counts[i] = counts.get(i, 0) + 1
+    payload = bytearray()
+    last = -1
+    for i in sorted(counts):
+        if i - last > 1:
+            payload += _zigzag(-(i - last - 1))
+        payload += _zigzag(counts[i])
+        last = i
+    body = struct.pack(">iiiiqqd", 0x1C849303 | 0x10, len(payload), 0, 2, 1, 60_000_000, 1.0) + bytes(payload)
+    compressed = zlib.compress(body)
+    return base64.b64encode(struct.pack(">ii", 0x1C849304 | 0x10, len(compressed)) + compressed).decode()
+
+
+# --------------------------------------------------------------------------------------------------- the folder
+def make(out, seed=1, scale_memory=1.0, scale_instructions=1.0, scale_rps=None, repetitions=1, noise=0.02,
+         profile="ci", gate_only=False, failed_row=False):
+    """gate_only: just results.csv, callgrind.csv and meta.json (what the gate reads; small enough to check in)."""
+    rng = random.Random(seed)
+    os.makedirs(out, exist_ok=True)
+    for sub in () if gate_only else ("logs", "timelines", "hdr", "charts"):
+        os.makedirs(os.path.join(out, sub), exist_ok=True)
+    scale_rps = scale_rps or {}
+    rows = []
+    index = 0
+
+    def jitter(x):
+        return x * (1 + rng.uniform(-noise, noise))
+    for rep in range(repetitions):
+        for workload, mode, counts in (("http", "closed", (100, 1000, 10000)), ("echo", "closed", (100, 1000)),
+                                       ("http", "idle", (100, 1000, 10000))):
+            for count in counts:
+                for backend, (user, kernel, rel, p99f) in BACKENDS.items():
+                    index += 1
+                    row = {k: None for k in columns.HEADER}
+                    stem = f"{backend}-{workload}-{mode}-{count}-r{rep}"
+                    row.update(backend=backend, profile=profile, workload=workload, mode=mode, connections=count,
+                               connections_established=count, duration_s=2.0, warmup_s=0.5, status="ok", reason="",
+                               errors=0, run_index=index, repetition=rep, variant="", fd_leak=False,
+                               log=f"logs/{stem}", server_exit="0", started_utc="2024-01-01T00:00:00Z")
+                    if mode == "idle":
+                        u = jitter(user * scale_memory) + 40000.0 / count
+                        k = jitter(kernel * scale_memory)
+                        row.update(rss_per_conn_bytes=round(u, 1), kernel_per_conn_bytes=round(k, 1),
+                                   kernel_stack_per_conn_bytes=16384 * scale_memory if backend == "threads" else 0,
+                                   page_tables_per_conn_bytes=round(k * 0.15, 1), slab_per_conn_bytes=round(
+                                       k - (16384 * scale_memory if backend == "threads" else 0) - k * 0.15, 1),
+                                   total_per_conn_bytes=round(u + k, 1), server_threads=count + 2
+                                   if backend == "threads" else 2, server_rss_bytes=int(4e6 + u * count))
+                    else:
+                        rps = jitter(80000 * rel * scale_rps.get(backend, 1.0) / (1 + count / 20000))
+                        p50 = 1e6 / rps * count * 0.5
+                        p99 = p50 * 3 * p99f
+                        row.update(requests=int(rps * 2), rps=round(rps, 1), p50_us=round(p50, 1),
+                                   p90_us=round(p50 * 1.8, 1), p99_us=round(p99, 1), p999_us=round(p99 * 2.5, 1),
+                                   max_us=round(p99 * 6, 1), mean_us=round(p50 * 1.2, 1), server_cpu_s=2.0,
+                                   server_threads=count + 2 if backend == "threads" else 2)
+                        if gate_only:
+                            rows.append(row)
+                            continue
+                        with open(os.path.join(out, "timelines", stem + ".csv"), "w") as f:
+                            f.write("second,requests,errors,p50_us,p99_us,server_rss_bytes\n")
+                            for s in range(1, 4):
+                                f.write(f"{s},{int(jitter(rps))},0,{p50:.0f},{jitter(p99):.0f},{int(4e6 + 900 * count)}\n")
+                        row["timeline"] = f"timelines/{stem}.csv"
+                        samples = [rng.lognormvariate(math.log(p50), 0.6) for _ in range(3000)]
+                        with open(os.path.join(out, "hdr", stem + ".hlog"), "w") as f:
+                            f.write("#[Histogram log format version 1.3]\n#[StartTime: 1700000000.000 (seconds)]\n")
+                            f.write('"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed_Histogram"\n')
+                            for i in range(2):
+                                chunk = samples[i::2]
+                                f.write(f"{i}.000,1.000,{max(chunk) / 1000:.3f},{encode_hdr(chunk)}\n")
+                        row["hdr_log"] = f"hdr/{stem}.hlog"
+                    rows.append(row)
+    if failed_row:
+        rows[5].update(status="failed", reason="server died during the run (signal 11 (SIGSEGV))",
+                       server_stderr_tail="fake: boom | fake: segfault", rps=None, errors=37)
+    with open(os.path.join(out, "results.csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns.HEADER, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: columns.csv_value(v) for k, v in row.items()})
+    with open(os.path.join(out, "callgrind.csv"), "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["model", "case", "instructions", "region", "status", "reason", "wall_s", "out_file"])
+        for model, base in (("threads", 9e8), ("fiber", 2e7), ("coro-local", 5e6), ("coro", 2e7), ("asio", 4e7)):
+            for case, mult in (("spawn", 1.0), ("switch", 0.6), ("http-parse", 1.3)):
+                writer.writerow([model, case, int(base * mult * scale_instructions), "marked", "ok", "", 1.0,
+                                 f"callgrind/{model}-{case}.out"])
+    if gate_only:
+        pass
+    else:
+        _write_micro(out)
+    _write_meta(out, profile, len(rows))
+    return rows
+
+
+def _write_micro(out):
+    with open(os.path.join(out, "micro.csv"), "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["binary", "name", "family", "model", "run_name", "run_type", "aggregate_name",
+                         "repetition_index", "repetitions", "threads", "iterations", "real_time_ns", "cpu_time_ns",
+                         "time_unit", "real_time", "cpu_time", "counters", "error_message"])
+        for family, floor in (("BM_SpawnJoin", {"threads": 43000, "fiber": 120, "coro-local": 40, "coro": 400,
+                                                "asio": 430}),
+                              ("BM_Switch", {"threads": 11000, "fiber": 14, "coro-local": 4, "coro": 8})):
+            for model, t in floor.items():
+                name = f"{family}/model:{model}"
+                writer.writerow(["bench_micro_x", name + "_median", family, model, name, "aggregate", "median", "",
+                                 9, 1, 1000, t, t, "ns", t, t, "", ""])
+
+
+def _write_meta(out, profile, runs):
+    meta = {"profile": profile, "state": "complete", "git": {"commit": "0123456789abcdef", "dirty": False},
+            "compiler": {"cxx": "/usr/bin/g++", "cxx_version": "g++ (Debian 12.2.0-14) 12.2.0",
+                         "cxx_flags": "-O3 -DNDEBUG", "build_type": "Release"},
+            "machine": {"cpu_model": "AMD EPYC (fixture)", "cores": 2, "kernel": "Linux 6.1.0", "os": "Debian 12"},
+            "limits": {"open_files_hard": 20000, "open_files_soft": 20000, "pid_max": 32768,
+                       "max_map_count": 65530, "ephemeral_ports": [32768, 60999]},
+            "backends": list(BACKENDS), "workloads": ["echo", "http"], "planned_runs": runs,
+            "completed_runs": runs, "pinning": "server on core 0, loadgen on core 1 (taskset)",
+            "started_utc": "2024-01-01T00:00:00Z", "finished_utc": "2024-01-01T00:02:30Z"}
+    with open(os.path.join(out, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("out")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--scale-memory", type=float, default=1.0)
+    p.add_argument("--scale-instructions", type=float, default=1.0)
+    p.add_argument("--repetitions", type=int, default=1)
+    p.add_argument("--profile", default="ci")
+    p.add_argument("--gate-only", action="store_true")
+    a = p.parse_args()
+    make(a.out, a.seed, a.scale_memory, a.scale_instructions, repetitions=a.repetitions, profile=a.profile,
+         gate_only=a.gate_only)

@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""Regenerates fixtures/gate/ (checked in; the gate tests read them). Each folder is a results folder as the gate
+sees it (results.csv, callgrind.csv, meta.json), seeded so that reruns reproduce the same bytes."""
+import os
+import shutil
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import fixture_run  # noqa: E402
+
+ALL = list(fixture_run.BACKENDS)
+FIXTURES = {
+    "baseline": dict(seed=1),
+    "noise": dict(seed=2),                                            # +-2 % jitter: inside every threshold
+    "regression_memory": dict(seed=3, scale_memory=1.15),             # +15 % memory per connection
+    "regression_instructions": dict(seed=4, scale_instructions=1.07),  # +7 % instructions
+    "regression_ratio": dict(seed=5, scale_rps={"coro-local": 0.75}),  # coro-local/threads -25 %
+    "failed_run": dict(seed=6, failed_row=True),                      # one run failed with errors
+    "wallclock_baseline": dict(seed=7, repetitions=9, noise=0.03),
+    "wallclock_noise": dict(seed=8, repetitions=9, noise=0.03),
+    "wallclock_slower": dict(seed=9, repetitions=9, noise=0.03, scale_rps={b: 0.85 for b in ALL}),
+}
+
+if __name__ == "__main__":
+    root = os.path.join(HERE, "fixtures", "gate")
+    shutil.rmtree(root, ignore_errors=True)
+    for name, kwargs in FIXTURES.items():
+        fixture_run.make(os.path.join(root, name), gate_only=True, **kwargs)
+    print(f"wrote {len(FIXTURES)} fixtures under {root}")

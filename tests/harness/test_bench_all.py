@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""bench_all under faults (issue 9) and its contracts, against fake servers and a fake loadgen:
+a server that crashes mid-run, hangs at start-up, never prints ready, exits early, ignores SIGTERM, or overruns
+its stop budget is recorded with the right status, reason and stderr tail, and the matrix goes on; Ctrl-C leaves no
+process behind and keeps the rows measured; nothing overwrites an earlier run; the CSV header is the documented one.
+"""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness_util import BENCH_ALL, REPO, FakeBuild, write_exec  # noqa: E402
+
+sys.path.insert(0, os.path.join(REPO, "bench", "bench_all"))
+import columns  # noqa: E402
+import extras  # noqa: E402
+import profiles  # noqa: E402
+
+QUICK = ["--profile", "ci", "--modes", "closed", "--workloads", "http", "--connections", "10", "--duration", "0.4",
+         "--warmup", "0", "--skip-micro", "--skip-callgrind", "--skip-report"]
+
+
+def read_rows(run_dir):
+    with open(os.path.join(run_dir, "results.csv"), newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        return header, [dict(zip(header, r)) for r in reader]
+
+
+class BenchAllFaults(unittest.TestCase):
+    def setUp(self):
+        self.fake = FakeBuild()
+
+    def tearDown(self):
+        self.fake.cleanup()
+
+    def bench_all(self, *args, env=None, timeout=120):
+        return subprocess.run([sys.executable, BENCH_ALL, "--build-dir", self.fake.root, "--results",
+                               self.fake.results, *args], env=env or self.fake.env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=timeout)
+
+    def only_run_dir(self):
+        (name,) = os.listdir(self.fake.results)
+        return os.path.join(self.fake.results, name)
+
+    def test_every_fault_is_a_row_and_the_matrix_goes_on(self):
+        env = self.fake.env(FAKE_BACKENDS="ok,crash,hang,noready,earlyexit,stubborn,overrun,ok2",
+                            FAKE_LIST_WORKLOADS="")  # no --list-workloads: bench_all must probe
+        out = self.bench_all(*QUICK, "--ready-timeout", "1.5", env=env)
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        run_dir = self.only_run_dir()
+        header, rows = read_rows(run_dir)
+        self.assertEqual(header, columns.HEADER)
+        by = {r["backend"]: r for r in rows}
+        self.assertEqual(list(by), ["ok", "crash", "hang", "noready", "earlyexit", "stubborn", "overrun", "ok2"])
+
+        for name in ("ok", "ok2"):
+            self.assertEqual(by[name]["status"], "ok", by[name]["reason"])
+            self.assertEqual(by[name]["rps"], "50000.0")
+            self.assertEqual(by[name]["server_exit"], "0")
+        crash = by["crash"]
+        self.assertEqual(crash["status"], "failed")
+        self.assertIn("server died during the run (signal 11 (SIGSEGV))", crash["reason"])
+        self.assertIn("fake: about to crash", crash["server_stderr_tail"])
+        for name in ("hang", "noready"):
+            self.assertEqual(by[name]["status"], "failed")
+            self.assertIn("no ready line within 1.5 s", by[name]["reason"])
+            self.assertIn("killed", by[name]["server_exit"])
+        self.assertIn("fake: starting up slowly", by["hang"]["server_stderr_tail"])
+        self.assertIn("listening somewhere", by["noready"]["reason"])
+        self.assertEqual(by["earlyexit"]["status"], "failed")
+        self.assertIn("exited (1) before printing its ready line", by["earlyexit"]["reason"])
+        self.assertIn("address already in use", by["earlyexit"]["server_stderr_tail"])
+        self.assertEqual(by["stubborn"]["status"], "degraded")
+        self.assertIn("ignored SIGTERM", by["stubborn"]["reason"])
+        self.assertEqual(by["overrun"]["status"], "degraded")
+        self.assertIn("exited 3 after SIGTERM", by["overrun"]["reason"])
+
+        with open(os.path.join(run_dir, "meta.json")) as f:
+            meta = json.load(f)
+        self.assertEqual(meta["workloads_offered"], ["echo", "http"])  # found by probing
+        self.assertEqual(meta["workloads"], ["http"])
+        self.assertEqual(meta["state"], "complete")
+        self.assertEqual(meta["status_counts"], {"ok": 2, "degraded": 2, "failed": 4})
+        for key in ("git", "compiler", "machine", "limits", "profile", "pinning"):
+            self.assertIn(key, meta)
+        self.assertIn("open_files_hard", meta["limits"])
+        self.assertTrue(os.path.exists(os.path.join(run_dir, "logs", "crash-http-closed-10-r0.server.log")))
+        self.assertFalse([f for f in os.listdir(run_dir) if f.endswith(".tmp")])
+        self.assertGreaterEqual(len(self.fake.recorded_pids()), 10)  # the fakes really ran (and forked)
+        self.assertEqual(self.fake.survivors(), [])
+
+    def test_ctrl_c_leaves_nothing_behind_and_keeps_measured_rows(self):
+        env = self.fake.env(FAKE_BACKENDS="ok-a,ok-b,ok-c", FAKE_LOADGEN_CHILD="1")
+        args = [sys.executable, BENCH_ALL, "--build-dir", self.fake.root, "--results", self.fake.results,
+                "--run-name", "interrupted", *QUICK[:-9], "--connections", "10,20", "--duration", "1.5",
+                "--warmup", "0", "--skip-micro", "--skip-callgrind", "--skip-report"]
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        run_dir = os.path.join(self.fake.results, "interrupted")
+        csv_path = os.path.join(run_dir, "results.csv")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # wait for one measured row and the next run's loadgen to be up
+            if os.path.exists(csv_path) and len(read_rows(run_dir)[1]) >= 1 and \
+                    sum(n.startswith("loadgen-worker") for n, _ in self.fake.recorded_pids()) >= 2:
+                break
+            time.sleep(0.05)
+        else:
+            proc.kill()
+            self.fail("bench_all never got to its second run")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 130, err.decode())
+        _, rows = read_rows(run_dir)
+        self.assertEqual(rows[0]["status"], "ok")
+        self.assertEqual(rows[-1]["status"], "failed")
+        self.assertIn("interrupted", rows[-1]["reason"])
+        with open(os.path.join(run_dir, "meta.json")) as f:
+            self.assertEqual(json.load(f)["state"], "interrupted")
+        time.sleep(0.2)  # PDEATHSIG and group kills are asynchronous to the exit of bench_all
+        self.assertEqual(self.fake.survivors(), [])
+
+    def test_never_overwrites_an_earlier_run(self):
+        env = self.fake.env(FAKE_BACKENDS="ok")
+        first = self.bench_all(*QUICK, "--run-name", "same", env=env)
+        self.assertEqual(first.returncode, 0, first.stderr.decode())
+        before = open(os.path.join(self.fake.results, "same", "results.csv")).read()
+        second = self.bench_all(*QUICK, "--run-name", "same", env=env)
+        self.assertEqual(second.returncode, 2)
+        self.assertIn("refusing to overwrite", second.stderr.decode())
+        self.assertEqual(open(os.path.join(self.fake.results, "same", "results.csv")).read(), before)
+
+    def test_missing_binaries_say_how_to_build(self):
+        os.remove(os.path.join(self.fake.bin, "loadgen"))
+        out = self.bench_all(*QUICK)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("cmake --preset release", out.stderr.decode())
+
+
+class Extras(unittest.TestCase):
+    def setUp(self):
+        self.fake = FakeBuild()
+        self.run_dir = os.path.join(self.fake.root, "run")
+        os.makedirs(os.path.join(self.run_dir, "logs"))
+
+    def tearDown(self):
+        self.fake.cleanup()
+
+    def test_micro_json_and_csv(self):
+        report = {"context": {"num_cpus": 2}, "benchmarks": [
+            {"name": "BM_Spawn/model:coro-local", "run_name": "BM_Spawn/model:coro-local", "run_type": "iteration",
+             "repetitions": 1, "repetition_index": 0, "threads": 1, "iterations": 1000, "real_time": 0.05,
+             "cpu_time": 0.04, "time_unit": "us", "bytes_per_unit": 80},
+            {"name": "BM_Spawn/model:threads", "run_name": "BM_Spawn/model:threads", "run_type": "iteration",
+             "iterations": 10, "real_time": 43.0, "cpu_time": 26.0, "time_unit": "us"}]}
+        write_exec(os.path.join(self.fake.bin, "bench_micro_fake"), "#!/bin/sh\n"
+                   "for a in \"$@\"; do case $a in --benchmark_out=*) out=${a#--benchmark_out=};; esac; done\n"
+                   f"cat > \"$out\" <<'J'\n{json.dumps(report)}\nJ\n")
+        write_exec(os.path.join(self.fake.bin, "bench_micro_broken"), "#!/bin/sh\necho boom >&2\nexit 4\n")
+        extras.run_micro(self.fake.bin, self.run_dir, ["--benchmark_min_time=0.01"], 30, lambda m: None)
+        with open(os.path.join(self.run_dir, "micro.csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual([r["model"] for r in rows], ["coro-local", "threads"])
+        self.assertAlmostEqual(float(rows[0]["real_time_ns"]), 50.0)
+        self.assertEqual(rows[0]["counters"], "bytes_per_unit=80")
+        with open(os.path.join(self.run_dir, "micro.json")) as f:
+            merged = json.load(f)
+        status = {b["binary"]: b["status"] for b in merged["binaries"]}
+        self.assertEqual(status, {"bench_micro_broken": "failed", "bench_micro_fake": "ok"})
+
+    @unittest.skipUnless(__import__("shutil").which("valgrind"), "valgrind not installed")
+    def test_callgrind_counts_and_failures(self):
+        # A shell script stands in for hotpath: callgrind counts the shell's instructions (no region markers, so
+        # the whole process), and a case that exits non-zero is recorded failed.
+        write_exec(os.path.join(self.fake.bin, "hotpath"), "#!/bin/sh\n"
+                   "if [ \"$1\" = --list ]; then echo 'sh ok'; echo 'sh broken'; exit 0; fi\n"
+                   "[ \"$4\" = broken ] && { echo 'hotpath: no such case' >&2; exit 3; }\nexit 0\n")
+        extras.run_callgrind(self.fake.bin, self.run_dir, 120, lambda m: None)
+        with open(os.path.join(self.run_dir, "callgrind.csv"), newline="") as f:
+            rows = {r["case"]: r for r in csv.DictReader(f)}
+        self.assertEqual(rows["ok"]["status"], "ok")
+        self.assertGreater(int(rows["ok"]["instructions"]), 10000)
+        self.assertEqual(rows["ok"]["region"], "whole-process")
+        self.assertEqual(rows["broken"]["status"], "failed")
+        self.assertIn("exited 3", rows["broken"]["reason"])
+
+    def test_callgrind_total_parsing(self):
+        path = os.path.join(self.run_dir, "x.out")
+        with open(path, "w") as f:
+            f.write("version: 1\nevents: Ir\nfn=main\n1 5\nsummary: 123456\ntotals: 123456\n")
+        self.assertEqual(extras.parse_callgrind_total(path), 123456)
+
+
+class Profiles(unittest.TestCase):
+    BACKENDS = ["threads", "fiber", "fiber-mt", "coro-local", "coro", "asio", "asio-mt"]
+
+    def test_default_profile_covers_issue_2(self):
+        specs = profiles.expand(profiles.PROFILES["default"], self.BACKENDS, ["echo", "http"], 19000, 1)
+        closed = {(s.backend, s.workload, s.connections) for s in specs if s.mode == "closed"}
+        for b in self.BACKENDS:
+            for w in ("echo", "http"):
+                for n in (100, 1000, 10000):
+                    self.assertIn((b, w, n), closed)
+        self.assertTrue(all(s.mode in ("closed", "idle") for s in specs))
+        self.assertLess(sum(s.estimate_s() for s in specs), profiles.PROFILES["default"].budget_s)
+
+    def test_full_profile_reaches_the_largest_count(self):
+        self.assertEqual(profiles.largest_connections(20000, 32768), 19000)
+        specs = profiles.expand(profiles.PROFILES["full"], self.BACKENDS, ["http"], 19000, 1)
+        for b in self.BACKENDS:
+            for mode in ("closed", "idle"):
+                self.assertEqual({s.connections for s in specs if s.backend == b and s.mode == mode},
+                                 {1000, 5000, 10000, 19000})
+
+    def test_offload_variants_and_interleaving(self):
+        specs = profiles.expand(profiles.PROFILES["default"], self.BACKENDS, ["compute"], 19000, 3)
+        variants = {(s.backend, s.variant) for s in specs}
+        self.assertIn(("coro", "offload"), variants)
+        self.assertNotIn(("threads", "offload"), variants)
+        self.assertEqual([s.server_args for s in specs if s.variant == "offload"][0], ["--offload"])
+        reps = [s.repetition for s in specs]
+        self.assertEqual(reps, sorted(reps))  # repetition is the outer loop: back ends interleave inside it
+        self.assertEqual([s.backend for s in specs[:2]], ["threads", "fiber"])
+
+    def test_header_has_the_contract_columns(self):
+        for column in ("backend", "profile", "workload", "connections", "mode", "duration_s", "requests", "rps",
+                       "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "errors", "server_rss_bytes",
+                       "rss_per_conn_bytes", "server_threads", "server_cpu_s", "kernel_per_conn_bytes",
+                       "total_per_conn_bytes", "status", "reason"):
+            self.assertIn(column, columns.HEADER)
+        self.assertEqual(len(columns.HEADER), len(set(columns.HEADER)))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""report.py (stdlib) and charts.py (matplotlib, found by scripts/find-python) on a synthetic results folder:
+every chart of issue 7 is drawn as PNG and SVG, and the report holds the run description, headline ratios, tables,
+charts and the failed runs with their reasons. Exits 77 (ctest: skipped) for the charts part when no interpreter
+here can import matplotlib."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness_util import SCRIPTS  # noqa: E402
+import fixture_run  # noqa: E402
+
+CHARTS = ("memory_per_connection", "memory_split", "throughput", "latency", "hdr_distribution", "timeline", "micro")
+
+
+def plot_python():
+    out = subprocess.run([os.path.join(SCRIPTS, "find-python")], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return out.stdout.decode().strip() if out.returncode == 0 else None
+
+
+class Report(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="tvt-report-")
+        cls.folder = os.path.join(cls.tmp, "run")
+        fixture_run.make(cls.folder, failed_row=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def report(self):
+        out = subprocess.run([sys.executable, os.path.join(SCRIPTS, "report.py"), self.folder], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        self.assertEqual(out.returncode, 0, out.stdout.decode())
+        with open(os.path.join(self.folder, "report.md")) as f:
+            md = f.read()
+        with open(os.path.join(self.folder, "report.html")) as f:
+            page = f.read()
+        return md, page
+
+    def test_1_report_without_charts(self):
+        md, page = self.report()
+        for text in ("## What was run", "AMD EPYC (fixture)", "pid_max 32768", "`0123456789ab`", "## Headlines",
+                     "threads ÷ coro-local", "## Memory per idle connection", "## Throughput and latency",
+                     "## Micro-benchmarks", "## Instruction counts", "## Failed and degraded runs",
+                     "signal 11 (SIGSEGV)", "fake: segfault", "scripts/charts.py"):
+            self.assertIn(text, md)
+        self.assertIn("<table>", page)
+
+    def test_2_charts_and_report_with_charts(self):
+        python = plot_python()
+        if not python:
+            self.skipTest("no python3 with matplotlib")
+        out = subprocess.run([python, os.path.join(SCRIPTS, "charts.py"), self.folder], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        self.assertEqual(out.returncode, 0, out.stdout.decode())
+        for name in CHARTS:
+            for ext in ("png", "svg"):
+                path = os.path.join(self.folder, "charts", f"{name}.{ext}")
+                self.assertTrue(os.path.getsize(path) > 5000, path)
+        md, page = self.report()
+        for name in CHARTS:
+            self.assertIn(f"charts/{name}.png", md)
+        self.assertEqual(page.count("data:image/png;base64,"), len(CHARTS))
+
+
+if __name__ == "__main__":
+    if not plot_python() and os.environ.get("TVT_REQUIRE_CHARTS") == "1":
+        sys.exit(77)
+    unittest.main(verbosity=2)
