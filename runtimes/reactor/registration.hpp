@@ -40,6 +40,7 @@ class Registration {
 
   // Called after the syscall for `dir` failed with EAGAIN. Returns true if `waker` is now parked (it will be woken
   // once, on the next edge, unless unpark() withdraws it first), false if an edge arrived meanwhile: retry the call.
+  // Parking a waker that is still parked (the owner ran for another reason) is a no-op that returns true.
   bool park(Direction dir, Waker& waker) {
     auto& slot = slots_[static_cast<unsigned>(dir)];
     std::uintptr_t expected = empty;
@@ -48,6 +49,7 @@ class Registration {
     if (slot.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(&waker), std::memory_order_acq_rel,
                                      std::memory_order_acquire))
       return true;
+    if (expected == reinterpret_cast<std::uintptr_t>(&waker)) return true;  // still parked (a spurious wake-up)
     // `ready`: consume the edge and retry. A concurrent reactor can only turn empty into ready, never undo this.
     slot.store(empty, std::memory_order_relaxed);  // relaxed: the slot carries no data, the retry syncs via the kernel
     return false;

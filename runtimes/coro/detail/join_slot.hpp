@@ -1,0 +1,55 @@
+#pragma once
+// The lock-free handshake between something that completes once (a spawned task, a blocking job) and at most one
+// task awaiting it.
+//
+// Invariants: `waiter_` is 0 (nobody waits), `done` (completed; terminal) or a TaskHeader* that took a reference
+// for the slot. Only the completer sets `done` (exchange); only the waiter sets or withdraws its own pointer (CAS).
+// Whoever removes a pointer from the slot drops the reference it carried: the completer after waking it, the waiter
+// when it withdraws. So a waiter's task cannot be freed while a completer on another thread is still waking it.
+#include <atomic>
+#include <cstdint>
+
+#include "coro/detail/task_header.hpp"
+
+namespace tvt::coro::detail {
+
+class JoinSlot {
+ public:
+  // Completer, once. Wakes the waiter if there is one.
+  void complete() noexcept {
+    // acq_rel: release publishes the result to the waiter; acquire pairs with the waiter's registration.
+    const auto w = waiter_.exchange(done, std::memory_order_acq_rel);
+    if (w != 0 && w != done) {
+      auto* task = reinterpret_cast<TaskHeader*>(w);
+      task->wake();
+      task->release();
+    }
+  }
+  bool is_done() const noexcept { return waiter_.load(std::memory_order_acquire) == done; }
+
+  // Waiter: true if `me` is registered (park), false if already done (don't).
+  bool try_register(TaskHeader& me) noexcept {
+    me.add_ref();
+    std::uintptr_t expected = 0;
+    if (waiter_.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(&me), std::memory_order_acq_rel,
+                                        std::memory_order_acquire))
+      return true;
+    me.release();  // not the last reference: `me` is running
+    return false;
+  }
+  // Waiter: true if withdrawn; false if the completer took it (it will wake `me` and drop the reference).
+  bool try_withdraw(TaskHeader& me) noexcept {
+    auto expected = reinterpret_cast<std::uintptr_t>(&me);
+    if (waiter_.compare_exchange_strong(expected, 0, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      me.release();
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  static constexpr std::uintptr_t done = 1;
+  std::atomic<std::uintptr_t> waiter_{0};
+};
+
+}  // namespace tvt::coro::detail

@@ -1,0 +1,57 @@
+#pragma once
+// The pool of local tasks that block_on polls on its own thread (async-std's spawn_local pool).
+//
+// Invariants
+// - Owner: the thread that made the pool (inside block_on). Only it runs tasks, spawns (spawn_local), touches
+//   `queue_` and `owned_`, and polls `reactor_`.
+// - Other threads only schedule: wakes from them go to `inbox_` (lock-free MPSC) followed by reactor_.notify(), which
+//   ends or prevents the owner's sleep in epoll_wait. The owner drains the inbox before deciding to sleep.
+// - Shutdown (destructor): every task still owned is cancelled and run until it has unwound (bounded in time), then
+//   the reactor, which must have no registrations left, is destroyed.
+#include <chrono>
+
+#include "coro/detail/task_header.hpp"
+#include "coro/detail/task_queue.hpp"
+#include "reactor/reactor.hpp"
+
+namespace tvt::coro::detail {
+
+class LocalPool final : public Executor {
+ public:
+  LocalPool();  // becomes the thread's current pool and makes its reactor current
+  LocalPool(const LocalPool&) = delete;
+  LocalPool& operator=(const LocalPool&) = delete;
+  ~LocalPool();
+
+  // The pool block_on is running on this thread, or nullptr.
+  static LocalPool* current() noexcept;
+
+  // Owner thread. Takes ownership of `task` (SCHEDULED set by the caller) and queues it.
+  void adopt(TaskHeader& task) noexcept;
+  // Owner thread. Runs tasks until `done()`; sleeps in the reactor when none is runnable (never spins).
+  template <class Done>
+  void run_until(Done&& done) {
+    while (!done()) run_once(std::chrono::milliseconds(-1));
+  }
+
+  reactor::Reactor& reactor() noexcept { return reactor_; }
+  std::size_t task_count() const noexcept { return owned_.size(); }
+
+  void schedule(TaskHeader& task) noexcept override;
+  void retire(TaskHeader& task) noexcept override;
+
+ private:
+  void run_once(std::chrono::milliseconds sleep_limit);
+
+  static constexpr unsigned tasks_between_io_polls = 61;  // a busy pool still looks at I/O and timers
+
+  reactor::Reactor reactor_;
+  reactor::Reactor::ScopedCurrent reactor_scope_;
+  LocalPool* previous_;
+  TaskQueue queue_;
+  TaskInbox inbox_;
+  OwnedTasks owned_;
+  unsigned since_io_poll_ = 0;
+};
+
+}  // namespace tvt::coro::detail

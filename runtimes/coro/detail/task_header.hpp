@@ -1,0 +1,125 @@
+#pragma once
+// The spawned task: the unit a scheduler queues, runs and wakes. Every spawn/spawn_local makes one (inside a
+// SpawnedTask<T>, next to the result); nested `co_await task` calls run inside it and cost no header.
+//
+// State bits (`state_`), after tokio's task/state.rs:
+//   SCHEDULED  in exactly one run queue (or being pushed into one). Set by wake(), cleared by the runner.
+//   RUNNING    a runner is polling it (poll_fn) or resuming it. Only one runner at a time.
+//   NOTIFIED   woken while RUNNING: the runner requeues it when the resume returns (wakes are never lost).
+//   COMPLETE   the task's coroutine finished; its result is in the SpawnedTask. Terminal. Wakes become no-ops.
+//   CANCELLED  cancel() asked it to stop: the next suspension point throws TaskCancelled into it.
+// Transitions: idle -> SCHEDULED (wake) -> RUNNING (runner) -> idle | SCHEDULED (NOTIFIED) | COMPLETE.
+//
+// Ownership: `refs_` counts (1) the task itself until it completes, (2) its JoinHandle until dropped, (3) one per
+// lock-free wake registration in flight (a joiner parked in another task's JoinSlot). The last release destroys the
+// SpawnedTask. Wakes made under the lock of the structure that holds the waiter (reactor, channel, mutex) need no
+// reference: the waiter withdraws itself under that same lock before its task can finish.
+//
+// Threads: wake() from any thread. Fields other than `state_`/`refs_`/`join_` are touched only by the runner that
+// holds RUNNING (or by the owner before the first schedule), which the state CAS orders (acq_rel).
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+
+#include "reactor/waker.hpp"
+
+namespace tvt::coro::detail {
+
+class TaskHeader;
+class Executor;
+struct TimeoutScope;
+struct TaskLocalStorage;
+
+// A leaf awaiter's readiness check, called by the runner (on the task's thread, RUNNING held) when the parked task
+// was woken, spuriously or not. Returns true to resume the coroutine (done, or interrupted: it has then withdrawn
+// every registration), false to stay parked (it is registered again).
+using PollFn = bool (*)(void* leaf, TaskHeader& task);
+
+// Where a woken task goes. Implemented by the local pool (block_on) and the thread pool.
+class Executor {
+ public:
+  // Any thread. `task` has SCHEDULED set and is in no queue.
+  virtual void schedule(TaskHeader& task) noexcept = 0;
+  // The runner's thread, after the task's COMPLETE was published: forget it (the owned-task list).
+  virtual void retire(TaskHeader& task) noexcept = 0;
+
+ protected:
+  ~Executor() = default;
+};
+
+class TaskHeader {
+ public:
+  static constexpr std::uint32_t scheduled = 1, running = 2, notified = 4, complete = 8, cancelled = 16;
+
+  explicit TaskHeader(void (*destroy)(TaskHeader*)) : destroy_(destroy) {}
+  TaskHeader(const TaskHeader&) = delete;
+  TaskHeader& operator=(const TaskHeader&) = delete;
+
+  // Any thread. Makes the task runnable once; collapses with other wakes until it runs.
+  void wake() noexcept {
+    // acquire: a stale COMPLETE read is only ever "complete" (terminal), so no-op is right.
+    std::uint32_t s = state_.load(std::memory_order_acquire);
+    for (;;) {
+      if (s & (complete | scheduled)) return;
+      if (s & running) {
+        if (s & notified) return;
+        // acq_rel: publishes what the waker did before waking (a value handed over) to the runner that sees NOTIFIED.
+        if (state_.compare_exchange_weak(s, s | notified, std::memory_order_acq_rel, std::memory_order_acquire))
+          return;
+        continue;
+      }
+      if (state_.compare_exchange_weak(s, s | scheduled, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        executor_->schedule(*this);
+        return;
+      }
+    }
+  }
+
+  void add_ref() noexcept {
+    refs_.fetch_add(1, std::memory_order_relaxed);  // relaxed: the caller already holds a reference
+  }
+  void release() noexcept {
+    // acq_rel: every use of the task by other holders happens-before the destroy by the last one.
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy_(this);
+  }
+
+  // Asks the task to stop at its next suspension point. Any thread; the caller holds a reference.
+  void cancel() noexcept {
+    state_.fetch_or(cancelled, std::memory_order_acq_rel);
+    wake();
+  }
+  bool is_complete() const noexcept { return state_.load(std::memory_order_acquire) & complete; }
+  bool is_cancelled() const noexcept { return state_.load(std::memory_order_acquire) & cancelled; }
+  // Cancelled, or a timeout() around the current await has expired: leaves must stop instead of parking.
+  bool interrupted() const noexcept;
+
+  std::atomic<std::uint32_t>& state() noexcept { return state_; }
+
+  // --- runner-owned fields (see the header comment) ---
+  Executor* executor_ = nullptr;
+  TaskHeader* next_in_queue_ = nullptr;               // run queue / inbox link: the task is the queue node
+  TaskHeader* owned_prev_ = nullptr;                  // executor's owned-task list (shutdown cancels them all)
+  TaskHeader* owned_next_ = nullptr;
+  std::coroutine_handle<> resume_point_{};            // the innermost suspended coroutine of this task
+  PollFn poll_fn_ = nullptr;                          // set by the leaf that parked; nullptr = just resume
+  void* poll_leaf_ = nullptr;
+  TimeoutScope* timeouts_ = nullptr;                  // innermost active timeout() scope
+  TaskLocalStorage* locals_ = nullptr;                // task_local values, made on first use
+  reactor::Waker waker_{[](void* self) { static_cast<TaskHeader*>(self)->wake(); }, this};
+  bool started_ = false;
+
+ private:
+  std::atomic<std::uint32_t> state_{0};
+  std::atomic<std::uint32_t> refs_{2};  // the task itself + its JoinHandle
+  void (*destroy_)(TaskHeader*);
+};
+
+// The task the calling thread is running (nullptr outside a task).
+TaskHeader* current_task() noexcept;
+void set_current_task(TaskHeader* task) noexcept;
+
+// Runs `task` (popped from a queue, SCHEDULED) once: its leaf's poll, then the coroutine if that says so. Afterwards
+// the task is parked, requeued (NOTIFIED) or complete (then retired and its task reference released).
+void run_task(TaskHeader& task) noexcept;
+
+}  // namespace tvt::coro::detail

@@ -1,0 +1,38 @@
+#pragma once
+// One active `timeout(d, task)` around the current await, linked into its task (innermost first).
+//
+// Invariants: a scope is pushed and popped by its task's runner (LIFO, like the C++ scopes that own them); `expired_`
+// is set once, by the reactor's timer wake (any thread), and read by the runner. The timer is cancelled (exactly, see
+// reactor.hpp) before the scope dies, so the wake never touches a dead scope.
+#include <atomic>
+
+#include "coro/detail/task_header.hpp"
+#include "reactor/reactor.hpp"
+
+namespace tvt::coro::detail {
+
+struct TimeoutScope {
+  TimeoutScope* outer = nullptr;
+  TaskHeader* task = nullptr;
+  reactor::Reactor* reactor = nullptr;
+  std::atomic<bool> expired{false};
+  reactor::TimerEntry timer;
+  reactor::Waker waker{[](void* self) {
+                         auto* scope = static_cast<TimeoutScope*>(self);
+                         // release: the runner that sees `expired` (acquire) also sees the task's state.
+                         scope->expired.store(true, std::memory_order_release);
+                         scope->task->wake();
+                       },
+                       this};
+};
+
+// Thrown at a suspension point when a timeout scope expired; its own timeout() turns it into a timed_out error.
+struct TimeoutInterrupt {
+  const TimeoutScope* scope;
+};
+
+// If the current task must stop (cancelled, or a timeout expired), throws TaskCancelled or TimeoutInterrupt for the
+// outermost expired scope. Called by every leaf awaiter when it resumes without having completed its operation.
+void throw_if_interrupted(TaskHeader& task);
+
+}  // namespace tvt::coro::detail

@@ -1,0 +1,460 @@
+// Unit tests of the coroutine runtime: Task, block_on, spawn_local, spawn, JoinHandle, cancellation, wakers,
+// yield_now, sleep, timeout, oneshot, channel, mutex, task_local, spawn_blocking, TCP.
+#include "coro/task.hpp"  // first: the public headers are self-contained
+#include "coro/block_on.hpp"
+#include "coro/channel.hpp"
+#include "coro/join_handle.hpp"
+#include "coro/mutex.hpp"
+#include "coro/oneshot.hpp"
+#include "coro/sleep.hpp"
+#include "coro/spawn.hpp"
+#include "coro/spawn_blocking.hpp"
+#include "coro/task_local.hpp"
+#include "coro/tcp_listener.hpp"
+#include "coro/tcp_stream.hpp"
+#include "coro/thread_pool.hpp"
+#include "coro/timeout.hpp"
+#include "coro/yield_now.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "coro_counted.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace tvt::coro;
+using test::Counted;
+
+Task<int> answer() { co_return 42; }
+Task<int> add_one(int x) { co_return x + 1; }
+Task<void> fail() {
+  throw std::runtime_error("boom");
+  co_return;
+}
+
+TEST(CoroTask, BlockOnReturnsTheValueAndRethrows) {
+  EXPECT_EQ(block_on(answer()), 42);
+  EXPECT_THROW(block_on(fail()), std::runtime_error);
+}
+
+TEST(CoroTask, IsLazyAndFreesItsFrameWhenDropped) {
+  Counted::reset();
+  bool ran = false;
+  {
+    auto t = [](bool& flag, Counted c) -> Task<int> {
+      flag = true;
+      co_return c.id;
+    }(ran, Counted(7));
+    EXPECT_FALSE(ran);             // nothing runs until awaited
+    EXPECT_EQ(Counted::live, 1);   // the argument lives in the frame
+  }
+  EXPECT_EQ(Counted::live, 0);     // dropping the task destroyed the frame
+  EXPECT_FALSE(ran);
+}
+
+TEST(CoroTask, AMillionSequentialAwaitsDoNotGrowTheStack) {
+  auto loop = []() -> Task<long> {
+    long sum = 0;
+    for (int i = 0; i < 1'000'000; ++i) sum += co_await add_one(0);  // each completes synchronously
+    co_return sum;
+  };
+  EXPECT_EQ(block_on(loop()), 1'000'000);
+}
+
+Task<long> nested(int depth) {
+  if (depth == 0) co_return 0;
+  co_return 1 + co_await nested(depth - 1);
+}
+
+TEST(CoroTask, AMillionNestedAwaitsDoNotOverflow) {
+  // Each level is a heap frame; resuming and finishing use symmetric transfer, so the thread stack stays flat.
+  EXPECT_EQ(block_on(nested(1'000'000)), 1'000'000);
+}
+
+TEST(CoroSpawnLocal, OutsideBlockOnIsAClearError) {
+  try {
+    auto h = spawn_local(answer());
+    FAIL() << "spawn_local outside block_on must throw";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("outside block_on"), std::string::npos);
+  }
+}
+
+TEST(CoroSpawnLocal, InterleavesOnOneThreadAndJoinsInOrder) {
+  std::vector<int> order;
+  auto worker = [](std::vector<int>& log, int id) -> Task<int> {
+    log.push_back(id);
+    co_await yield_now();
+    log.push_back(id + 10);
+    co_return id;
+  };
+  auto main_task = [&]() -> Task<int> {
+    auto a = spawn_local(worker(order, 1));
+    auto b = spawn_local(worker(order, 2));
+    const int ra = co_await a;
+    const int rb = co_await b;
+    co_return ra * 10 + rb;
+  };
+  EXPECT_EQ(block_on(main_task()), 12);
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 11, 12}));  // both ran before either continued: one thread, interleaved
+}
+
+TEST(CoroSpawn, RunsOnThePoolAndRethrows) {
+  ThreadPool pool(2);
+  auto main_task = [&]() -> Task<std::thread::id> {
+    auto h = pool.spawn([]() -> Task<std::thread::id> { co_return std::this_thread::get_id(); }());
+    auto id = co_await h;
+    auto bad = pool.spawn(fail());
+    EXPECT_THROW(co_await bad, std::runtime_error);
+    co_return id;
+  };
+  EXPECT_NE(block_on(main_task()), std::this_thread::get_id());
+}
+
+TEST(CoroSpawn, DroppedHandleDetachesAndTheTaskKeepsRunning) {
+  ThreadPool pool(2);
+  auto [tx, rx] = oneshot<int>();
+  auto main_task = [](ThreadPool& p, OneshotSender<int> sender, OneshotReceiver<int> receiver) -> Task<int> {
+    {
+      auto dropped = p.spawn([](OneshotSender<int> s) -> Task<void> {
+        co_await sleep(10ms);
+        s.send(5);
+      }(std::move(sender)));
+    }  // handle dropped here
+    auto v = co_await receiver.recv();
+    co_return v.value_or(-1);
+  };
+  EXPECT_EQ(block_on(main_task(pool, std::move(tx), std::move(rx))), 5);
+}
+
+TEST(CoroCancel, StopsAParkedTaskAndUnwindsItsFrame) {
+  Counted::reset();
+  auto main_task = []() -> Task<bool> {
+    auto h = spawn_local([](Counted) -> Task<int> {
+      co_await sleep(1h);
+      co_return 1;
+    }(Counted(1)));
+    co_await yield_now();  // let it park
+    EXPECT_EQ(Counted::live, 1);
+    h.cancel();
+    try {
+      co_await h;
+    } catch (const TaskCancelled&) {
+      co_return Counted::live == 0;  // the frame (and its argument) are gone
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(block_on(main_task()));
+}
+
+TEST(CoroCancel, BlockOnCancelsLeftoverLocalTasks) {
+  Counted::reset();
+  auto main_task = []() -> Task<void> {
+    for (int i = 0; i < 10; ++i) {
+      spawn_local([](Counted) -> Task<void> { co_await sleep(1h); }(Counted(i))).detach();
+    }
+    co_await yield_now();
+  };
+  block_on(main_task());
+  EXPECT_EQ(Counted::live, 0);
+}
+
+TEST(CoroPool, ShutdownCancelsParkedTasks) {
+  Counted::reset();
+  {
+    ThreadPool pool(2);
+    for (int i = 0; i < 100; ++i)
+      pool.spawn([](Counted) -> Task<void> { co_await sleep(1h); }(Counted(i))).detach();
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(Counted::live, 0);
+}
+
+TEST(CoroSleep, SleepsAtLeastTheDuration) {
+  auto main_task = []() -> Task<std::chrono::steady_clock::duration> {
+    const auto start = std::chrono::steady_clock::now();
+    co_await sleep(20ms);
+    co_return std::chrono::steady_clock::now() - start;
+  };
+  EXPECT_GE(block_on(main_task()), 20ms);
+}
+
+TEST(CoroSleep, ManyLocalSleepersOverlap) {
+  // 100 tasks sleeping 30 ms each on one thread finish together, not one after another: nothing blocks the thread.
+  auto main_task = []() -> Task<std::chrono::steady_clock::duration> {
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<JoinHandle<void>> hs;
+    for (int i = 0; i < 100; ++i) hs.push_back(spawn_local([]() -> Task<void> { co_await sleep(30ms); }()));
+    for (auto& h : hs) co_await h;
+    co_return std::chrono::steady_clock::now() - start;
+  };
+  EXPECT_LT(block_on(main_task()), 100 * 30ms);
+}
+
+TEST(CoroTimeout, ExpiresStopsTheInnerTaskAndThrowsTimedOut) {
+  Counted::reset();
+  auto slow = [](Counted) -> Task<int> {
+    co_await sleep(1h);
+    co_return 1;
+  };
+  auto main_task = [&]() -> Task<bool> {
+    try {
+      co_await timeout(10ms, slow(Counted(1)));
+    } catch (const std::system_error& e) {
+      co_return e.code() == std::errc::timed_out && Counted::live == 0;
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(block_on(main_task()));
+}
+
+TEST(CoroTimeout, ReturnsTheValueInTimeAndNestsOutermostFirst) {
+  auto fast = []() -> Task<int> {
+    co_await sleep(1ms);
+    co_return 3;
+  };
+  EXPECT_EQ(block_on(timeout(1s, fast())), 3);
+  // inner 1 h, outer 10 ms: the outer one fires; the inner one must let its interrupt through.
+  auto inner = []() -> Task<void> { co_await timeout(1h, []() -> Task<void> { co_await sleep(1h); }()); };
+  auto main_task = [&]() -> Task<bool> {
+    try {
+      co_await timeout(10ms, inner());
+    } catch (const std::system_error& e) {
+      co_return e.code() == std::errc::timed_out;
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(block_on(main_task()));
+}
+
+TEST(CoroOneshot, CrossThreadSendAndDroppedSender) {
+  ThreadPool pool(2);
+  auto main_task = [&]() -> Task<bool> {
+    auto [tx, rx] = oneshot<std::string>();
+    pool.spawn([](OneshotSender<std::string> s) -> Task<void> {
+      co_await sleep(5ms);
+      s.send("hello");
+    }(std::move(tx))).detach();
+    auto v = co_await rx.recv();
+    auto [tx2, rx2] = oneshot<int>();
+    { auto gone = std::move(tx2); }
+    auto none = co_await rx2.recv();
+    co_return v == std::optional<std::string>("hello") && !none.has_value();
+  };
+  EXPECT_TRUE(block_on(main_task()));
+}
+
+TEST(CoroChannel, PingPongOnOneThread) {
+  auto main_task = []() -> Task<int> {
+    auto [to_b, from_a] = channel<int>(1);
+    auto [to_a, from_b] = channel<int>(1);
+    auto b = spawn_local([](Receiver<int> in, Sender<int> out) -> Task<void> {
+      while (auto v = co_await in.recv()) co_await out.send(*v + 1);
+    }(std::move(from_a), std::move(to_a)));
+    int v = 0;
+    for (int i = 0; i < 1000; ++i) {
+      co_await to_b.send(v);
+      v = *co_await from_b.recv();
+    }
+    { auto closing = std::move(to_b); }  // b's recv returns nullopt: it ends
+    co_await b;
+    co_return v;
+  };
+  EXPECT_EQ(block_on(main_task()), 1000);
+}
+
+TEST(CoroChannel, BoundedBackpressureManyProducersOnThePool) {
+  ThreadPool pool(2);
+  constexpr int producers = 8, each = 2000;
+  auto main_task = [&]() -> Task<long> {
+    auto [tx, rx] = channel<int>(4);
+    std::vector<JoinHandle<void>> hs;
+    for (int p = 0; p < producers; ++p)
+      hs.push_back(pool.spawn([](Sender<int> out) -> Task<void> {
+        for (int i = 1; i <= each; ++i) EXPECT_TRUE(co_await out.send(i));
+      }(tx)));
+    { auto last = std::move(tx); }
+    long sum = 0;
+    while (auto v = co_await rx.recv()) sum += *v;
+    for (auto& h : hs) co_await h;
+    co_return sum;
+  };
+  EXPECT_EQ(block_on(main_task()), long{producers} * each * (each + 1) / 2);
+}
+
+TEST(CoroChannel, SendToADroppedReceiverReturnsFalse) {
+  auto main_task = []() -> Task<bool> {
+    auto [tx, rx] = channel<int>(1);
+    { auto gone = std::move(rx); }
+    co_return !(co_await tx.send(1));
+  };
+  EXPECT_TRUE(block_on(main_task()));
+}
+
+TEST(CoroMutex, NoLostUpdatesAcrossWorkers) {
+  ThreadPool pool(2);
+  Mutex mutex;
+  long counter = 0;  // guarded by `mutex`
+  auto main_task = [&]() -> Task<long> {
+    std::vector<JoinHandle<void>> hs;
+    for (int t = 0; t < 16; ++t)
+      hs.push_back(pool.spawn([](Mutex& m, long& c) -> Task<void> {
+        for (int i = 0; i < 500; ++i) {
+          auto guard = co_await m.lock();
+          const long seen = c;
+          if (i % 7 == 0) co_await yield_now();  // hold it across a suspension
+          c = seen + 1;
+        }
+      }(mutex, counter)));
+    for (auto& h : hs) co_await h;
+    auto guard = co_await mutex.lock();
+    co_return counter;
+  };
+  EXPECT_EQ(block_on(main_task()), 16 * 500);
+}
+
+TaskLocal<int> request_id;
+
+TEST(CoroTaskLocal, EachTaskHasItsOwnValue) {
+  auto main_task = []() -> Task<bool> {
+    request_id.set(1);
+    auto other = spawn_local([]() -> Task<int> {
+      const int before = request_id.get();  // fresh: T{}
+      request_id.set(2);
+      co_await yield_now();
+      co_return before * 10 + request_id.get();
+    }());
+    co_await yield_now();
+    const int r = co_await other;
+    co_return r == 2 && request_id.get() == 1;
+  };
+  EXPECT_TRUE(block_on(main_task()));
+  EXPECT_THROW(request_id.get(), std::logic_error);  // outside a task
+}
+
+TEST(CoroSpawnBlocking, ReturnsAndRethrows) {
+  auto main_task = []() -> Task<bool> {
+    const auto caller = std::this_thread::get_id();
+    auto id = co_await spawn_blocking([] { return std::this_thread::get_id(); });
+    bool threw = false;
+    try {
+      co_await spawn_blocking([]() -> int { throw std::runtime_error("x"); });
+    } catch (const std::runtime_error&) {
+      threw = true;
+    }
+    co_return id != caller && threw;
+  };
+  EXPECT_TRUE(block_on(main_task()));
+}
+
+TEST(CoroBlockOn, InsideATaskIsAnError) {
+  auto main_task = []() -> Task<bool> {
+    try {
+      block_on(answer());
+    } catch (const std::logic_error&) {
+      co_return true;
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(block_on(main_task()));
+}
+
+TEST(CoroWaker, APoolTaskWakesALocalTaskOnceAndTheLocalThreadSleepsMeanwhile) {
+  ThreadPool pool(1);
+  auto main_task = [&]() -> Task<int> {
+    auto [tx, rx] = channel<int>(16);
+    pool.spawn([](Sender<int> out) -> Task<void> {
+      for (int i = 0; i < 100; ++i) {
+        co_await sleep(100us);
+        co_await out.send(i);
+      }
+    }(std::move(tx))).detach();
+    int count = 0;
+    while (co_await rx.recv()) ++count;
+    co_return count;
+  };
+  EXPECT_EQ(block_on(main_task()), 100);
+}
+
+TEST(CoroTcp, EchoRoundTripAndErrors) {
+  auto main_task = []() -> Task<bool> {
+    auto listener = TcpListener::bind("127.0.0.1", 0);
+    const auto port = listener.local_port();
+    auto server = spawn_local([](TcpListener& l) -> Task<void> {
+      auto s = co_await l.accept();
+      std::string all;
+      co_await s.read_to_string(all);
+      co_await s.write_all(all);
+      s.shutdown(Shutdown::write);
+    }(listener));
+    auto client = co_await TcpStream::connect("127.0.0.1", port);
+    std::string big(300'000, 'x');  // larger than the socket buffers: write_all must wait for writability
+    auto writer = spawn_local([](TcpStream& c, const std::string& data) -> Task<void> {
+      co_await c.write_all(data);
+      c.shutdown(Shutdown::write);
+    }(client, big));
+    std::string back;
+    co_await client.read_to_string(back);
+    co_await writer;
+    co_await server;
+    bool refused = false;
+    try {
+      auto l2 = TcpListener::bind("127.0.0.1", 0);
+      const auto dead_port = l2.local_port();
+      { auto close_it = std::move(l2); }
+      co_await TcpStream::connect("127.0.0.1", dead_port);
+    } catch (const std::system_error& e) {
+      refused = e.code() == std::errc::connection_refused;
+    }
+    co_return back == big && refused;
+  };
+  EXPECT_TRUE(block_on(main_task()));
+}
+
+TEST(CoroTcp, ReadExactThrowsOnEarlyEof) {
+  auto main_task = []() -> Task<bool> {
+    auto listener = TcpListener::bind("127.0.0.1", 0);
+    auto server = spawn_local([](TcpListener& l) -> Task<void> {
+      auto s = co_await l.accept();
+      co_await s.write_all("abc");
+    }(listener));
+    auto client = co_await TcpStream::connect("127.0.0.1", listener.local_port());
+    char buf[10];
+    bool threw = false;
+    try {
+      co_await client.read_exact(buf);
+    } catch (const std::system_error&) {
+      threw = true;
+    }
+    co_await server;
+    co_return threw;
+  };
+  EXPECT_TRUE(block_on(main_task()));
+}
+
+TEST(CoroTcp, IdleLimitOnReadable) {
+  auto main_task = []() -> Task<bool> {
+    auto listener = TcpListener::bind("127.0.0.1", 0);
+    auto client = co_await TcpStream::connect("127.0.0.1", listener.local_port());
+    auto server_side = co_await listener.accept();
+    char buf[16];
+    if (server_side.try_read(buf)) co_return false;  // nothing sent yet
+    try {
+      co_await server_side.readable(20ms);
+    } catch (const std::system_error& e) {
+      co_return e.code() == std::errc::timed_out;
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(block_on(main_task()));
+}
+
+}  // namespace
