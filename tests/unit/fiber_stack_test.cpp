@@ -1,0 +1,152 @@
+// Fiber stacks: guard pages that hold at 19,000 stacks, what each guard costs in mappings, the overflow report,
+// and the canary fallback. Overflows run in a child process (death tests).
+#include "fiber/stack_pool.hpp"  // first: the header is self-contained
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "fiber/channel.hpp"
+#include "fiber/detail/fiber_base.hpp"
+#include "fiber/detail/worker.hpp"
+#include "fiber/scheduler.hpp"
+#include "fiber/spawn.hpp"
+#include "fiber/this_fiber.hpp"
+
+namespace {
+
+namespace fiber = tvt::fiber;
+using Policy = fiber::StackPool::GuardPolicy;
+
+std::size_t mapping_count() {
+  std::ifstream maps("/proc/self/maps");
+  std::size_t n = 0;
+  for (std::string line; std::getline(maps, line);) ++n;
+  return n;
+}
+
+std::vector<fiber::Stack> acquire_n(fiber::StackPool& pool, std::size_t n) {
+  std::vector<fiber::Stack> stacks;
+  for (std::size_t i = 0; i < n; ++i) stacks.push_back(pool.acquire());
+  return stacks;
+}
+
+TEST(FiberStackPool, KernelGuardsCostOneMappingPerSlab) {
+  const auto before = mapping_count();
+  fiber::StackPool pool({.policy = Policy::automatic});
+  auto stacks = acquire_n(pool, 640);
+  if (pool.stats().kernel_guarded == 0) GTEST_SKIP() << "kernel without MADV_GUARD_INSTALL (Linux < 6.13)";
+  EXPECT_EQ(pool.stats().kernel_guarded, 640u);
+  EXPECT_EQ(pool.stats().slabs, 10u);
+  EXPECT_LE(mapping_count() - before, 10u + 2u);  // one per slab (+ slack for the test's own allocations)
+  for (const auto& s : stacks) pool.release(s);
+}
+
+TEST(FiberStackPool, MprotectGuardsCostTwoMappingsPerStackEvenInSlabs) {
+  const auto before = mapping_count();
+  {
+    fiber::StackPool pool({.policy = Policy::mprotect_only});
+    auto stacks = acquire_n(pool, 640);
+    EXPECT_EQ(pool.stats().mprotect_guarded, 640u);
+    const auto added = mapping_count() - before;
+    EXPECT_GE(added, 2u * 640 - 12);
+    EXPECT_LE(added, 2u * 640 + 12);
+    for (const auto& s : stacks) pool.release(s);
+  }
+  EXPECT_LE(mapping_count(), before + 2);  // unmapped with the pool
+}
+
+TEST(FiberStackPool, BudgetExhaustionFallsBackToCanariesAndSaysSo) {
+  fiber::StackPool pool({.stacks_per_slab = 64, .policy = Policy::mprotect_only, .mprotect_mapping_budget = 20});
+  auto stacks = acquire_n(pool, 64);
+  EXPECT_EQ(pool.stats().mprotect_guarded, 10u);
+  EXPECT_EQ(pool.stats().canary_only, 54u);
+  std::size_t canaries = 0;
+  for (const auto& s : stacks) {
+    if (s.guard == fiber::GuardMode::canary) {
+      ++canaries;
+      EXPECT_TRUE(fiber::StackPool::canary_intact(s));
+    }
+  }
+  EXPECT_EQ(canaries, 54u);
+  for (const auto& s : stacks) pool.release(s);
+}
+
+TEST(FiberStackPool, NineteenThousandStacksAreAllGuarded) {
+  for (auto policy : {Policy::automatic, Policy::mprotect_only}) {
+    fiber::StackPool pool({.policy = policy});
+    auto stacks = acquire_n(pool, 19'000);
+    const auto st = pool.stats();
+    EXPECT_EQ(st.canary_only, 0u) << "policy " << static_cast<int>(policy);
+    EXPECT_GE(st.kernel_guarded + st.mprotect_guarded, 19'000u);  // counted per slab of 64
+    for (const auto& s : stacks) pool.release(s);
+  }
+}
+
+TEST(FiberStackPool, ReleasedStacksAreReusedLastInFirstOut) {
+  fiber::StackPool pool({});
+  const auto a = pool.acquire();
+  pool.release(a);
+  const auto b = pool.acquire();
+  EXPECT_EQ(a.limit, b.limit);
+  EXPECT_EQ(pool.stats().stacks_carved, 1u);
+  pool.release(b);
+}
+
+TEST(FiberStacks, NineteenThousandParkedFibersOnGuardedStacks) {
+  fiber::Scheduler scheduler;
+  fiber::Channel<int> gate(1);
+  int woke = 0;
+  scheduler.block_on([&] {
+    for (int i = 0; i < 19'000; ++i)
+      fiber::spawn([&] {
+        if (gate.receive()) ++woke;
+      }).detach();
+    fiber::this_fiber::yield();  // let them all park
+    gate.close();
+  });
+  EXPECT_EQ(woke, 0);
+  const auto st = scheduler.stack_pool().stats();
+  EXPECT_GE(st.stacks_carved, 19'000u);
+  EXPECT_EQ(st.canary_only, 0u);
+}
+
+// Deep enough to blow any stack, opaque enough not to be turned into a loop.
+[[gnu::noinline]] int recurse(int depth) {
+  volatile char frame[512];
+  frame[0] = static_cast<char>(depth);
+  volatile int opaque = depth;
+  if (opaque < 0) return 0;
+  return recurse(depth + 1) + frame[0];
+}
+
+TEST(FiberStackDeathTest, OverflowHitsTheGuardAndNamesTheFiber) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        fiber::Scheduler scheduler;
+        scheduler.block_on([] {
+          fiber::spawn([] {}).join();  // fiber 1; the overflowing one is fiber 2
+          fiber::spawn([] { return recurse(1); }).join();
+        });
+      },
+      ::testing::KilledBySignal(SIGSEGV), "stack overflow in fiber [0-9]+ \\(guard page hit");
+}
+
+TEST(FiberStackDeathTest, SmashedCanaryIsReportedAtTheNextSwitch) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        fiber::Scheduler scheduler({.guard_policy = Policy::canary_only});
+        scheduler.block_on([] {
+          auto* self = static_cast<fiber::detail::FiberBase*>(fiber::detail::current_context());
+          self->stack.limit[3] = 0;  // what an overflow past the stack's low end would do
+          fiber::this_fiber::yield();
+        });
+      },
+      "canary smashed");
+}
+
+}  // namespace

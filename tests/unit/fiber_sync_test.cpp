@@ -1,0 +1,180 @@
+// Fiber mutex, condition variable and channel, contended across workers.
+#include "fiber/channel.hpp"  // first: the headers are self-contained
+#include "fiber/condition_variable.hpp"
+#include "fiber/mutex.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <vector>
+
+#include "fiber/scheduler.hpp"
+#include "fiber/spawn.hpp"
+#include "fiber/this_fiber.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace fiber = tvt::fiber;
+
+class FiberSync : public ::testing::TestWithParam<unsigned> {
+ protected:
+  fiber::Scheduler scheduler{{.workers = GetParam()}};
+};
+
+TEST_P(FiberSync, MutexExcludesAcrossWorkers) {
+  fiber::Mutex mutex;
+  long counter = 0;  // deliberately not atomic: the mutex is what protects it
+  std::atomic<int> inside{0};
+  std::atomic<int> overlaps{0};
+  scheduler.block_on([&] {
+    std::vector<fiber::JoinHandle<void>> hs;
+    for (int f = 0; f < 16; ++f)
+      hs.push_back(fiber::spawn([&] {
+        for (int i = 0; i < 500; ++i) {
+          std::lock_guard lock(mutex);
+          if (inside.fetch_add(1) != 0) overlaps.fetch_add(1);
+          ++counter;
+          if (i % 7 == 0) fiber::this_fiber::yield();  // park while holding it: others must queue
+          inside.fetch_sub(1);
+        }
+      }));
+    for (auto& h : hs) h.join();
+  });
+  EXPECT_EQ(counter, 16 * 500);
+  EXPECT_EQ(overlaps.load(), 0);
+}
+
+TEST_P(FiberSync, TryLockFailsWhileHeld) {
+  scheduler.block_on([] {
+    fiber::Mutex mutex;
+    mutex.lock();
+    EXPECT_FALSE(mutex.try_lock());
+    mutex.unlock();
+    EXPECT_TRUE(mutex.try_lock());
+    mutex.unlock();
+  });
+}
+
+TEST_P(FiberSync, ConditionVariableHandsOffWork) {
+  fiber::Mutex mutex;
+  fiber::ConditionVariable cv;
+  std::vector<int> queue;
+  bool done = false;
+  long consumed = 0;
+  scheduler.block_on([&] {
+    std::vector<fiber::JoinHandle<void>> consumers;
+    for (int c = 0; c < 4; ++c)
+      consumers.push_back(fiber::spawn([&] {
+        std::unique_lock lock(mutex);
+        for (;;) {
+          cv.wait(lock, [&] { return !queue.empty() || done; });
+          if (queue.empty()) return;
+          consumed += queue.back();
+          queue.pop_back();
+        }
+      }));
+    for (int i = 1; i <= 1000; ++i) {
+      {
+        std::lock_guard lock(mutex);
+        queue.push_back(i);
+      }
+      cv.notify_one();
+      if (i % 10 == 0) fiber::this_fiber::yield();
+    }
+    {
+      std::lock_guard lock(mutex);
+      done = true;
+    }
+    cv.notify_all();
+    for (auto& c : consumers) c.join();
+  });
+  EXPECT_EQ(consumed, 1000L * 1001 / 2);
+}
+
+TEST_P(FiberSync, ConditionVariableWaitForTimesOut) {
+  scheduler.block_on([] {
+    fiber::Mutex mutex;
+    fiber::ConditionVariable cv;
+    std::unique_lock lock(mutex);
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(cv.wait_for(lock, 20ms), std::cv_status::timeout);
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 20ms);
+    EXPECT_TRUE(lock.owns_lock());
+  });
+}
+
+TEST_P(FiberSync, ConditionVariableWaitForIsNotified) {
+  scheduler.block_on([] {
+    fiber::Mutex mutex;
+    fiber::ConditionVariable cv;
+    bool ready = false;
+    auto notifier = fiber::spawn([&] {
+      fiber::this_fiber::sleep_for(5ms);
+      std::lock_guard lock(mutex);
+      ready = true;
+      cv.notify_one();
+    });
+    std::unique_lock lock(mutex);
+    EXPECT_EQ(cv.wait_for(lock, 10s), std::cv_status::no_timeout);
+    EXPECT_TRUE(ready);
+    lock.unlock();
+    notifier.join();
+  });
+}
+
+TEST_P(FiberSync, ChannelDeliversEveryItemOnceAcrossWorkers) {
+  constexpr int producers = 4, consumers = 4, per_producer = 2000;
+  fiber::Channel<int> channel(8);
+  std::atomic<long> sum{0};
+  std::atomic<int> received{0};
+  scheduler.block_on([&] {
+    std::vector<fiber::JoinHandle<void>> ps, cs;
+    for (int c = 0; c < consumers; ++c)
+      cs.push_back(fiber::spawn([&] {
+        while (auto v = channel.receive()) {
+          sum.fetch_add(*v);
+          received.fetch_add(1);
+        }
+      }));
+    for (int p = 0; p < producers; ++p)
+      ps.push_back(fiber::spawn([&, p] {
+        for (int i = 1; i <= per_producer; ++i) EXPECT_TRUE(channel.send(p * per_producer + i));
+      }));
+    for (auto& h : ps) h.join();
+    channel.close();
+    for (auto& h : cs) h.join();
+  });
+  const long n = producers * per_producer;
+  EXPECT_EQ(received.load(), n);
+  EXPECT_EQ(sum.load(), n * (n + 1) / 2);
+}
+
+TEST_P(FiberSync, ClosedChannelRefusesSendsAndDrains) {
+  scheduler.block_on([] {
+    fiber::Channel<std::string> channel(2);
+    EXPECT_TRUE(channel.send("a"));
+    channel.close();
+    EXPECT_FALSE(channel.send("b"));
+    EXPECT_EQ(channel.receive(), std::optional<std::string>("a"));
+    EXPECT_EQ(channel.receive(), std::nullopt);
+  });
+}
+
+TEST_P(FiberSync, CloseWakesParkedReceivers) {
+  scheduler.block_on([] {
+    fiber::Channel<int> channel(1);
+    std::vector<fiber::JoinHandle<bool>> receivers;
+    for (int i = 0; i < 10; ++i) receivers.push_back(fiber::spawn([&] { return channel.receive().has_value(); }));
+    fiber::this_fiber::sleep_for(5ms);
+    channel.close();
+    for (auto& r : receivers) EXPECT_FALSE(r.join());
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(Workers, FiberSync, ::testing::Values(1u, 2u),
+                         [](const auto& param_info) { return std::to_string(param_info.param) + "_workers"; });
+
+}  // namespace
