@@ -4,6 +4,7 @@
 #include <array>
 
 #include "asio/asio_backend.hpp"
+#include "coro/coro_backend.hpp"
 #include "fiber/fiber_backend.hpp"
 #include "threads/threads_backend.hpp"
 
@@ -16,6 +17,8 @@ constexpr std::array registered = {
     entry_for<asio_backend::AsioMtBackend>(),
     entry_for<fiber::FiberBackend>(),
     entry_for<fiber::FiberMtBackend>(),
+    entry_for<coro::CoroLocalBackend>(),
+    entry_for<coro::CoroBackend>(),
 };
 
 }  // namespace

@@ -18,13 +18,15 @@ namespace tvt::threads {
 
 class BlockingSocket {
  public:
-  // `idle_timeout` > 0: a read waiting longer than that ends the connection (SO_RCVTIMEO).
+  // `idle_timeout` > 0: a read or a send waiting longer than that ends the connection (SO_RCVTIMEO, SO_SNDTIMEO).
+  // The send side matters as much: a client that never reads would otherwise pin this thread in send() forever.
   BlockingSocket(int fd, std::chrono::milliseconds idle_timeout) : fd_(fd) {
     if (idle_timeout.count() > 0) {
       timeval tv{};
       tv.tv_sec = static_cast<time_t>(idle_timeout.count() / 1000);
       tv.tv_usec = static_cast<suseconds_t>((idle_timeout.count() % 1000) * 1000);
       ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     }
   }
 

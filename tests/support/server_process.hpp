@@ -1,0 +1,83 @@
+#pragma once
+// A real `server` executable in a child process, for integration tests: started on port 0, its ready line parsed,
+// its stderr kept (in a memfd, so the server can never block on it), stopped with SIGTERM and checked for a clean
+// exit. The destructor SIGKILLs and reaps a server that is still running, and the child dies with the test process
+// (PR_SET_PDEATHSIG), so a failed test never leaves a server behind.
+//
+//   tvt::test::ServerProcess server({.backend = "threads", .workload = "http"});
+//   auto client = tvt::test::RawClient::connect(server.port());
+//   ...
+//   EXPECT_TRUE(server.stop().clean()) << server.stderr_text();
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tvt::test {
+
+// Run the server as an otherwise unused user with RLIMIT_NPROC = `max_threads`: the kernel counts every thread of
+// that user against the limit, so thread creation fails past it. (Root is exempt from RLIMIT_NPROC; a fresh user is
+// not, and no other process shares its count.) Needs root to switch users.
+struct ThreadLimit {
+  uid_t uid;
+  rlim_t max_threads;
+};
+
+struct ServerConfig {
+  std::string backend;
+  std::string workload = "http";
+  std::vector<std::string> extra_args;       // e.g. {"--idle-timeout-ms", "500"}
+  std::optional<rlim_t> max_open_files;      // RLIMIT_NOFILE of the server
+  std::optional<ThreadLimit> thread_limit;
+  std::chrono::milliseconds ready_timeout{10'000};
+};
+
+struct ExitReport {
+  bool exited = false;                  // it ended within the budget (else it was SIGKILLed)
+  int exit_code = -1;                   // if it exited normally
+  int signal = 0;                       // if a signal ended it
+  std::chrono::milliseconds elapsed{0};  // from SIGTERM to the end
+  bool clean() const { return exited && exit_code == 0; }
+};
+
+class ServerProcess {
+ public:
+  // Throws std::runtime_error (with the server's stderr) if it does not print its ready line in time.
+  explicit ServerProcess(const ServerConfig& config);
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  std::uint16_t port() const { return port_; }
+  const ServerConfig& config() const { return config_; }
+
+  // Everything the server wrote to stderr so far.
+  std::string stderr_text() const;
+  // True while the process has not ended (reaps it if it has).
+  bool running();
+  // SIGTERM, then wait up to `budget` for it to end; SIGKILL after that. Idempotent: later calls return the first
+  // report.
+  ExitReport stop(std::chrono::milliseconds budget = std::chrono::milliseconds(2000));
+
+  // The built `server` executable, and what `server --list-backends` prints.
+  static std::string executable();
+  static std::vector<std::string> list_backends();
+
+ private:
+  ServerConfig config_;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+  int stdout_fd_ = -1;
+  int stderr_fd_ = -1;
+  std::optional<ExitReport> exit_;
+  std::optional<int> reaped_status_;
+};
+
+std::string describe(const ExitReport& report);
+
+}  // namespace tvt::test
