@@ -3,6 +3,9 @@
 // scheduler on each thread, fixedsize (malloc) stacks of 64 KiB, channels for waiting. Units on two threads wake each
 // other through Boost.Fiber's own remote-ready queue (its round_robin sleeps on a condition variable when idle).
 #include <boost/fiber/all.hpp>
+// Boost.Fiber leaks a function-like macro `cpu_relax()` that breaks any later declaration of that name (ours has
+// one in runtimes/fiber). Its own headers are already expanded, so dropping the macro here is safe.
+#undef cpu_relax
 #include <cstddef>
 #include <cstdint>
 #include <memory>
