@@ -55,11 +55,18 @@ ServerSample probe_server(int pid) {
     if (utime >= 0 && stime >= 0) s.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
   }
   if (DIR* dir = ::opendir((base + "/fd").c_str())) {
-    std::int64_t count = 0;
-    while (const dirent* entry = ::readdir(dir))
-      if (entry->d_name[0] != '.') ++count;
+    std::int64_t count = 0, sockets = 0;
+    const std::string fd_dir = base + "/fd/";
+    char link[64];
+    while (const dirent* entry = ::readdir(dir)) {
+      if (entry->d_name[0] == '.') continue;
+      ++count;
+      const ssize_t n = ::readlink((fd_dir + entry->d_name).c_str(), link, sizeof link - 1);
+      if (n > 7 && std::memcmp(link, "socket:", 7) == 0) ++sockets;
+    }
     ::closedir(dir);
     s.fds = count;
+    s.sockets = sockets;
   }
   return s;
 }

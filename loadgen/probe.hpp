@@ -15,6 +15,7 @@ struct ServerSample {
   std::int64_t threads = -1;
   double cpu_s = -1;
   std::int64_t fds = -1;
+  std::int64_t sockets = -1;  // fds that are sockets: a connection leak shows here, a lazily opened eventfd does not
 };
 
 struct MachineSample {

@@ -127,7 +127,7 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
     const std::int64_t deadline = monotonic_ns() + fd_settle_budget_ns;
     do {
       server_after = probe_server(o.server_pid);
-      if (server_after.fds <= server_before.fds) break;
+      if (server_after.sockets <= server_before.sockets) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     } while (monotonic_ns() < deadline);
   }
@@ -168,10 +168,12 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
     if (k.duplicated > 0) reasons.push_back(std::to_string(k.duplicated) + " chat messages duplicated");
   }
   bool fd_leak = false;
-  if (sampling && server_after.fds >= 0 && server_before.fds >= 0 && server_after.fds > server_before.fds) {
+  // A leak is a socket the server still holds after every connection closed (other fds may be opened lazily).
+  if (sampling && server_after.sockets >= 0 && server_before.sockets >= 0 &&
+      server_after.sockets > server_before.sockets) {
     fd_leak = true;
-    reasons.push_back("server fds did not return to idle: " + std::to_string(server_before.fds) + " before, " +
-                      std::to_string(server_after.fds) + " after");
+    reasons.push_back("server sockets did not return to idle within 2 s: " + std::to_string(server_before.sockets) +
+                      " before, " + std::to_string(server_after.sockets) + " after");
   }
   if (stop_requested.load()) reasons.push_back("interrupted");
   if (!reasons.empty()) status = "degraded";
