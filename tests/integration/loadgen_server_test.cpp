@@ -88,7 +88,7 @@ TEST(LoadgenServer, IdleHoldMeasuresMemoryPerConnection) {
                                std::chrono::seconds(30));
   ASSERT_EQ(run.exit_code, 0) << run.json;
   EXPECT_EQ(json_number(run.json, "connections_established"), 300);
-  EXPECT_EQ(json_number(run.json, "server_threads"), 300 + json_number(run.json, "server_threads") - 300);
+  EXPECT_GE(json_number(run.json, "server_threads"), 300);  // a thread per held connection
   // A thread per connection costs at least one touched stack page of user memory.
   EXPECT_GT(json_number(run.json, "rss_per_conn_bytes"), 4096);
   EXPECT_GE(json_number(run.json, "server_fds_peak"), 300);
