@@ -35,10 +35,17 @@ std::string run_capture(const std::vector<std::string>& args) {
   return text;
 }
 
+// The number after "<key> " at the start of a line of `loadgen merge` output (-1 if absent).
 long long field(const std::string& text, const std::string& key) {
-  const auto at = text.find("\n" + key + " ");
-  if (at == std::string::npos) return -1;
-  return std::atoll(text.c_str() + at + key.size() + 2);
+  std::string needle = key;
+  needle.push_back(' ');
+  for (std::size_t at = 0; at < text.size();) {
+    if (text.compare(at, needle.size(), needle) == 0) return std::atoll(text.c_str() + at + needle.size());
+    const auto nl = text.find('\n', at);
+    if (nl == std::string::npos) break;
+    at = nl + 1;
+  }
+  return -1;
 }
 
 TEST(LoadgenHdrMerge, TwoInstancesLogsMergeToTheSumAndTheSamePercentiles) {
@@ -65,7 +72,7 @@ TEST(LoadgenHdrMerge, TwoInstancesLogsMergeToTheSumAndTheSamePercentiles) {
   Histogram in_memory;
   in_memory.add(ha);
   in_memory.add(hb);
-  const std::string merged = "\n" + run_capture({bin("loadgen"), "merge", log_a, log_b});
+  const std::string merged = run_capture({bin("loadgen"), "merge", log_a, log_b});
   EXPECT_EQ(field(merged, "count"), ha.count() + hb.count()) << merged;
   EXPECT_EQ(field(merged, "count"), json_number(ja, "requests") + json_number(jb, "requests"));
   EXPECT_EQ(field(merged, "p50_us"), in_memory.percentile(50)) << merged;
