@@ -244,8 +244,9 @@ TEST_P(Hostile, ResetMidRequest) {
 }
 
 TEST_P(Hostile, ResetMidReply) {
-  // 8 pipelined replies of 16 KiB to a 4 KiB receive window: the server is mid-reply when the RST comes.
-  auto& http = start("http", {"--body-size", "16384"});
+  // 8 pipelined replies of 1 MiB to a 4 KiB receive window: the server is mid-reply when the RST comes, and has
+  // buffers of several MiB per connection to give back afterwards (the fixture checks that RSS returns to idle).
+  auto& http = start("http", {"--body-size", "1048576"});
   auto& echo = start("echo");
   std::vector<RawClient> clients;
   for (int i = 0; i < 20; ++i) {
