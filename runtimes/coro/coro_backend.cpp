@@ -19,6 +19,8 @@
 
 #include "coro/async_fd.hpp"
 #include "coro/block_on.hpp"
+#include "coro/chat.hpp"
+#include "coro/compute_offload.hpp"
 #include "coro/spawn.hpp"
 #include "coro/tcp_listener.hpp"
 #include "coro/tcp_stream.hpp"
@@ -116,16 +118,45 @@ Task<void> accept_connections(TcpListener& listener, std::chrono::milliseconds i
   }
 }
 
+// Accepts until cancelled, running `make_task(stream)` for each connection (chat, compute with --offload).
+template <class MakeTask, class SpawnConnection>
+Task<void> accept_into(TcpListener& listener, MakeTask make_task, SpawnConnection spawn_connection) {
+  for (;;) {
+    TcpStream stream = co_await listener.accept();
+    spawn_connection(make_task(std::move(stream))).detach();
+  }
+}
+
 // Starts the accept loop via `start`, waits for stop, then stops the accept loop (the listener lives in this
 // frame, so the loop must be gone before it returns).
+// `chat_hub` outlives the runtime (it is declared before the pool / block_on), so no connection outlives it.
 template <class Start>
 Task<void> serve_until_stopped(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop,
-                               Start start) {
+                               Start start, chat::Hub& chat_hub) {
   TcpListener listener = TcpListener::borrow(listen_fd);
   AsyncFd stop_fd(stop.fd(), Ownership::borrowed);
-  auto accept_loop = protocol::with_session_factory(options.workload, [&](auto make_session) {
-    return start(accept_connections(listener, options.idle_timeout, make_session, start));
-  });
+  const auto& workload = options.workload;
+  auto accept_loop = [&] {
+    if (workload.workload == protocol::Workload::chat) {
+      return start(accept_into(
+          listener,
+          [&chat_hub, &options, start](TcpStream stream) {
+            return chat::serve_chat(std::move(stream), chat_hub, options.workload.limits, options.idle_timeout, start);
+          },
+          start));
+    }
+    if (workload.workload == protocol::Workload::compute && options.offload_compute) {
+      return start(accept_into(
+          listener,
+          [&options](TcpStream stream) {
+            return serve_compute_offloaded(std::move(stream), options.workload.limits, options.idle_timeout);
+          },
+          start));
+    }
+    return protocol::with_session_factory(workload, [&](auto make_session) {
+      return start(accept_connections(listener, options.idle_timeout, make_session, start));
+    });
+  }();
   while (!stop.requested()) co_await stop_fd.readable();
   accept_loop.cancel();
   try {
@@ -137,13 +168,16 @@ Task<void> serve_until_stopped(int listen_fd, const server::ServerOptions& optio
 }  // namespace
 
 void CoroLocalBackend::serve(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop) {
-  block_on(serve_until_stopped(listen_fd, options, stop, [](Task<void> task) { return spawn_local(std::move(task)); }));
+  chat::Hub chat_hub(options.workload.limits.chat_outbox_bytes);
+  block_on(serve_until_stopped(
+      listen_fd, options, stop, [](Task<void> task) { return spawn_local(std::move(task)); }, chat_hub));
 }
 
 void CoroBackend::serve(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop) {
+  chat::Hub chat_hub(options.workload.limits.chat_outbox_bytes);
   ThreadPool pool(options.worker_threads);
-  block_on(serve_until_stopped(listen_fd, options, stop,
-                               [&pool](Task<void> task) { return pool.spawn(std::move(task)); }));
+  block_on(serve_until_stopped(
+      listen_fd, options, stop, [&pool](Task<void> task) { return pool.spawn(std::move(task)); }, chat_hub));
 }
 
 }  // namespace tvt::coro
