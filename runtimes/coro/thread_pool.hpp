@@ -12,8 +12,9 @@
 // - I/O registrations stay with the reactor of the worker where the socket first waited; registration, park and
 //   removal are thread-safe (see reactor.hpp), so a migrated task keeps using it.
 // - `owned_` (guarded by `owned_mutex_`) lists every spawned, unfinished task.
-// - Shutdown (destructor): stop and join the workers; cancel every owned task; run them on the destroying thread,
-//   polling every reactor, until they have unwound (bounded in time); then destroy the reactors.
+// - Shutdown (destructor): cancel every owned task and let the workers unwind them (bounded in time); stop and join
+//   the workers; cancel and run what is left on the destroying thread, polling every reactor (bounded in time);
+//   then destroy the reactors.
 #include <atomic>
 #include <memory>
 #include <mutex>

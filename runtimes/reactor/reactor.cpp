@@ -50,8 +50,14 @@ Reactor::Reactor() {
 }
 
 Reactor::~Reactor() {
-  assert(registrations_ == 0 && "remove every Registration before destroying its Reactor");
-  assert(heap_.empty() && "fire or cancel every timer before destroying its Reactor");
+  // Whatever is still here outlives us (e.g. a listener owned by code outside the runtime that made this reactor):
+  // detach it, so that it is simply unregistered/unarmed afterwards instead of pointing at a dead reactor.
+  for (Registration* reg : table_) {
+    if (reg == nullptr) continue;
+    reg->reactor_ = nullptr;
+    reg->fd_ = -1;
+  }
+  for (TimerEntry* e : heap_) e->heap_index_ = TimerEntry::npos;
   ::close(event_fd_);
   ::close(epoll_fd_);
 }

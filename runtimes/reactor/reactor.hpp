@@ -13,7 +13,9 @@
 //   carry the fd number, not a pointer, and are looked up in `table_` under the mutex, so a removed registration is
 //   never touched (an fd number reused meanwhile gets at most a spurious edge, which parkers tolerate).
 // - Timers fire in deadline order, FIFO among equal deadlines; each fires at most once, on the owner thread.
-// - Shutdown order: remove every Registration and fire or cancel every timer, then destroy the reactor.
+// - Shutdown order: remove every Registration and fire or cancel every timer, then destroy the reactor. The
+//   destructor detaches whatever is left (registrations become unregistered, timers unarmed; their waiters are never
+//   woken), so an object that outlives the runtime which registered it can still be destroyed or registered again.
 #include <sys/epoll.h>
 
 #include <atomic>
@@ -34,7 +36,7 @@ class Reactor {
   Reactor();
   Reactor(const Reactor&) = delete;
   Reactor& operator=(const Reactor&) = delete;
-  ~Reactor();
+  ~Reactor();  // detaches leftover registrations and timers (see the invariants)
 
   // Registers non-blocking `fd` once for read and write edges (EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET). `reg` must stay
   // alive and unmoved until remove(reg) (its destructor does that). Throws std::system_error if epoll_ctl fails.

@@ -60,13 +60,21 @@ TEST(CoroTask, IsLazyAndFreesItsFrameWhenDropped) {
   EXPECT_FALSE(ran);
 }
 
+// Symmetric transfer relies on the compiler turning `resume()` into a tail call. g++ does at -O1 and above, but not
+// with AddressSanitizer/ThreadSanitizer instrumentation, where the chain length is cut to what the stack holds.
+#ifdef TVT_SANITIZED_BUILD
+constexpr int chain_length = 10'000;
+#else
+constexpr int chain_length = 1'000'000;
+#endif
+
 TEST(CoroTask, AMillionSequentialAwaitsDoNotGrowTheStack) {
   auto loop = []() -> Task<long> {
     long sum = 0;
-    for (int i = 0; i < 1'000'000; ++i) sum += co_await add_one(0);  // each completes synchronously
+    for (int i = 0; i < chain_length; ++i) sum += co_await add_one(0);  // each completes synchronously
     co_return sum;
   };
-  EXPECT_EQ(block_on(loop()), 1'000'000);
+  EXPECT_EQ(block_on(loop()), chain_length);
 }
 
 Task<long> nested(int depth) {
@@ -76,7 +84,7 @@ Task<long> nested(int depth) {
 
 TEST(CoroTask, AMillionNestedAwaitsDoNotOverflow) {
   // Each level is a heap frame; resuming and finishing use symmetric transfer, so the thread stack stays flat.
-  EXPECT_EQ(block_on(nested(1'000'000)), 1'000'000);
+  EXPECT_EQ(block_on(nested(chain_length)), chain_length);
 }
 
 TEST(CoroSpawnLocal, OutsideBlockOnIsAClearError) {

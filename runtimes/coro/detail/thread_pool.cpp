@@ -21,6 +21,14 @@ ThreadPool::ThreadPool(unsigned threads) {
 }
 
 ThreadPool::~ThreadPool() {
+  // Let the workers unwind the cancelled tasks in parallel first; whatever is left runs on this thread below.
+  {
+    std::lock_guard lock(owned_mutex_);
+    owned_.for_each([](detail::TaskHeader& t) { t.cancel(); });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + shutdown_budget / 2;
+  while (task_count() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   stopping_.store(true);
   for (auto& w : workers_) w->reactor.notify();
   for (auto& w : workers_) w->thread.join();
