@@ -13,6 +13,7 @@
 
 #include <sys/socket.h>
 
+#include <cstdlib>
 #include <mutex>
 #include <new>
 #include <optional>
@@ -24,6 +25,7 @@
 #include "fiber/detail/io_wait.hpp"
 #include "fiber/detail/worker.hpp"
 #include "fiber/mutex.hpp"
+#include "fiber/offloading_compute_session.hpp"
 #include "fiber/scheduler.hpp"
 #include "fiber/socket_stream.hpp"
 #include "fiber/spawn.hpp"
@@ -96,9 +98,12 @@ void serve_connection_fiber(Shared& shared, net::UniqueFd fd) {
   {
     const auto& options = shared.options;
     if (options.workload.workload == protocol::Workload::chat) {
-      SocketStream socket(stream, options.idle_timeout, SocketStream::ReadBuffer::per_connection);
+      SocketStream socket(stream, options.idle_timeout, SocketStream::Buffers::per_connection);
       blocking::serve_chat<FiberSync>(socket, *shared.chat_hub, options.workload.limits.max_line_bytes,
                                       options.idle_timeout);
+    } else if (options.workload.workload == protocol::Workload::compute && options.offload_compute) {
+      SocketStream socket(stream, options.idle_timeout, SocketStream::Buffers::per_connection);
+      blocking::serve_connection(socket, OffloadingComputeSession(options.workload.limits), options.idle_timeout);
     } else {
       SocketStream socket(stream, options.idle_timeout);
       protocol::with_session_factory(options.workload, [&](auto make_session) {
@@ -142,10 +147,22 @@ void accept_loop(Shared& shared, int listen_fd, server::StopSignal& stop) {
   shared.connections.shutdown_all();
 }
 
+// TVT_FIBER_GUARDS=mprotect|canary forces a weaker guard mode, to measure it or to test the fallback; unset or
+// anything else: automatic (the best the kernel offers).
+StackPool::GuardPolicy guard_policy_from_environment() {
+  const char* value = std::getenv("TVT_FIBER_GUARDS");
+  if (value == nullptr) return StackPool::GuardPolicy::automatic;
+  const std::string_view v(value);
+  if (v == "mprotect") return StackPool::GuardPolicy::mprotect_only;
+  if (v == "canary") return StackPool::GuardPolicy::canary_only;
+  return StackPool::GuardPolicy::automatic;
+}
+
 void serve_on_fibers(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop,
                      unsigned workers) {
   Scheduler scheduler({.workers = workers,
-                       .stack_size_bytes = options.stack_size_bytes != 0 ? options.stack_size_bytes : 64 * 1024});
+                       .stack_size_bytes = options.stack_size_bytes != 0 ? options.stack_size_bytes : 64 * 1024,
+                       .guard_policy = guard_policy_from_environment()});
   Shared shared{options, {}, {}};
   if (options.workload.workload == protocol::Workload::chat)
     shared.chat_hub.emplace(options.workload.limits.chat_outbox_bytes);

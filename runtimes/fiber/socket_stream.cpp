@@ -9,10 +9,27 @@
 #include "net/socket.hpp"
 
 namespace tvt::fiber {
+namespace {
 
-SocketStream::SocketStream(TcpStream& stream, std::chrono::milliseconds idle_timeout, ReadBuffer buffer)
+// Empties the worker's out scratch; a scratch grown by one huge reply (a 1 MiB body, pipelined) is given back
+// rather than kept by the worker for good.
+void release_scratch(std::string& scratch) {
+  constexpr std::size_t keep_bytes = 64 * 1024;
+  if (scratch.capacity() > keep_bytes) {
+    std::string().swap(scratch);
+  } else {
+    scratch.clear();
+  }
+}
+
+}  // namespace
+
+SocketStream::SocketStream(TcpStream& stream, std::chrono::milliseconds idle_timeout, Buffers buffers)
     : stream_(&stream), idle_timeout_(idle_timeout) {
-  if (buffer == ReadBuffer::per_connection) own_read_buffer_.reset(new char[connection_read_bytes]);
+  if (buffers == Buffers::per_connection) {
+    own_read_buffer_.reset(new char[connection_read_bytes]);
+    own_out_ = true;
+  }
 }
 
 std::optional<reactor::Clock::time_point> SocketStream::deadline() const {
@@ -46,9 +63,14 @@ std::string_view SocketStream::read() {
   }
 }
 
-std::string& SocketStream::out() { return detail::current_worker()->out_scratch; }
+std::string& SocketStream::out() { return own_out_ ? pending_ : detail::current_worker()->out_scratch; }
 
 bool SocketStream::flush() {
+  if (own_out_) {
+    const bool sent = stream_->write_all(pending_, deadline());
+    release_scratch(pending_);
+    return sent;
+  }
   std::string& scratch = detail::current_worker()->out_scratch;
   std::string_view rest = scratch;
   while (!rest.empty()) {
@@ -58,16 +80,16 @@ bool SocketStream::flush() {
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    scratch.clear();
+    release_scratch(scratch);
     return false;
   }
   if (rest.empty()) {
-    scratch.clear();
+    release_scratch(scratch);
     return true;
   }
   // The socket is full: move what is left to the connection's own storage before parking.
   pending_.assign(rest);
-  scratch.clear();
+  release_scratch(scratch);
   const bool sent = stream_->write_all(pending_, deadline());
   std::string().swap(pending_);
   return sent;

@@ -8,8 +8,9 @@
 // string; if the socket is full it first copies what is left into the connection's own `pending_` and then parks,
 // so no other fiber can see or clobber it, and frees `pending_` once sent. So the worker's out scratch is empty
 // whenever any fiber switches.
-// ReadBuffer::per_connection is for loops that park between reading and using the bytes (chat: the reader may
-// wait on a hub mutex while it still holds the line it read); it reads into a buffer of the connection's own.
+// Buffers::per_connection is for loops that park between reading and using the bytes, or while holding out()
+// (chat: the reader may wait on a hub mutex while it still holds the line it read; compute with --offload parks in
+// spawn_blocking inside consume): the connection then reads into, and replies from, storage of its own.
 //
 // Thread-safety: read() and flush() may run concurrently in two fibers (a socket is full duplex).
 #include <chrono>
@@ -25,10 +26,10 @@ namespace tvt::fiber {
 
 class SocketStream {
  public:
-  enum class ReadBuffer { per_worker, per_connection };
+  enum class Buffers { per_worker, per_connection };
 
   // `idle_timeout` > 0: a read, or a send to a peer that does not read, waiting longer ends the connection.
-  SocketStream(TcpStream& stream, std::chrono::milliseconds idle_timeout, ReadBuffer buffer = ReadBuffer::per_worker);
+  SocketStream(TcpStream& stream, std::chrono::milliseconds idle_timeout, Buffers buffers = Buffers::per_worker);
 
   std::string_view read();
   std::string& out();
@@ -42,8 +43,9 @@ class SocketStream {
 
   TcpStream* stream_;
   std::chrono::milliseconds idle_timeout_;
-  std::unique_ptr<char[]> own_read_buffer_;  // ReadBuffer::per_connection only
-  std::string pending_;                      // unsent output while flush() is parked; empty (no heap) otherwise
+  std::unique_ptr<char[]> own_read_buffer_;  // Buffers::per_connection only
+  bool own_out_ = false;                     // Buffers::per_connection: out() is `pending_` itself
+  std::string pending_;  // per_worker: unsent output while flush() is parked, empty (no heap) otherwise
 };
 static_assert(blocking::BlockingStream<SocketStream>);
 
