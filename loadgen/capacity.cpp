@@ -71,7 +71,7 @@ CapacityPlan plan_capacity(const Options& options, bool loopback_targets) {
     const auto threads_max = probe_sysctl("/proc/sys/kernel/threads-max");
     const std::int64_t thread_cap = std::min(pid_max.value_or(INT64_MAX), threads_max.value_or(INT64_MAX));
     if (static_cast<std::int64_t>(n) > thread_cap * 9 / 10)
-      plan.warnings.push_back("a thread-per-connection server cannot hold " + std::to_string(n) +
+      plan.warnings.push_back("if the server runs a thread per connection, it cannot hold " + std::to_string(n) +
                               " connections here: pid_max=" + std::to_string(pid_max.value_or(-1)) +
                               ", threads-max=" + std::to_string(threads_max.value_or(-1)) +
                               " (every thread of the machine counts)");

@@ -132,6 +132,11 @@ class EngineThread {
     chat_last_seen_.assign(total, 0);
   }
 
+  std::int64_t connect_budget_ns() const {
+    return std::max(static_cast<std::int64_t>(options_.connect_timeout_s * ns_per_s),
+                    static_cast<std::int64_t>(options_.timeout_ms * ns_per_ms));
+  }
+
   // --- connections ---
   void open_conn(Conn& c, std::int64_t now);
   void on_connected(Conn& c, std::int64_t now);
@@ -226,7 +231,9 @@ void EngineThread::open_conn(Conn& c, std::int64_t now) {
     return;
   }
   c.writing = true;
-  c.deadline_ns = now + static_cast<std::int64_t>(options_.timeout_ms * ns_per_ms);
+  // Establishing gets the connect budget, not the request timeout: when a connect storm overflows the server's
+  // accept queue the kernel retries SYNs after 1 s, 3 s, 7 s...; abandoning and re-dialling would only add to the storm.
+  c.deadline_ns = now + connect_budget_ns();
   c.state = ConnState::connecting;
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&target.address), sizeof target.address) == 0) {
     on_connected(c, now);
@@ -244,11 +251,14 @@ void EngineThread::on_connected(Conn& c, std::int64_t now) {
     c.send_data = c.send_buffer;
     c.send_length = static_cast<std::uint16_t>(n);
     c.state = ConnState::priming;
-    c.deadline_ns = now + static_cast<std::int64_t>(options_.timeout_ms * ns_per_ms);
+    c.deadline_ns = now + connect_budget_ns();
     flush(c);
   } else if (options_.mode == Mode::idle || options_.mode == Mode::storm) {
     send_request(c, now, now);
-    if (c.state == ConnState::awaiting) c.state = ConnState::priming;
+    if (c.state == ConnState::awaiting) {
+      c.state = ConnState::priming;
+      c.deadline_ns = now + connect_budget_ns();  // the first reply waits for the server to accept
+    }
   } else {
     mark_ready(c, now);
   }

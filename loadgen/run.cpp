@@ -64,7 +64,7 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
   const Options& o = config.options;
   std::FILE* human = o.json_path == "-" ? stderr : stdout;
   const bool sampling = o.server_pid > 0;
-  std::vector<std::string> reasons = plan.warnings;
+  std::vector<std::string> reasons;  // measured shortfalls only; the plan's warnings are context for them
 
   // Before any connection.
   const ServerSample server_before = sampling ? probe_server(o.server_pid) : ServerSample{};
@@ -176,7 +176,11 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
                       " before, " + std::to_string(server_after.sockets) + " after");
   }
   if (stop_requested.load()) reasons.push_back("interrupted");
-  if (!reasons.empty()) status = "degraded";
+  if (!reasons.empty()) {
+    status = "degraded";
+    // Say which limits were predicted before the run, beside the shortfall they may explain.
+    for (const auto& w : plan.warnings) reasons.push_back("limit: " + w);
+  }
   const bool load_mode = o.mode == Mode::closed || o.mode == Mode::open;
   if (established == 0 || (load_mode && !chat && k.requests == 0 && duration_s > 0) ||
       (chat && k.deliveries == 0 && duration_s > 0))
