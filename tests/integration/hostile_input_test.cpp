@@ -108,7 +108,9 @@ TEST_P(Hostile, SlowReaderDoesNotBlockOthersOrGrowMemory) {
   EXPECT_LT(sent, cap) << "the server kept reading from a client that reads nothing";
   for (int i = 0; i < 5; ++i) EXPECT_EQ(fresh_client_round_trip(server.port(), "echo", 2000ms), "") << "client " << i;
   const auto rss = vm_rss_bytes(server.pid()).value_or(0);
-  EXPECT_LE(rss, idle_rss() + 32 * 1024 * 1024) << "the server buffers replies for a reader that does not read";
+  if (check_memory) {
+    EXPECT_LE(rss, idle_rss() + 32 * 1024 * 1024) << "the server buffers replies for a reader that does not read";
+  }
   report("sent_before_stall_kib=" + std::to_string(sent / 1024) + " rss_growth_kib=" +
          std::to_string((rss - std::min(rss, idle_rss())) / 1024));
   reader->reset();
@@ -336,7 +338,9 @@ TEST_P(Hostile, TenThousandConnectionsThatVanish) {
   const auto rss_second = storm();
   EXPECT_EQ(connect_failures, 0);
   EXPECT_TRUE(server.running());
-  EXPECT_LE(rss_second, rss_first + 1024 * 1024) << "resident memory grew over a second round of 10,000 connections";
+  if (check_memory) {
+    EXPECT_LE(rss_second, rss_first + 1024 * 1024) << "resident memory grew over a second round of 10,000 connections";
+  }
   report("connections=" + std::to_string(2 * per_round) + " first_round_ms=" + std::to_string(first_ms) +
          " connect_failures=" + std::to_string(connect_failures) + " peak_fds=" + std::to_string(peak_fds) +
          " rss_after_first_kib=" + std::to_string(rss_first / 1024) + " rss_after_second_kib=" +
