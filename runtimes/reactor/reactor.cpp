@@ -12,7 +12,15 @@
 
 namespace tvt::reactor {
 
-thread_local Reactor* Reactor::current_ = nullptr;
+namespace {
+// Defined here, not in the header, so every access goes through this translation unit (UBSan reported a
+// null TLS address for inline accesses to a static thread_local member from other units under g++ 12).
+thread_local Reactor* current_reactor = nullptr;
+}  // namespace
+
+Reactor* Reactor::current() noexcept { return current_reactor; }
+Reactor::ScopedCurrent::ScopedCurrent(Reactor& r) : previous_(current_reactor) { current_reactor = &r; }
+Reactor::ScopedCurrent::~ScopedCurrent() { current_reactor = previous_; }
 
 namespace {
 

@@ -62,12 +62,12 @@ class Reactor {
   std::size_t registration_count() const;
 
   // The reactor the calling thread runs (set by the runtime that owns the thread), or nullptr.
-  static Reactor* current() { return current_; }
+  static Reactor* current() noexcept;
   // Makes `r` current on this thread for the scope's lifetime.
   class ScopedCurrent {
    public:
-    explicit ScopedCurrent(Reactor& r) : previous_(current_) { current_ = &r; }
-    ~ScopedCurrent() { current_ = previous_; }
+    explicit ScopedCurrent(Reactor& r);
+    ~ScopedCurrent();
     ScopedCurrent(const ScopedCurrent&) = delete;
     ScopedCurrent& operator=(const ScopedCurrent&) = delete;
 
@@ -88,7 +88,6 @@ class Reactor {
   std::size_t fire_due_timers(Clock::time_point now);  // under mutex_
 
   static constexpr int max_events_per_poll = 256;
-  static thread_local Reactor* current_;
 
   int epoll_fd_ = -1;
   int event_fd_ = -1;
