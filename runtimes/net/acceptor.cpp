@@ -25,11 +25,25 @@ AcceptResult Acceptor::accept() {
     case EAGAIN: return {AcceptStatus::would_block, {}};
     case EMFILE:
     case ENFILE: {
-      static RateLimitedLog log;
-      log.write("accept: out of file descriptors (%s); shedding new connections", errno == EMFILE ? "EMFILE" : "ENFILE");
+      const int limit_errno = errno;
+      // accept4 reserves the new descriptor before it looks at the backlog, so EMFILE does not mean a connection is
+      // pending. Free the spare and look: a pending connection is accepted and closed at once; an empty backlog is
+      // would_block. (Reporting `shed` for an empty backlog made a loop that retries on `shed` spin at 100 % CPU:
+      // the coro back ends did, found by hostile_limits_test.)
       spare_.reset();
-      UniqueFd(::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC));  // accepted and closed at once
+      const int pending = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      const int pending_errno = errno;
+      if (pending >= 0) ::close(pending);
       spare_ = open_spare();
+      if (pending < 0 && (pending_errno == EAGAIN || pending_errno == EWOULDBLOCK))
+        return {AcceptStatus::would_block, {}};
+      static RateLimitedLog log;
+      if (pending < 0) {  // the spare was lost to another thread: nothing could be shed this time
+        log.write("accept: out of file descriptors (%s) and no spare to shed with", strerror_safe(pending_errno));
+        return {AcceptStatus::failed, {}};
+      }
+      log.write("accept: out of file descriptors (%s); shedding new connections",
+                limit_errno == EMFILE ? "EMFILE" : "ENFILE");
       return {AcceptStatus::shed, {}};
     }
     default: {

@@ -24,6 +24,7 @@ struct AcceptResult {
 class Acceptor {
  public:
   // `nonblocking_connections`: accepted sockets get O_NONBLOCK (for the reactor-based back ends).
+  // `listen_fd` must be non-blocking: out of descriptors, the acceptor looks at the backlog without its spare.
   Acceptor(int listen_fd, bool nonblocking_connections);
 
   AcceptResult accept();

@@ -69,8 +69,13 @@ TEST_P(HostileLimits, OutOfFileDescriptors) {
   EXPECT_EQ(held_failures, 0) << "existing connections were not served during the flood";
   // Spinning costs ~1 CPU-second per second; shedding or backing off costs a few milliseconds.
   EXPECT_LT(cpu_used.count(), 0.3 * window.count()) << "the server burns CPU while out of descriptors";
-  for (std::size_t i = 0; i < held.size(); ++i)
-    EXPECT_EQ(round_trip(held[i], "echo", 1000ms), "") << "held connection " << i << " after the flood";
+  for (std::size_t i = 0; i < held.size(); ++i) {
+    const auto error = round_trip(held[i], "echo", 1000ms);
+    if (!error.empty()) {  // one is enough (and keeps a broken server from costing a second per connection)
+      ADD_FAILURE() << "held connection " << i << " after the flood: " << error;
+      break;
+    }
+  }
   int shed = 0;
   for (auto& c : flood) shed += c.peer_closed_now() ? 1 : 0;
   const auto flood_size = flood.size();
