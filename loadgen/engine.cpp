@@ -627,7 +627,8 @@ void EngineThread::fire_timers(std::int64_t now) {
         if (phase_ != Phase::draining && phase_ != Phase::done) open_conn(c, now);
         break;
       case ConnState::paused:
-        if (phase_ == Phase::running && now < window_end_ns_)
+        // Due inside the window: send it, even if this loop iteration woke a little after the window closed.
+        if (phase_ == Phase::running && t.due_ns < window_end_ns_)
           send_request(c, options_.mode == Mode::open ? c.next_due_ns : now, now);
         break;
       case ConnState::chat_live: chat_post(c, now); break;
@@ -683,6 +684,7 @@ RunResult EngineThread::run() {
       const std::int64_t go = coordinator_.go_ns.load();
       if (go != 0) on_go(go);
     }
+    fire_timers(now);  // before the end-of-window check, so a send due just before the end is not lost to it
     if (phase_ == Phase::running && now >= window_end_ns_) {
       end_window(now);
       if (options_.workload != Workload::chat) break;
@@ -691,7 +693,6 @@ RunResult EngineThread::run() {
       drain_deadline_ns_ = now + static_cast<std::int64_t>(options_.drain_s * ns_per_s);
     }
     if (phase_ == Phase::draining && (now - last_delivery_ns_ >= chat_quiet_ns || now >= drain_deadline_ns_)) break;
-    fire_timers(now);
     if (now >= next_scan_ns) {
       scan_timeouts(now);
       next_scan_ns = now + timeout_scan_interval_ns;
