@@ -19,7 +19,11 @@ Acceptor::Acceptor(int listen_fd, bool nonblocking_connections)
       spare_(open_spare()) {}
 
 AcceptResult Acceptor::accept() {
-  const int fd = ::accept4(listen_fd_, nullptr, nullptr, accept_flags_);
+  int fd;
+  do {
+    // ECONNABORTED/EPROTO: that client gave up before we accepted it; the next one in the backlog is unaffected.
+    fd = ::accept4(listen_fd_, nullptr, nullptr, accept_flags_);
+  } while (fd < 0 && (errno == ECONNABORTED || errno == EPROTO || errno == EINTR));
   if (fd >= 0) return {AcceptStatus::accepted, UniqueFd(fd)};
   switch (errno) {
     case EAGAIN: return {AcceptStatus::would_block, {}};

@@ -13,7 +13,7 @@ enum class AcceptStatus {
   accepted,     // `fd` is a new connection (non-blocking iff the acceptor was made so)
   would_block,  // non-blocking listener, nothing pending
   shed,         // out of descriptors: one pending connection was accepted and closed
-  failed,       // a transient error (ECONNABORTED, ENOBUFS, ...); try again
+  failed,       // a resource error (ENOBUFS, ENOMEM, ...); pause before trying again
 };
 
 struct AcceptResult {

@@ -121,12 +121,12 @@ void ThreadsBackend::serve(int listen_fd, const server::ServerOptions& options, 
     for (;;) {
       auto result = acceptor.accept();
       if (result.status == net::AcceptStatus::would_block) break;
-      if (result.status == net::AcceptStatus::shed) {
-        // Out of fds: pause briefly instead of spinning on a backlog we cannot take.
+      if (result.status != net::AcceptStatus::accepted) {
+        // Shed (out of fds) or failed (ENOBUFS, ...): pause briefly (still woken by stop) instead of spinning on a
+        // backlog we cannot take.
         ::poll(&fds[1], 1, 10);
         break;
       }
-      if (result.status != net::AcceptStatus::accepted) continue;
       net::set_nodelay(result.fd.get());
       start_connection_thread(std::move(result.fd), connections, options, chat_hub, attr);
     }
