@@ -5,7 +5,7 @@
 //   hotpath --model protocol --case parse   10,000 pipelined HTTP GETs through one tvt::protocol::HttpSession
 //   hotpath --list                    the valid "model case" pairs, one per line
 // Start-up noise is kept out: each case runs once small as a warm-up (lazy initialisation, allocator arenas), then
-// callgrind's counters are zeroed, the measured work runs, and collection is switched off before exit. Outside
+// instrumentation starts (counters zeroed), the measured work runs, and instrumentation stops before exit. Outside
 // valgrind the client requests are no-ops. Deterministic: same binary, same arguments -> same instruction count.
 // `spawn` is sequential for every model: valgrind runs at most 500 threads, and a sequential spawn+join is the path
 // a server takes per connection anyway.
@@ -30,8 +30,13 @@ constexpr std::size_t switch_round_trips = 50'000;
 constexpr std::size_t parse_requests = 10'000;
 constexpr std::size_t read_chunk_bytes = 4096;  // what one read() from a socket might deliver
 
-void start_counting() { CALLGRIND_ZERO_STATS; }
-void stop_counting() { CALLGRIND_TOGGLE_COLLECT; }
+// Works both ways valgrind may be started: with --instr-atstart=no (bench_all) counting begins at START; with the
+// default, ZERO_STATS drops what start-up counted. STOP keeps the exit path out either way.
+void start_counting() {
+  CALLGRIND_START_INSTRUMENTATION;
+  CALLGRIND_ZERO_STATS;
+}
+void stop_counting() { CALLGRIND_STOP_INSTRUMENTATION; }
 
 // Models whose switch case is deterministic under valgrind; threads' futex handoff depends on who sleeps first.
 template <class M>

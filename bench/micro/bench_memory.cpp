@@ -10,6 +10,7 @@
 // Does not measure: memory of units that hold buffers or deep stacks, allocator fragmentation over time, and kernel
 // memory of anything but the units themselves (sockets are loadgen's business).
 #include <sys/wait.h>
+#include <csignal>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +25,8 @@
 namespace tvt::micro {
 
 namespace {
+
+constexpr unsigned phase_timeout_s = 120;
 
 struct ChildReport {
   bool ok = false;
@@ -43,6 +46,7 @@ ChildReport park_in_child(std::size_t units) {
   const pid_t child = fork();
   if (child == 0) {
     close(fds[0]);
+    alarm(phase_timeout_s);  // a hung runtime (lost wake-up) dies by SIGALRM and is reported, not waited for
     ChildReport result;
     try {
       typename M::Runtime runtime;
@@ -66,7 +70,12 @@ ChildReport park_in_child(std::size_t units) {
   waitpid(child, &status, 0);
   if (got != static_cast<ssize_t>(sizeof report)) {
     report = {};
-    std::snprintf(report.error, sizeof report.error, "child died (status %d)", status);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+      std::snprintf(report.error, sizeof report.error, "timed out after %u s: the units never all parked and "
+                    "woke (a hang: lost wake-up?)", phase_timeout_s);
+    } else {
+      std::snprintf(report.error, sizeof report.error, "child died (status %d)", status);
+    }
   }
   return report;
 }
@@ -117,8 +126,8 @@ void register_benchmarks(const MicroOptions& options) {
       }
     }
     for (auto& [units, label] : sizes) {
-      benchmark::RegisterBenchmark(
-          benchmark_name("BM_ParkedMemory", M::name, "units:" + std::to_string(units)).c_str(), BM_ParkedMemory<M>,
+      register_micro(
+          benchmark_name("BM_ParkedMemory", M::name, "units:" + std::to_string(units)), BM_ParkedMemory<M>,
           units, label)
           ->UseManualTime()
           ->Iterations(1)

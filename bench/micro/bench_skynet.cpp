@@ -40,8 +40,8 @@ void register_benchmarks(const MicroOptions& options) {
   const std::size_t full_leaves = options.size(1'000'000, 100);
   AllModels::for_each([&]<class M>() {
     const std::size_t leaves = std::min(full_leaves, M::max_skynet_leaves);
-    auto* bench = benchmark::RegisterBenchmark(
-        benchmark_name("BM_Skynet", M::name, "leaves:" + std::to_string(leaves)).c_str(), BM_Skynet<M>, leaves, full_leaves);
+    auto* bench = register_micro(
+        benchmark_name("BM_Skynet", M::name, "leaves:" + std::to_string(leaves)), BM_Skynet<M>, leaves, full_leaves);
     bench->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
   });
 }

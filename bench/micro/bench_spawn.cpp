@@ -27,10 +27,10 @@ void BM_SpawnMany(benchmark::State& state, std::size_t units) {
 void register_benchmarks(const MicroOptions& options) {
   AllModels::for_each([&]<class M>() {
     const std::size_t sequential = options.size(1'000, 10);
-    benchmark::RegisterBenchmark(benchmark_name("BM_SpawnJoin", M::name).c_str(), BM_SpawnJoin<M>, sequential)
+    register_micro(benchmark_name("BM_SpawnJoin", M::name), BM_SpawnJoin<M>, sequential)
         ->UseManualTime();
     const std::size_t many = options.size(10'000, 100);
-    benchmark::RegisterBenchmark(benchmark_name("BM_SpawnMany", M::name, "units:" + std::to_string(many)).c_str(),
+    register_micro(benchmark_name("BM_SpawnMany", M::name, "units:" + std::to_string(many)),
                                  BM_SpawnMany<M>, many)
         ->UseManualTime();
   });

@@ -22,11 +22,11 @@ void BM_PingPong(benchmark::State& state, std::size_t round_trips) {
 void register_benchmarks(const MicroOptions& options) {
   AllModels::for_each([&]<class M>() {
     const std::size_t round_trips = options.size(M::name == ThreadsModel::name ? 1'000 : 10'000, 10);
-    benchmark::RegisterBenchmark(benchmark_name("BM_PingPong", M::name, "placement:same-thread").c_str(),
+    register_micro(benchmark_name("BM_PingPong", M::name, "placement:same-thread"),
                                  BM_PingPong<M, Placement::same_thread>, round_trips)
         ->UseManualTime();
     if constexpr (M::supports_cross_thread) {
-      benchmark::RegisterBenchmark(benchmark_name("BM_PingPong", M::name, "placement:across-threads").c_str(),
+      register_micro(benchmark_name("BM_PingPong", M::name, "placement:across-threads"),
                                    BM_PingPong<M, Placement::across_threads>, round_trips)
           ->UseManualTime();
     }

@@ -24,7 +24,7 @@ void register_benchmarks(const MicroOptions& options) {
   AllModels::for_each([&]<class M>() {
     for (std::size_t units : {std::size_t{2}, std::size_t{100}, options.size(10'000, 20)}) {
       const std::size_t yields_each = std::max<std::size_t>(1, total_yields / units);
-      benchmark::RegisterBenchmark(benchmark_name("BM_Yield", M::name, "units:" + std::to_string(units)).c_str(),
+      register_micro(benchmark_name("BM_Yield", M::name, "units:" + std::to_string(units)),
                                    BM_Yield<M>, units, yields_each)
           ->UseManualTime();
     }

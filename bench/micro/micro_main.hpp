@@ -23,4 +23,17 @@ void register_benchmarks(const MicroOptions& options);
 // "BM_<what>/model:<name>[/<more>]", the suite's naming.
 std::string benchmark_name(const char* what, std::string_view model, const std::string& more = {});
 
+// Which benchmark runs now (for the hang watchdog's message; Google Benchmark 1.7's State has no name accessor).
+void set_current_benchmark(const std::string& name);
+const std::string& current_benchmark();
+
+// benchmark::RegisterBenchmark, recording the name for the watchdog.
+template <class Fn, class... Args>
+benchmark::internal::Benchmark* register_micro(const std::string& name, Fn fn, Args... args) {
+  return benchmark::RegisterBenchmark(name.c_str(), [name, fn, args...](benchmark::State& state) {
+    set_current_benchmark(name);
+    fn(state, args...);
+  });
+}
+
 }  // namespace tvt::micro

@@ -9,6 +9,7 @@
 #include "models/raw_context_model.hpp"
 #include "models/raw_coroutine_model.hpp"
 #include "models/threads_model.hpp"
+#include "models/tvt_coro_model.hpp"
 #include "models/tvt_fiber_model.hpp"
 
 namespace tvt::micro {
@@ -23,6 +24,6 @@ struct ModelList {
 };
 
 using AllModels = ModelList<ThreadsModel, RawCoroutineModel, RawContextModel, BoostFiberModel, AsioModel, FiberModel,
-                            FiberMtModel>;
+                            FiberMtModel, CoroLocalModel, CoroModel>;
 
 }  // namespace tvt::micro

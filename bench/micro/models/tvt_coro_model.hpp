@@ -1,0 +1,153 @@
+#pragma once
+// Models "coro-local" and "coro": our stackless runtime (runtimes/coro) through its public headers only.
+// coro-local = `block_on` + `spawn_local` on the calling thread; coro = `spawn` onto a ThreadPool (one worker per
+// core): the root runs on a worker, so every unit it spawns lands in that pool, and units may run and be woken on
+// any worker (both ping-pong rows of coro measure the pool as it schedules itself).
+// Waiting uses the runtime's channels: a Baton is a channel of capacity one; a Gate is a full channel every parked
+// unit is blocked sending into (the sender's node lives in its frame: parking allocates nothing), opened by dropping
+// the receiver, which wakes every blocked sender.
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "coro/block_on.hpp"
+#include "coro/channel.hpp"
+#include "coro/join_handle.hpp"
+#include "coro/spawn.hpp"
+#include "coro/task.hpp"
+#include "coro/thread_pool.hpp"
+#include "coro/yield_now.hpp"
+
+namespace tvt::micro {
+
+template <bool OnPool>
+struct TvtCoroModel {
+  static constexpr std::string_view name = OnPool ? "coro" : "coro-local";
+  static constexpr std::size_t max_parked_units = 1'000'000;
+  static constexpr std::size_t max_skynet_leaves = 1'000'000;
+  static constexpr bool supports_cross_thread = OnPool;
+
+  using Task = tvt::coro::Task<void>;
+
+  class JoinSet {
+   public:
+    void spawn(Task task) {
+      if constexpr (OnPool) handles_.push_back(tvt::coro::spawn(std::move(task)));
+      else handles_.push_back(tvt::coro::spawn_local(std::move(task)));
+    }
+
+    // Awaits every handle. One unfinished handle (the common case: spawn+join, the last of a batch) is awaited
+    // directly, so joining costs what the runtime's JoinHandle costs; more go through one helper task.
+    auto join_all() { return JoinAll{this, std::nullopt, std::nullopt, std::nullopt}; }
+
+   private:
+    using HandleAwaiter = typename tvt::coro::JoinHandle<void>::Awaiter;
+    using TaskAwaiter = decltype(std::declval<Task>().operator co_await());
+
+    struct JoinAll {
+      JoinSet* set;
+      std::optional<HandleAwaiter> one;
+      std::optional<Task> rest_task;
+      std::optional<TaskAwaiter> rest;
+
+      bool await_ready() {
+        auto& handles = set->handles_;
+        while (!handles.empty() && handles.back().is_finished()) {
+          handles.back().take_result();  // rethrows a unit's exception
+          handles.pop_back();
+        }
+        return handles.empty();
+      }
+      std::coroutine_handle<> await_suspend(std::coroutine_handle<> self) {
+        auto& handles = set->handles_;
+        if (handles.size() == 1) {
+          one.emplace(handles.back().operator co_await());
+          return one->await_suspend(self) ? std::noop_coroutine() : self;
+        }
+        rest_task.emplace(set->join_each());
+        rest.emplace(std::move(*rest_task).operator co_await());
+        return rest->await_suspend(self);
+      }
+      void await_resume() {
+        if (one) {
+          one->await_resume();
+          set->handles_.clear();
+        } else if (rest) {
+          rest->await_resume();
+        }
+      }
+    };
+
+    Task join_each() {
+      for (auto& handle : handles_) co_await handle;
+      handles_.clear();
+    }
+
+    std::vector<tvt::coro::JoinHandle<void>> handles_;
+  };
+
+  class Baton {
+   public:
+    Baton() {
+      auto [tx, rx] = tvt::coro::channel<std::uint8_t>(1);
+      tx_.emplace(std::move(tx));
+      rx_.emplace(std::move(rx));
+    }
+    void post() {
+      std::uint8_t token = 1;
+      tx_->try_send(token);  // full means already posted: a binary semaphore
+    }
+    auto wait() { return rx_->recv(); }
+
+   private:
+    std::optional<tvt::coro::Sender<std::uint8_t>> tx_;
+    std::optional<tvt::coro::Receiver<std::uint8_t>> rx_;
+  };
+  using CrossThreadBaton = Baton;  // the runtime's channels work across threads
+
+  class Gate {
+   public:
+    Gate() {
+      auto [tx, rx] = tvt::coro::channel<std::uint8_t>(1);
+      std::uint8_t fill = 0;
+      tx.try_send(fill);  // full from the start: every wait() parks as a blocked sender
+      tx_.emplace(std::move(tx));
+      rx_.emplace(std::move(rx));
+    }
+    auto wait() { return tx_->send(1); }
+    void open() { rx_.reset(); }  // the receiver is gone: every blocked sender wakes (send returns false)
+
+   private:
+    std::optional<tvt::coro::Sender<std::uint8_t>> tx_;
+    std::optional<tvt::coro::Receiver<std::uint8_t>> rx_;
+  };
+
+  static auto yield() { return tvt::coro::yield_now(); }
+
+  class Runtime {
+   public:
+    void block_on(Task root) {
+      if constexpr (OnPool) {
+        tvt::coro::block_on(on_pool(pool_, std::move(root)));
+      } else {
+        tvt::coro::block_on(std::move(root));
+      }
+    }
+
+   private:
+    // Runs `root` on a pool worker, so that its spawns land in this pool rather than the global one.
+    static Task on_pool(tvt::coro::ThreadPool& pool, Task root) { co_await pool.spawn(std::move(root)); }
+
+    struct NoPool {};
+    [[no_unique_address]] std::conditional_t<OnPool, tvt::coro::ThreadPool, NoPool> pool_{};
+  };
+};
+
+using CoroLocalModel = TvtCoroModel<false>;
+using CoroModel = TvtCoroModel<true>;
+
+}  // namespace tvt::micro

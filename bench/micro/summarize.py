@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Table of medians from bench_micro_* JSON (Google Benchmark's format, or bench_all's merged micro.json).
+
+usage: summarize.py FILE.json [FILE.json ...]
+Prints one markdown table per benchmark family: rows = the family's variants (placement, units, leaves), columns =
+models, cells = the median of the family's headline counter (ns_per_unit, ns_per_round_trip, ns_per_yield,
+rss_per_unit_bytes / total_per_unit_bytes). Rows without a median (one repetition) fall back to the single run.
+Stdlib only.
+"""
+import json
+import sys
+
+HEADLINE = {
+    "BM_SpawnJoin": ["ns_per_unit"],
+    "BM_SpawnMany": ["ns_per_unit"],
+    "BM_PingPong": ["ns_per_round_trip"],
+    "BM_Yield": ["ns_per_yield"],
+    "BM_Skynet": ["real_time_ms", "ns_per_unit"],
+    "BM_ParkedMemory": ["rss_per_unit_bytes", "total_per_unit_bytes"],
+}
+
+
+def parse_name(run_name):
+    parts = run_name.split("/")
+    family, model, rest = parts[0], "?", []
+    for part in parts[1:]:
+        if part.startswith("model:"):
+            model = part[len("model:"):]
+        elif part not in ("manual_time", "real_time") and not part.startswith("iterations:"):
+            rest.append(part)
+    return family, model, "/".join(rest)
+
+
+def load(paths):
+    cells = {}  # (family, variant, model) -> {metric: value}, medians preferred over single runs
+    for path in paths:
+        with open(path) as f:
+            data = json.load(f)
+        for b in data.get("benchmarks", []):
+            kind = b.get("run_type")
+            if kind == "aggregate" and b.get("aggregate_name") != "median":
+                continue
+            family, model, variant = parse_name(b.get("run_name", b["name"]))
+            if family not in HEADLINE:
+                continue
+            key = (family, variant, model)
+            if kind != "aggregate" and key in cells and cells[key].get("_median"):
+                continue
+            if b.get("error_occurred"):
+                cells[key] = {"_error": b.get("error_message", "error"), "_median": kind == "aggregate"}
+                continue
+            values = {k: v for k, v in b.items() if isinstance(v, (int, float))}
+            scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
+            values["real_time_ms"] = b["real_time"] * scale
+            values["_median"] = kind == "aggregate"
+            values["_label"] = b.get("label", "")
+            cells[key] = values
+    return cells
+
+
+def fmt(value):
+    if value is None:
+        return "—"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def main(paths):
+    cells = load(paths)
+    models = []
+    for (_, _, model) in cells:
+        if model not in models:
+            models.append(model)
+    for family, metrics in HEADLINE.items():
+        variants = sorted({v for (f, v, _) in cells if f == family}, key=lambda v: (len(v), v))
+        if not variants:
+            continue
+        for metric in metrics:
+            print(f"\n### {family} — {metric} (median)\n")
+            print("| variant | " + " | ".join(models) + " |")
+            print("|---|" + "---|" * len(models))
+            for variant in variants:
+                row = []
+                for model in models:
+                    cell = cells.get((family, variant, model))
+                    if cell is None:
+                        row.append("—")
+                    elif "_error" in cell:
+                        row.append("error")
+                    else:
+                        row.append(fmt(cell.get(metric)))
+                print(f"| {variant or '-'} | " + " | ".join(row) + " |")
+    labels = {(f, v, m): c["_label"] for (f, v, m), c in cells.items() if c.get("_label")}
+    if labels:
+        print("\nLabels:")
+        for (f, v, m), label in sorted(labels.items()):
+            print(f"- {f}/{v} {m}: {label}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    main(sys.argv[1:])
