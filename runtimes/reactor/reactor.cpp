@@ -186,11 +186,14 @@ std::size_t Reactor::poll(std::chrono::milliseconds timeout) {
     const int fd = events_[i].data.fd;
     const std::uint32_t bits = events_[i].events;
     if (fd == event_fd_) {
-      // Clear the flag before draining: a notify() after this point writes again (a spurious early return later);
-      // one before it was for this very wake-up, and its work is visible to the caller once poll returns.
-      notify_pending_.store(false);
+      // Drain first, then clear the flag. The other order loses wake-ups: a notify() between the clear and the
+      // read writes, the read swallows its count, and epoll then drops the queued edge because the eventfd is no
+      // longer readable when harvested -- leaving the flag set forever, so every later notify() skips its write.
+      // In this order a notify() before the clear sees the flag set and skips (its work is visible to the caller
+      // once poll returns); one after it writes, and that count is still there at the next harvest.
       std::uint64_t count;
       [[maybe_unused]] const auto r = ::read(event_fd_, &count, sizeof count);
+      notify_pending_.store(false);
       continue;
     }
     const auto index = static_cast<std::size_t>(fd);

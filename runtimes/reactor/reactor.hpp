@@ -91,8 +91,8 @@ class Reactor {
 
   int epoll_fd_ = -1;
   int event_fd_ = -1;
-  // True from the first notify() until the poll that sees the eventfd edge clears it: collapses notify storms into one
-  // write. seq_cst (default): a notify that reads `true` must be ordered after the clear, or its wake could be lost.
+  // True from the first notify() until the poll that sees the eventfd edge drains it and then clears it: collapses
+  // notify storms into one write. seq_cst (default): the clear must not move before the drain (see poll).
   std::atomic<bool> notify_pending_{false};
 
   mutable std::mutex mutex_;

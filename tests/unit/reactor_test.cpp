@@ -225,6 +225,38 @@ TEST(ReactorTest, NotifyWakesASleepingPollFromAnotherThread) {
   EXPECT_GE(Clock::now() - start, 25ms);
 }
 
+// The owner's "check my queue, else sleep in poll" loop against notifiers that post then notify. A notify() lost
+// inside the reactor (an eventfd count drained while the pending flag stays set) leaves the owner asleep with work
+// posted; the bounded sleep turns that into a failure instead of a hang.
+TEST(ReactorTest, NotifyIsNeverLostUnderContention) {
+  Reactor reactor;
+  constexpr int per_thread = 50000;
+  std::atomic<int> posted{0};
+  std::vector<std::thread> notifiers;
+  for (int t = 0; t < 2; ++t)
+    notifiers.emplace_back([&] {
+      for (int i = 0; i < per_thread; ++i) {
+        posted.fetch_add(1);
+        reactor.notify();
+        if (i % 128 == 0) std::this_thread::yield();
+      }
+    });
+  int consumed = 0;
+  bool lost = false;
+  while (consumed < 2 * per_thread && !lost) {
+    const int p = posted.load();
+    if (p > consumed) {
+      consumed = p;
+      continue;
+    }
+    const auto start = Clock::now();
+    reactor.poll(3000ms);
+    lost = Clock::now() - start >= 2900ms && posted.load() > consumed;
+  }
+  for (auto& t : notifiers) t.join();
+  EXPECT_FALSE(lost) << "slept through a notify() with " << posted.load() - consumed << " posts pending";
+}
+
 TEST(ReactorTest, TimersFireInDeadlineOrderThenFifo) {
   Reactor reactor;
   std::vector<int> order;
