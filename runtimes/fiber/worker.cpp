@@ -34,10 +34,12 @@ TVT_OPAQUE void complete_switch(boost::context::fiber&& from) {
   if (a.hook != nullptr) a.hook(a.arg, a.previous);
 }
 
-void check_canary(Context* self) {
+// Only canary-mode stacks (no guard page) pay for the check.
+inline void check_canary(Context* self) {
   if (self->id == 0) return;
   const auto* fiber = static_cast<FiberBase*>(self);
-  if (!StackPool::canary_intact(fiber->stack)) overflow::canary_smashed(fiber->id, fiber->stack.limit);
+  if (fiber->stack.guard == GuardMode::canary && !StackPool::canary_intact(fiber->stack)) [[unlikely]]
+    overflow::canary_smashed(fiber->id, fiber->stack.limit);
 }
 
 // The last thing a fiber does: publish its end, wake its joiner, pick a successor. Returns the successor's
@@ -48,7 +50,14 @@ TVT_OPAQUE boost::context::fiber finish_fiber(FiberBase* fiber) {
   // acq_rel: release publishes the result to the joiner; acquire takes the joiner's registration.
   const auto previous = fiber->join_state.exchange(FiberBase::finished, std::memory_order_acq_rel);
   if (previous != FiberBase::running) make_ready(reinterpret_cast<Context*>(previous));
-  Context* next = w->pick_next();
+  Context* next;
+  if constexpr (sanitizer::dying_fiber_returns_to_worker) {
+    next = &w->main;
+    w->switches_since_main = 0;
+    w->landing_after_dying_fiber = true;
+  } else {
+    next = w->pick_next();
+  }
   w->after = {};  // nothing to save: this context never runs again
   w->current = next;
   w->scheduler.fiber_finished();
@@ -109,6 +118,13 @@ TVT_OPAQUE void Worker::switch_away(Context* next, AfterSwitchFn hook, void* arg
   boost::context::fiber from = std::move(next->continuation).resume();
   // Resumed, maybe on another worker: `this` is stale from here on.
   sanitizer::finish_switch(*self);
+  if constexpr (sanitizer::dying_fiber_returns_to_worker) {
+    Worker* landed = current_worker();
+    if (landed->landing_after_dying_fiber) {
+      landed->landing_after_dying_fiber = false;
+      sanitizer::landed_after_dying_fiber(*self, landed->dead_tsan_fiber);
+    }
+  }
   complete_switch(std::move(from));
 }
 
@@ -122,7 +138,8 @@ Context* Worker::pick_next() {
 }
 
 void Worker::run() {
-  reactor::Reactor::ScopedCurrent reactor_scope(reactor);
+  // Reactor::current() is not set: fiber code reaches its reactor through current_worker(), which stays right after
+  // a migration (a thread_local Reactor* read by inlined code might not).
   overflow::AltStack alt_stack;
   sanitizer::init_thread_context(main);
   for (;;) {
@@ -204,9 +221,10 @@ void release_fiber(FiberBase* fiber) noexcept {
   if (fiber->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   const Stack stack = fiber->stack;
   Scheduler* scheduler = fiber->scheduler;
-  sanitizer::destroy_fiber(*fiber);
+  void* dead_tsan_fiber = sanitizer::destroy_fiber(*fiber);
   fiber->destroy(fiber);
   Worker* w = current_worker();
+  if (dead_tsan_fiber != nullptr) w->dead_tsan_fiber = dead_tsan_fiber;  // it is dying on this worker right now
   if (w != nullptr && &w->scheduler == scheduler) {
     w->stacks.release(stack);
   } else {

@@ -131,15 +131,20 @@ TEST_P(FiberScheduler, ManyFibersAcrossWorkersAllRun) {
   std::atomic<long> sum{0};
   std::mutex m;
   std::set<std::thread::id> threads;
+  const auto give_up = std::chrono::steady_clock::now() + 5s;
+  auto seen_threads = [&] {
+    std::lock_guard lock(m);
+    threads.insert(std::this_thread::get_id());
+    return threads.size();
+  };
   scheduler.block_on([&] {
     std::vector<fiber::JoinHandle<void>> hs;
     for (int i = 1; i <= 2000; ++i)
       hs.push_back(fiber::spawn([&, i] {
-        for (int k = 0; k < 5; ++k) {
-          {
-            std::lock_guard lock(m);
-            threads.insert(std::this_thread::get_id());
-          }
+        // Keep switching until a second worker has run one of us (bounded), so the check below is not a race
+        // against the second thread's start-up.
+        for (int k = 0; k < 5 || (seen_threads() < GetParam() && std::chrono::steady_clock::now() < give_up); ++k) {
+          seen_threads();
           fiber::this_fiber::yield();
         }
         sum.fetch_add(i);
@@ -147,9 +152,7 @@ TEST_P(FiberScheduler, ManyFibersAcrossWorkersAllRun) {
     for (auto& h : hs) h.join();
   });
   EXPECT_EQ(sum.load(), 2000L * 2001 / 2);
-  if (GetParam() > 1) {
-    EXPECT_GE(threads.size(), 2u) << "work sharing never moved a fiber to the second worker";
-  }
+  EXPECT_EQ(threads.size(), GetParam()) << "work sharing never moved a fiber to every worker";
 }
 
 TEST_P(FiberScheduler, SpawnBlockingParksOnlyTheFiber) {

@@ -6,6 +6,10 @@
 // after landing. A context that will never run again passes dying=true so ASan frees its fake stack.
 // Protocol (TSan): every fiber has a TSan fiber handle, created with the fiber and destroyed after its last switch;
 // switch_to_fiber() right before the jump. Switching synchronises the two fibers (data handed over is not a race).
+// A dying fiber is the exception: after it picks its successor it still returns through instrumented frames
+// (Boost.Context's fiber_entry/record) and runs fiber_exit, so announcing the switch before those would unbalance
+// the successor's shadow call stack. Under TSan a dying fiber therefore always switches to its worker's own
+// context, which announces the switch when it lands and only then destroys the dead fiber's TSan handle.
 #include <cstddef>
 
 #include "fiber/detail/context.hpp"
@@ -30,7 +34,23 @@ inline void start_switch([[maybe_unused]] Context& from, [[maybe_unused]] const 
   __sanitizer_start_switch_fiber(dying ? nullptr : &from.asan_fake_stack, to.stack_bottom, to.stack_size_bytes);
 #endif
 #if defined(TVT_FIBER_TSAN)
-  __tsan_switch_to_fiber(to.tsan_fiber, 0);
+  if (!dying) __tsan_switch_to_fiber(to.tsan_fiber, 0);  // a dying fiber's successor announces it (see above)
+#endif
+}
+
+inline constexpr bool dying_fiber_returns_to_worker =
+#if defined(TVT_FIBER_TSAN)
+    true;
+#else
+    false;
+#endif
+
+// The worker's own context landed after a dying fiber: announce the switch, then free the dead fiber's handle.
+inline void landed_after_dying_fiber([[maybe_unused]] Context& self, [[maybe_unused]] void*& dead_handle) {
+#if defined(TVT_FIBER_TSAN)
+  __tsan_switch_to_fiber(self.tsan_fiber, 0);
+  if (dead_handle != nullptr) __tsan_destroy_fiber(dead_handle);
+  dead_handle = nullptr;
 #endif
 }
 
@@ -49,11 +69,16 @@ inline void create_fiber([[maybe_unused]] Context& fiber) {
 #endif
 }
 
-inline void destroy_fiber([[maybe_unused]] Context& fiber) {
+// Returns the handle to destroy later if `fiber` is still TSan's current fiber (it is dying right now).
+inline void* destroy_fiber([[maybe_unused]] Context& fiber) {
 #if defined(TVT_FIBER_TSAN)
-  if (fiber.tsan_fiber != nullptr) __tsan_destroy_fiber(fiber.tsan_fiber);
+  void* handle = fiber.tsan_fiber;
   fiber.tsan_fiber = nullptr;
+  if (handle == nullptr) return nullptr;
+  if (handle == __tsan_get_current_fiber()) return handle;
+  __tsan_destroy_fiber(handle);
 #endif
+  return nullptr;
 }
 
 }  // namespace tvt::fiber::detail::sanitizer

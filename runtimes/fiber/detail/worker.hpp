@@ -61,6 +61,10 @@ class Worker {
   bool uses_reactor = false;  // set once an fd or timer is registered here: only then does `main` poll while busy
   std::uint64_t fibers_created = 0;
   bool idle = false;          // under the scheduler's mutex
+  // TSan builds only (detail/sanitizer.hpp): `main` must announce the switch when it lands after a dying fiber,
+  // and destroy that fiber's TSan handle afterwards.
+  bool landing_after_dying_fiber = false;
+  void* dead_tsan_fiber = nullptr;
 
   // Per-worker scratch for blocking-style streams (socket_stream.hpp): a fiber reads into it and its replies are
   // built in it, so an idle connection's fiber owns no buffer. Valid until the fiber's next switch.
