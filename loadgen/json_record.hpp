@@ -1,5 +1,5 @@
 #pragma once
-// The flat JSON record of a run (CONTRACTS.md): keys in insertion order, values numbers, strings, booleans or null.
+// The flat JSON record of a run (docs/CONTRACTS.md): keys in insertion order, values numbers, strings, booleans or null.
 #include <cstdint>
 #include <optional>
 #include <string>

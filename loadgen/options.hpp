@@ -1,5 +1,5 @@
 #pragma once
-// The command line: what to load, how, and where to write what was measured (CONTRACTS.md, "loadgen executable").
+// The command line: what to load, how, and where to write what was measured (docs/CONTRACTS.md, "loadgen executable").
 #include <cstdint>
 #include <optional>
 #include <string_view>

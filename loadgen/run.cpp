@@ -188,7 +188,7 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
   std::string reason;
   for (const auto& r : reasons) reason += (reason.empty() ? "" : "; ") + r;
 
-  // The JSON record (flat, CONTRACTS.md).
+  // The JSON record (flat, docs/CONTRACTS.md).
   JsonRecord json;
   json.add("workload", workload_name(o.workload));
   json.add("mode", mode_name(o.mode));

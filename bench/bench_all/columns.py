@@ -1,6 +1,6 @@
 """The results.csv header: the contract between measuring (bench_all + loadgen) and reporting (charts, report, gate).
 
-Order: backend, profile, then every key of loadgen's JSON record (CONTRACTS.md, in its order, status and reason
+Order: backend, profile, then every key of loadgen's JSON record (docs/CONTRACTS.md, in its order, status and reason
 last), then the columns only the harness knows. Appending a column is compatible; renaming or reordering one is not
 (readers look columns up by name, but people read the CSV too). bench/bench_all/README.md documents each column.
 """

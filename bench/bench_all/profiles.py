@@ -9,7 +9,7 @@ Time budgets here (2 vCPU): ci < 3 min, default < 10 min, full < 30 min. bench_a
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-# Back ends that accept `server --offload` (CONTRACTS.md, compute). Compute runs them with and without it, to show
+# Back ends that accept `server --offload` (docs/CONTRACTS.md, compute). Compute runs them with and without it, to show
 # head-of-line blocking and its spawn_blocking fix; the others run compute once.
 OFFLOAD_BACKENDS = ("coro", "coro-local", "fiber", "fiber-mt")
 

@@ -3,7 +3,7 @@
 // and delivery belong to each concurrency model (its "hub"), because that is where the models differ; everything a
 // hub needs to agree on byte for byte lives here.
 //
-// Wire format (CONTRACTS.md): client lines `JOIN <group>`, `LEAVE <group>`, `MSG <group> <payload>`; the server
+// Wire format (docs/CONTRACTS.md): client lines `JOIN <group>`, `LEAVE <group>`, `MSG <group> <payload>`; the server
 // answers `JOINED <group>` / `LEFT <group>`, delivers each MSG line unchanged to every member of the group (sender
 // included), `ERR <reason>` for a malformed line (connection stays open), and `DROPPED <n>` before the first message
 // after a slow consumer lost n messages. Groups are [A-Za-z0-9_-]{1,64}; a payload is any bytes but '\n' (may be

@@ -2,7 +2,7 @@
 // A chat connection's bounded outbox and its slow-consumer policy, sans-I/O (no lock, no socket: each model guards it
 // with its own synchronization and drains it with its own writer).
 //
-// Policy (CONTRACTS.md): bytes queued plus bytes being sent never exceed `capacity_bytes` for group messages. A group
+// Policy (docs/CONTRACTS.md): bytes queued plus bytes being sent never exceed `capacity_bytes` for group messages. A group
 // message that does not fit is dropped for this member and counted; before the next message that does fit, a
 // `DROPPED <n>` line reports how many were dropped since the last notice (the notice must fit too). Replies to the
 // connection's own commands (JOINED, LEFT, ERR) are never dropped: the connection's reader stops reading while the
