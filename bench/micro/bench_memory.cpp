@@ -15,7 +15,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,7 +28,11 @@ namespace tvt::micro {
 
 namespace {
 
-constexpr unsigned phase_timeout_s = 120;
+unsigned phase_timeout_s() {
+  const char* limit = std::getenv("TVT_MICRO_PHASE_TIMEOUT_S");
+  const int seconds = limit != nullptr ? std::atoi(limit) : 0;
+  return seconds > 0 ? static_cast<unsigned>(seconds) : 120;
+}
 
 struct ChildReport {
   bool ok = false;
@@ -46,7 +52,7 @@ ChildReport park_in_child(std::size_t units) {
   const pid_t child = fork();
   if (child == 0) {
     close(fds[0]);
-    alarm(phase_timeout_s);  // a hung runtime (lost wake-up) dies by SIGALRM and is reported, not waited for
+    alarm(phase_timeout_s());  // a hung runtime (lost wake-up) dies by SIGALRM and is reported, not waited for
     ChildReport result;
     try {
       typename M::Runtime runtime;
@@ -72,7 +78,7 @@ ChildReport park_in_child(std::size_t units) {
     report = {};
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
       std::snprintf(report.error, sizeof report.error, "timed out after %u s: the units never all parked and "
-                    "woke (a hang: lost wake-up?)", phase_timeout_s);
+                    "woke (a hang: lost wake-up?)", phase_timeout_s());
     } else {
       std::snprintf(report.error, sizeof report.error, "child died (status %d)", status);
     }
@@ -85,10 +91,17 @@ ChildReport park_in_child(std::size_t units) {
 template <class M>
 void BM_ParkedMemory(benchmark::State& state, std::size_t units, std::string label) {
   if (!label.empty()) state.SetLabel(label);
+  // A size that failed once (a hang times out after minutes) fails the remaining repetitions at once.
+  static std::map<std::size_t, std::string> failed_sizes;
+  if (auto failed = failed_sizes.find(units); failed != failed_sizes.end()) {
+    state.SkipWithError(failed->second.c_str());
+    return;
+  }
   MemorySample total_delta;
   for (auto _ : state) {
     const ChildReport report = park_in_child<M>(units);
     if (!report.ok) {
+      failed_sizes[units] = report.error;
       state.SkipWithError(report.error);
       return;
     }

@@ -31,11 +31,31 @@ def parse_name(run_name):
     return family, model, "/".join(rest)
 
 
+def read_json(path):
+    """A binary that died mid-run (the hang watchdog) leaves a truncated file: keep its complete entries."""
+    with open(path) as f:
+        text = f.read()
+    try:
+        return json.loads(text)
+    except ValueError:
+        cut = text.rfind("\n    },")
+        if cut < 0:
+            raise
+        print(f"summarize.py: {path} is truncated; using its complete entries", file=sys.stderr)
+        return json.loads(text[:cut] + "\n    }\n  ]\n}")
+
+
+ORDER = ["threads", "raw-coroutine", "raw-context", "boost-fiber", "asio", "fiber", "fiber-mt", "coro-local", "coro"]
+
+
 def load(paths):
     cells = {}  # (family, variant, model) -> {metric: value}, medians preferred over single runs
     for path in paths:
-        with open(path) as f:
-            data = json.load(f)
+        try:
+            data = read_json(path)
+        except (OSError, ValueError) as error:
+            print(f"summarize.py: skipping {path}: {error}", file=sys.stderr)
+            continue
         for b in data.get("benchmarks", []):
             kind = b.get("run_type")
             if kind == "aggregate" and b.get("aggregate_name") != "median":
@@ -70,10 +90,8 @@ def fmt(value):
 
 def main(paths):
     cells = load(paths)
-    models = []
-    for (_, _, model) in cells:
-        if model not in models:
-            models.append(model)
+    seen = {model for (_, _, model) in cells}
+    models = [m for m in ORDER if m in seen] + sorted(seen - set(ORDER))
     for family, metrics in HEADLINE.items():
         variants = sorted({v for (f, v, _) in cells if f == family}, key=lambda v: (len(v), v))
         if not variants:
