@@ -25,7 +25,8 @@ class [[nodiscard]] Sleep {
     return true;
   }
   void await_resume() {
-    if (reactor_ != nullptr && reactor::Clock::now() < deadline_) detail::throw_if_interrupted(*detail::current_task());
+    // Early (woken by cancel/timeout, or interrupted before parking): a cancellation point either way.
+    if (reactor::Clock::now() < deadline_) detail::throw_if_interrupted(*detail::current_task());
   }
 
  private:

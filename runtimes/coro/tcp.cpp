@@ -88,8 +88,10 @@ bool AsyncFd::Wait::poll(void* leaf, detail::TaskHeader& me) noexcept {
 }
 
 void AsyncFd::Wait::await_resume() {
-  if (!parked_) return;
+  // Not parked either because an edge was pending or because the task was already interrupted (cancelled while
+  // running, or a timeout expired): the latter must throw here too, or a "wait, try, EAGAIN" loop spins forever.
   detail::throw_if_interrupted(*detail::current_task());
+  if (!parked_) return;
   if (timed_out_) throw std::system_error(std::make_error_code(std::errc::timed_out), "no data within the idle limit");
 }
 

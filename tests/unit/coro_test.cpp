@@ -1,6 +1,7 @@
 // Unit tests of the coroutine runtime: Task, block_on, spawn_local, spawn, JoinHandle, cancellation, wakers,
 // yield_now, sleep, timeout, oneshot, channel, mutex, task_local, spawn_blocking, TCP.
 #include "coro/task.hpp"  // first: the public headers are self-contained
+#include "coro/async_fd.hpp"
 #include "coro/block_on.hpp"
 #include "coro/channel.hpp"
 #include "coro/join_handle.hpp"
@@ -15,6 +16,9 @@
 #include "coro/thread_pool.hpp"
 #include "coro/timeout.hpp"
 #include "coro/yield_now.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -161,6 +165,38 @@ TEST(CoroCancel, StopsAParkedTaskAndUnwindsItsFrame) {
     co_return false;
   };
   EXPECT_TRUE(block_on(main_task()));
+}
+
+// Cancelled while running (not parked): the next fd wait or sleep must throw, not return at once. Returning would
+// turn a server's "wait for readable, try_read, EAGAIN" loop into a spin that never ends (a stop that never ends).
+TEST(CoroCancel, ACancelWhileRunningStopsTheNextFdWaitAndSleep) {
+  auto main_task = []() -> Task<int> {
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) co_return -1;
+    AsyncFd read_end(fds[0], Ownership::owned);
+    AsyncFd write_end(fds[1], Ownership::owned);
+    int stopped = 0;
+    for (int kind = 0; kind < 2; ++kind) {
+      JoinHandle<int>* self = nullptr;
+      auto waiter = [](JoinHandle<int>** own_handle, AsyncFd* fd, int what) -> Task<int> {
+        (*own_handle)->cancel();  // from inside: the task is RUNNING
+        for (int i = 0; i < 1000; ++i) {  // bounded, so the old behaviour fails instead of spinning forever
+          if (what == 0) co_await fd->readable();
+          else co_await sleep(1h);
+        }
+        co_return 1000;
+      };
+      auto h = spawn_local(waiter(&self, &read_end, kind));
+      self = &h;
+      try {
+        co_await h;
+      } catch (const TaskCancelled&) {
+        ++stopped;
+      }
+    }
+    co_return stopped;
+  };
+  EXPECT_EQ(block_on(main_task()), 2);
 }
 
 TEST(CoroCancel, BlockOnCancelsLeftoverLocalTasks) {
