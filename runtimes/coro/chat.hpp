@@ -164,7 +164,8 @@ inline bool is_routine_end(const std::system_error& e) {
 }
 
 // Drains the member's outbox to its socket until the reader is done and everything is sent, or a send fails.
-inline Task<void> write_loop(std::shared_ptr<Member> m) {
+// With `idle_timeout` > 0, a member that takes no byte for that long is dropped (as the threads back end's SO_SNDTIMEO).
+inline Task<void> write_loop(std::shared_ptr<Member> m, std::chrono::milliseconds idle_timeout) {
   std::string sending;
   bool failed = false;
   try {
@@ -178,7 +179,7 @@ inline Task<void> write_loop(std::shared_ptr<Member> m) {
         co_await m->wake_writer.second.recv();
         continue;
       }
-      co_await m->stream.write_all(sending);
+      co_await m->stream.write_all(sending, idle_timeout);
       {
         auto guard = co_await m->mutex.lock();
         m->outbox.finish_send(sending);
@@ -209,7 +210,7 @@ template <class SpawnWriter>
 Task<void> serve_chat(TcpStream stream, Hub& hub, protocol::Limits limits, std::chrono::milliseconds idle_timeout,
                       SpawnWriter spawn_writer) {
   auto m = std::make_shared<Member>(std::move(stream), hub.outbox_bytes());
-  auto writer = spawn_writer(write_loop(m));
+  auto writer = spawn_writer(write_loop(m, idle_timeout));
   protocol::LineSplitter lines(limits.max_line_bytes);
   bool server_closes = false;
   using Clock = std::chrono::steady_clock;

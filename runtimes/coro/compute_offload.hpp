@@ -48,7 +48,7 @@ inline Task<void> serve_compute_offloaded(TcpStream stream, protocol::Limits lim
         protocol::append_digest(out, co_await spawn_blocking([kib] { return protocol::compute_digest(kib); }));
       }
       if (!out.empty()) {
-        co_await stream.write_all(out);
+        co_await stream.write_all(out, idle_timeout);
         out.clear();
       }
       if (status == protocol::LineSplitter::Status::too_long) {

@@ -75,7 +75,7 @@ Task<void> serve_connection(TcpStream stream, Session session, std::chrono::mill
         const std::size_t sent = stream.try_write(scratch.out);
         if (sent < scratch.out.size()) {
           unsent.assign(scratch.out, sent, std::string::npos);
-          co_await stream.write_all(unsent);
+          co_await stream.write_all(unsent, idle_timeout);  // a reader that stops reading is shed like an idle one
           protocol::release(unsent);
         }
       }

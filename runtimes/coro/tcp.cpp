@@ -149,10 +149,10 @@ Task<std::size_t> TcpStream::read_to_string(std::string& out) {
   }
 }
 
-Task<void> TcpStream::write_all(std::string_view data) {
+Task<void> TcpStream::write_all(std::string_view data, std::chrono::milliseconds stall_limit) {
   while (!data.empty()) {
     data.remove_prefix(try_write(data));
-    if (!data.empty()) co_await io_.writable();
+    if (!data.empty()) co_await io_.writable(stall_limit);  // the limit restarts with every byte the peer takes
   }
 }
 

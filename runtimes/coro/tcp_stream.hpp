@@ -3,6 +3,7 @@
 // Error style, everywhere in coro I/O: failures throw std::system_error (errno's code, the call in what()); end of
 // stream is not an error for read (it returns 0) but is for read_exact (errc::connection_aborted, "unexpected end
 // of stream"). Every awaiting operation is a cancellation point.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -33,8 +34,9 @@ class TcpStream {
   Task<void> read_exact(std::span<char> buffer);
   // Appends everything up to end of stream to `out`; returns the number of bytes appended.
   Task<std::size_t> read_to_string(std::string& out);
-  // Writes all of `data` (which must stay alive until this completes).
-  Task<void> write_all(std::string_view data);
+  // Writes all of `data` (which must stay alive until this completes). With `stall_limit` > 0, throws
+  // std::system_error(errc::timed_out) when the peer takes no byte for that long (a client that never reads).
+  Task<void> write_all(std::string_view data, std::chrono::milliseconds stall_limit = std::chrono::milliseconds(0));
   // shutdown(2); never suspends.
   void shutdown(Shutdown how);
 
@@ -47,7 +49,9 @@ class TcpStream {
   AsyncFd::Wait readable(std::chrono::milliseconds idle_limit = std::chrono::milliseconds(0)) noexcept {
     return io_.readable(idle_limit);
   }
-  AsyncFd::Wait writable() noexcept { return io_.writable(); }
+  AsyncFd::Wait writable(std::chrono::milliseconds stall_limit = std::chrono::milliseconds(0)) noexcept {
+    return io_.writable(stall_limit);
+  }
 
   int fd() const noexcept { return io_.fd(); }
   bool valid() const noexcept { return io_.valid(); }
