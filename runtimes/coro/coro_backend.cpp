@@ -40,6 +40,10 @@ struct ThreadScratch {
   std::string out;
 };
 
+// A worker's reply scratch keeps at most this much capacity after a reply: one huge reply (8 pipelined 1 MiB
+// bodies) must not pin megabytes per thread for the rest of the process.
+constexpr std::size_t scratch_keep_bytes = 64 * 1024;
+
 ThreadScratch& thread_scratch() {
   thread_local const std::unique_ptr<ThreadScratch> scratch(new ThreadScratch);
   return *scratch;
@@ -51,52 +55,78 @@ void log_close_reason(std::string_view reason) {
   log.write("closing a connection: %.*s", static_cast<int>(reason.size()), reason.data());
 }
 
-// One connection, any workload. Parameters by value: the task outlives the accept loop's iteration.
+enum class Progress { would_block, peer_closed, served, served_then_close };
+
+// One read's worth of work, without suspending (so it touches only this thread's scratch, and its locals stay off
+// the connection's coroutine frame): read into the scratch, let the session reply into the scratch, send what the
+// socket takes now and copy the rest into `unsent` (the caller awaits sending it). `drained`: the read found the
+// socket empty or took less than it could, so wait for the next edge before reading again.
+template <protocol::Session Session>
+Progress serve_available(TcpStream& stream, Session& session, std::string& unsent, bool& drained) {
+  ThreadScratch& scratch = thread_scratch();
+  const auto n = stream.try_read(scratch.in);
+  if (!n) {
+    drained = true;
+    return Progress::would_block;
+  }
+  if (*n == 0) return Progress::peer_closed;
+  drained = *n < scratch.in.size();  // a short read took everything; a new edge will come with new bytes
+  struct TrimOnExit {  // also when try_write throws (reset mid-reply)
+    std::string& out;
+    ~TrimOnExit() {
+      if (out.capacity() > scratch_keep_bytes) protocol::release(out);
+    }
+  } trim{scratch.out};
+  scratch.out.clear();
+  const auto verdict = session.consume(std::string_view(scratch.in.data(), *n), scratch.out);
+  if (!scratch.out.empty()) {
+    const std::size_t sent = stream.try_write(scratch.out);
+    if (sent < scratch.out.size()) unsent.assign(scratch.out, sent, std::string::npos);
+  }
+  return verdict == protocol::Verdict::close ? Progress::served_then_close : Progress::served;
+}
+
+// Header-read timeout (slowloris): the clock is read only while a request is half-received. True = shed it.
+template <protocol::Session Session>
+bool request_overdue(const Session& session, std::chrono::milliseconds idle_timeout, Clock::time_point& partial_since) {
+  if (idle_timeout.count() <= 0 || !session.has_partial()) {
+    partial_since = {};
+    return false;
+  }
+  const auto now = Clock::now();
+  if (partial_since == Clock::time_point{}) {
+    partial_since = now;
+    return false;
+  }
+  if (now - partial_since <= idle_timeout) return false;
+  static net::RateLimitedLog log;
+  log.write("closing a connection: request not received whole within %lld ms",
+            static_cast<long long>(idle_timeout.count()));
+  return true;
+}
+
+// One connection, any workload. Parameters by value: the task outlives the accept loop's iteration. Everything
+// declared here lives in the frame for the connection's lifetime (memory per idle connection): keep it small.
 template <protocol::Session Session>
 Task<void> serve_connection(TcpStream stream, Session session, std::chrono::milliseconds idle_timeout) {
   Clock::time_point partial_since{};
-  std::string unsent;     // reply bytes the socket did not take at once; empty (no heap) otherwise
-  bool drained = false;   // the last read found the socket empty: wait for the next edge before reading again
+  std::string unsent;    // reply bytes the socket did not take at once; empty (no heap) otherwise
+  bool drained = false;  // wait for the next edge before reading again
   try {
     for (;;) {
       if (drained) co_await stream.readable(idle_timeout);  // throws timed_out after idle_timeout of silence
-      ThreadScratch& scratch = thread_scratch();            // after the await: maybe another worker's
-      const auto n = stream.try_read(scratch.in);
-      if (!n) {
-        drained = true;
-        continue;
+      const Progress progress = serve_available(stream, session, unsent, drained);
+      if (progress == Progress::would_block) continue;
+      if (progress == Progress::peer_closed) co_return;
+      if (!unsent.empty()) {
+        co_await stream.write_all(unsent, idle_timeout);  // a reader that stops reading is shed like an idle one
+        protocol::release(unsent);
       }
-      if (*n == 0) co_return;  // peer closed
-      // A short read took everything the socket had; a new edge will come with new bytes.
-      drained = *n < scratch.in.size();
-      scratch.out.clear();
-      const auto verdict = session.consume(std::string_view(scratch.in.data(), *n), scratch.out);
-      if (!scratch.out.empty()) {
-        const std::size_t sent = stream.try_write(scratch.out);
-        if (sent < scratch.out.size()) {
-          unsent.assign(scratch.out, sent, std::string::npos);
-          co_await stream.write_all(unsent, idle_timeout);  // a reader that stops reading is shed like an idle one
-          protocol::release(unsent);
-        }
-      }
-      if (verdict == protocol::Verdict::close) {
+      if (progress == Progress::served_then_close) {
         log_close_reason(session.close_reason());
         co_return;
       }
-      // Header-read timeout (slowloris): the clock is read only while a request is half-received.
-      if (idle_timeout.count() > 0 && session.has_partial()) {
-        const auto now = Clock::now();
-        if (partial_since == Clock::time_point{}) {
-          partial_since = now;
-        } else if (now - partial_since > idle_timeout) {
-          static net::RateLimitedLog log;
-          log.write("closing a connection: request not received whole within %lld ms",
-                    static_cast<long long>(idle_timeout.count()));
-          co_return;
-        }
-      } else {
-        partial_since = {};
-      }
+      if (request_overdue(session, idle_timeout, partial_since)) co_return;
     }
   } catch (const std::system_error& e) {
     // Reset by the peer, idle timeout, ...: the connection is over. Only the unusual is worth a log line.
