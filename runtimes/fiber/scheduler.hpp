@@ -74,6 +74,7 @@ class Scheduler {
   // Hints read without the lock at switch points. Relaxed: a stale value only delays sharing or an injection
   // check to the next switch point; every decision that matters is re-made under `mutex_`.
   std::size_t idle_hint() const { return idle_count_.load(std::memory_order_relaxed); }
+  const std::atomic<std::size_t>& idle_counter() const { return idle_count_; }
   std::size_t injected_hint() const { return injected_count_.load(std::memory_order_relaxed); }
   // Worker side, under the lock: take injected fibers; go idle unless there is work or we are done.
   void take_injected(detail::Worker& w);

@@ -4,15 +4,6 @@
 
 namespace tvt::fiber::this_fiber {
 
-void yield() {
-  detail::Worker* w = detail::current_worker();
-  if (w == nullptr || w->current == &w->main) [[unlikely]]
-    detail::require_fiber("yield");  // throws
-  // The hook runs on the worker we are leaving (the same thread), which then owns the re-queued fiber.
-  w->switch_away(w->pick_next(), [](void*, detail::Context* self) { detail::current_worker()->ready.push_back(self); },
-                 nullptr);
-}
-
 void sleep_until(reactor::Clock::time_point deadline) {
   detail::Worker& w = detail::require_fiber("sleep");
   struct Sleeper {

@@ -4,12 +4,23 @@
 #include <chrono>
 #include <cstdint>
 
+#include "fiber/detail/worker.hpp"
 #include "reactor/timer.hpp"
 
 namespace tvt::fiber::this_fiber {
 
-// Lets the other ready fibers of this worker run; this fiber goes to the back of the queue.
-void yield();
+// Lets the other ready fibers of this worker run; this fiber goes to the back of the queue. Inline, so that the
+// switch lands in the caller's frame (see Worker::switch_away).
+inline void yield() {
+  detail::Worker* w = detail::current_worker();
+  if (w == nullptr || w->current == &w->main) [[unlikely]]
+    detail::require_fiber("yield");  // throws
+  // Re-queued before the switch, without an after-switch hook: the local run queue is only touched by this thread,
+  // and nothing on this thread can hand it to another worker (work sharing) before the switch has saved us.
+  detail::Context* next = w->pick_next();
+  w->ready.push_back(w->current);
+  w->switch_away(next, nullptr, nullptr);
+}
 void sleep_until(reactor::Clock::time_point deadline);
 template <class Rep, class Period>
 void sleep_for(std::chrono::duration<Rep, Period> d) {

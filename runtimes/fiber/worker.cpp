@@ -26,27 +26,11 @@ namespace {
 
 thread_local Worker* tls_worker = nullptr;
 
-TVT_OPAQUE void complete_switch(boost::context::fiber&& from) {
-  Worker* w = current_worker();
-  const Worker::AfterSwitch a = w->after;
-  w->after = {};
-  if (a.previous != nullptr) a.previous->continuation = std::move(from);
-  if (a.hook != nullptr) a.hook(a.arg, a.previous);
-}
-
-// Only canary-mode stacks (no guard page) pay for the check.
-inline void check_canary(Context* self) {
-  if (self->id == 0) return;
-  const auto* fiber = static_cast<FiberBase*>(self);
-  if (fiber->stack.guard == GuardMode::canary && !StackPool::canary_intact(fiber->stack)) [[unlikely]]
-    overflow::canary_smashed(fiber->id, fiber->stack.limit);
-}
-
 // The last thing a fiber does: publish its end, wake its joiner, pick a successor. Returns the successor's
 // continuation; Boost.Context jumps there and releases this fiber's stack (StackReleaser) on the successor's side.
 TVT_OPAQUE boost::context::fiber finish_fiber(FiberBase* fiber) {
   Worker* w = current_worker();
-  check_canary(fiber);
+  if (fiber->canary_checked) check_canary_slow(fiber);
   // acq_rel: release publishes the result to the joiner; acquire takes the joiner's registration.
   const auto previous = fiber->join_state.exchange(FiberBase::finished, std::memory_order_acq_rel);
   if (previous != FiberBase::running) make_ready(reinterpret_cast<Context*>(previous));
@@ -87,7 +71,26 @@ struct StackReleaser {
 
 }  // namespace
 
-Worker* current_worker() { return tls_worker; }
+TVT_OPAQUE void complete_switch(boost::context::fiber&& from) {
+  Worker* w = current_worker();
+  if constexpr (sanitizer::dying_fiber_returns_to_worker) {
+    if (w->landing_after_dying_fiber) {
+      w->landing_after_dying_fiber = false;
+      sanitizer::landed_after_dying_fiber(w->main, w->dead_tsan_fiber);
+    }
+  }
+  const Worker::AfterSwitch a = w->after;
+  w->after = {};
+  if (a.previous != nullptr) a.previous->continuation = std::move(from);
+  if (a.hook != nullptr) a.hook(a.arg, a.previous);
+}
+
+void check_canary_slow(Context* self) {
+  const auto* fiber = static_cast<FiberBase*>(self);
+  if (!StackPool::canary_intact(fiber->stack)) overflow::canary_smashed(fiber->id, fiber->stack.limit);
+}
+
+TVT_OPAQUE Worker* current_worker() { return tls_worker; }
 void set_current_worker(Worker* w) { tls_worker = w; }
 
 std::uint64_t running_fiber_id_for_signal_handler() {
@@ -105,37 +108,11 @@ Worker& require_fiber(const char* what) {
 }
 
 Worker::Worker(Scheduler& s, unsigned i, StackPool& pool)
-    : scheduler(s), index(i), stacks(pool), read_scratch(new char[read_scratch_bytes]) {
+    : scheduler(s), index(i), idle_workers(&s.idle_counter()), stacks(pool), read_scratch(new char[read_scratch_bytes]) {
   main.scheduler = &s;
 }
 
-TVT_OPAQUE void Worker::switch_away(Context* next, AfterSwitchFn hook, void* arg) {
-  Context* self = current;
-  check_canary(self);
-  after = {self, hook, arg};
-  current = next;
-  sanitizer::start_switch(*self, *next);
-  boost::context::fiber from = std::move(next->continuation).resume();
-  // Resumed, maybe on another worker: `this` is stale from here on.
-  sanitizer::finish_switch(*self);
-  if constexpr (sanitizer::dying_fiber_returns_to_worker) {
-    Worker* landed = current_worker();
-    if (landed->landing_after_dying_fiber) {
-      landed->landing_after_dying_fiber = false;
-      sanitizer::landed_after_dying_fiber(*self, landed->dead_tsan_fiber);
-    }
-  }
-  complete_switch(std::move(from));
-}
-
-Context* Worker::pick_next() {
-  if (ready.empty() || ++switches_since_main >= main_interval) {
-    switches_since_main = 0;
-    return &main;
-  }
-  if (ready.size() >= 2 && scheduler.idle_hint() != 0) scheduler.share(*this);
-  return ready.pop_front();
-}
+void Worker::share_surplus() { scheduler.share(*this); }
 
 void Worker::run() {
   // Reactor::current() is not set: fiber code reaches its reactor through current_worker(), which stays right after
@@ -194,6 +171,7 @@ void prepare_fiber(FiberBase* fiber, char* control_block_low) {
   fiber->scheduler = &w->scheduler;
   fiber->id = w->fibers_created++ * w->scheduler.worker_count() + w->index + 1;
   const auto usable = static_cast<std::size_t>(control_block_low - fiber->stack.limit);
+  fiber->canary_checked = fiber->stack.guard == GuardMode::canary;
   fiber->stack_bottom = fiber->stack.limit;
   fiber->stack_size_bytes = usable;
   sanitizer::create_fiber(*fiber);

@@ -22,6 +22,7 @@ struct Context {
   Context* next_in_list = nullptr;
   Scheduler* scheduler = nullptr;
   std::uint64_t id = 0;  // 0: a worker's own context; fibers count from 1
+  bool canary_checked = false;  // a fiber on an unguarded (canary) stack: checked at every switch away
 
   // Sanitizer bookkeeping: the stack this context runs on (ASan needs it at every switch), ASan's fake-stack handle
   // while suspended, and TSan's fiber handle. Four words; unused in plain builds.

@@ -13,12 +13,15 @@
 //   injection queue fairly). Reactor polling therefore never runs on a fiber's stack.
 // - After a switch a fiber may be on another worker: code re-reads current_worker() (a non-inlined call, so the
 //   compiler cannot reuse a thread_local address computed before the switch) and never keeps a Worker& across one.
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "fiber/detail/context.hpp"
 #include "fiber/detail/intrusive_list.hpp"
+#include "fiber/detail/sanitizer.hpp"
 #include "fiber/stack_pool.hpp"
 #include "reactor/reactor.hpp"
 
@@ -40,13 +43,18 @@ class Worker {
   // The loop of the worker's thread; returns when the scheduler is done.
   void run();
   // From `current`: jump to `next`; `hook(arg, previous)` runs on `next` once previous's context is saved.
-  // Returns when the caller is resumed, possibly on another worker.
-  void switch_away(Context* next, AfterSwitchFn hook, void* arg);
+  // Returns when the caller is resumed, possibly on another worker. Inline on purpose: a switch buried in a
+  // function that must return after landing costs a mispredicted return per frame (the return-stack buffer still
+  // holds the other fiber's addresses), which is most of a switch's price.
+  inline void switch_away(Context* next, AfterSwitchFn hook, void* arg);
   // What a parking fiber switches to: the next ready fiber, or `main`.
-  Context* pick_next();
+  inline Context* pick_next();
+  void share_surplus();  // Scheduler::share(*this), out of line
 
   Scheduler& scheduler;
   const unsigned index;
+  // The scheduler's count of idle workers. Relaxed reads: a hint, re-read at every switch point (scheduler.hpp).
+  const std::atomic<std::size_t>* idle_workers;
   reactor::Reactor reactor;
   StackCache stacks;
   Context main;
@@ -77,6 +85,34 @@ class Worker {
 
 // The worker of the calling thread, or nullptr. Deliberately not inlined (see above).
 Worker* current_worker();
+// First thing after landing from a switch (out of line, like current_worker): saves the previous context's
+// continuation and runs the AfterSwitch hook.
+void complete_switch(boost::context::fiber&& from);
+void check_canary_slow(Context* self);
+
+inline Context* Worker::pick_next() {
+  if (ready.empty() || ++switches_since_main >= main_interval) {
+    switches_since_main = 0;
+    return &main;
+  }
+  if (ready.size() >= 2 && idle_workers->load(std::memory_order_relaxed) != 0) [[unlikely]]
+    share_surplus();
+  return ready.pop_front();
+}
+
+inline void Worker::switch_away(Context* next, AfterSwitchFn hook, void* arg) {
+  Context* self = current;
+  // Only canary-mode stacks (no guard page) pay for the check; the main context has no canary.
+  if (self->canary_checked) [[unlikely]]
+    check_canary_slow(self);
+  after = {self, hook, arg};
+  current = next;
+  sanitizer::start_switch(*self, *next);
+  boost::context::fiber from = std::move(next->continuation).resume();
+  // Resumed, maybe on another worker: `this` is stale from here on.
+  sanitizer::finish_switch(*self);
+  complete_switch(std::move(from));
+}
 // The running fiber (or worker context) of the calling thread; requires a worker.
 Context* current_context();
 // Suspends the calling fiber; `hook(arg, self)` runs once its context is saved and must make sure something will
