@@ -95,23 +95,26 @@ void serve_connection_fiber(Shared& shared, net::UniqueFd fd) {
   TcpStream stream(std::move(fd));
   ConnectionSet::Node node{fd_number};
   if (!shared.connections.add(node)) return;
-  {
-    const auto& options = shared.options;
-    if (options.workload.workload == protocol::Workload::chat) {
-      SocketStream socket(stream, options.idle_timeout, SocketStream::Buffers::per_connection);
-      blocking::serve_chat<FiberSync>(socket, *shared.chat_hub, options.workload.limits.max_line_bytes,
-                                      options.idle_timeout);
-    } else if (options.workload.workload == protocol::Workload::compute && options.offload_compute) {
-      SocketStream socket(stream, options.idle_timeout, SocketStream::Buffers::per_connection);
-      blocking::serve_connection(socket, OffloadingComputeSession(options.workload.limits), options.idle_timeout);
-    } else {
-      SocketStream socket(stream, options.idle_timeout);
-      protocol::with_session_factory(options.workload, [&](auto make_session) {
-        blocking::serve_connection(socket, make_session(), options.idle_timeout);
-      });
-    }
+  // Unlinked before ~TcpStream closes the fd, also when the loop throws (std::bad_alloc, say).
+  struct Unlink {
+    ConnectionSet& set;
+    ConnectionSet::Node& node;
+    ~Unlink() { set.remove(node); }
+  } unlink{shared.connections, node};
+  const auto& options = shared.options;
+  if (options.workload.workload == protocol::Workload::chat) {
+    SocketStream socket(stream, options.idle_timeout, SocketStream::Buffers::per_connection);
+    blocking::serve_chat<FiberSync>(socket, *shared.chat_hub, options.workload.limits.max_line_bytes,
+                                    options.idle_timeout);
+  } else if (options.workload.workload == protocol::Workload::compute && options.offload_compute) {
+    SocketStream socket(stream, options.idle_timeout, SocketStream::Buffers::per_connection);
+    blocking::serve_connection(socket, OffloadingComputeSession(options.workload.limits), options.idle_timeout);
+  } else {
+    SocketStream socket(stream, options.idle_timeout);
+    protocol::with_session_factory(options.workload, [&](auto make_session) {
+      blocking::serve_connection(socket, make_session(), options.idle_timeout);
+    });
   }
-  shared.connections.remove(node);  // before ~TcpStream closes the fd
 }
 
 void accept_loop(Shared& shared, int listen_fd, server::StopSignal& stop) {
