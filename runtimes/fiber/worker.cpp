@@ -73,12 +73,6 @@ struct StackReleaser {
 
 TVT_OPAQUE void complete_switch(boost::context::fiber&& from) {
   Worker* w = current_worker();
-  if constexpr (sanitizer::dying_fiber_returns_to_worker) {
-    if (w->landing_after_dying_fiber) {
-      w->landing_after_dying_fiber = false;
-      sanitizer::landed_after_dying_fiber(w->main, w->dead_tsan_fiber);
-    }
-  }
   const Worker::AfterSwitch a = w->after;
   w->after = {};
   if (a.previous != nullptr) a.previous->continuation = std::move(from);

@@ -28,7 +28,7 @@ extern "C" void __tsan_switch_to_fiber(void* fiber, unsigned flags);
 
 namespace tvt::fiber::detail::sanitizer {
 
-inline void start_switch([[maybe_unused]] Context& from, [[maybe_unused]] const Context& to,
+[[gnu::always_inline]] inline void start_switch([[maybe_unused]] Context& from, [[maybe_unused]] const Context& to,
                          [[maybe_unused]] bool dying = false) {
 #if defined(TVT_FIBER_ASAN)
   __sanitizer_start_switch_fiber(dying ? nullptr : &from.asan_fake_stack, to.stack_bottom, to.stack_size_bytes);
@@ -46,7 +46,7 @@ inline constexpr bool dying_fiber_returns_to_worker =
 #endif
 
 // The worker's own context landed after a dying fiber: announce the switch, then free the dead fiber's handle.
-inline void landed_after_dying_fiber([[maybe_unused]] Context& self, [[maybe_unused]] void*& dead_handle) {
+[[gnu::always_inline]] inline void landed_after_dying_fiber([[maybe_unused]] Context& self, [[maybe_unused]] void*& dead_handle) {
 #if defined(TVT_FIBER_TSAN)
   __tsan_switch_to_fiber(self.tsan_fiber, 0);
   if (dead_handle != nullptr) __tsan_destroy_fiber(dead_handle);
@@ -54,7 +54,7 @@ inline void landed_after_dying_fiber([[maybe_unused]] Context& self, [[maybe_unu
 #endif
 }
 
-inline void finish_switch([[maybe_unused]] Context& self) {
+[[gnu::always_inline]] inline void finish_switch([[maybe_unused]] Context& self) {
 #if defined(TVT_FIBER_ASAN)
   __sanitizer_finish_switch_fiber(self.asan_fake_stack, nullptr, nullptr);
 #endif

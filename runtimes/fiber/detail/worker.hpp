@@ -111,6 +111,15 @@ inline void Worker::switch_away(Context* next, AfterSwitchFn hook, void* arg) {
   boost::context::fiber from = std::move(next->continuation).resume();
   // Resumed, maybe on another worker: `this` is stale from here on.
   sanitizer::finish_switch(*self);
+  if constexpr (sanitizer::dying_fiber_returns_to_worker) {
+    // TSan: announced here, in this frame, not inside a callee (whose entry TSan would record on the dead fiber's
+    // shadow stack and whose exit on ours).
+    Worker* landed = current_worker();
+    if (landed->landing_after_dying_fiber) {
+      landed->landing_after_dying_fiber = false;
+      sanitizer::landed_after_dying_fiber(*self, landed->dead_tsan_fiber);
+    }
+  }
   complete_switch(std::move(from));
 }
 // The running fiber (or worker context) of the calling thread; requires a worker.
