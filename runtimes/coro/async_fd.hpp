@@ -55,6 +55,7 @@ class AsyncFd {
     bool parked_ = false;
     bool timed_out_ = false;
     reactor::Reactor* timer_reactor_ = nullptr;
+    reactor::Waker waker_;  // wakes this task; parked in the registration (and the timer) while we wait
     reactor::TimerEntry timer_;
   };
   Wait readable(std::chrono::milliseconds limit = std::chrono::milliseconds(0)) noexcept {

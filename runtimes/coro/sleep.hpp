@@ -20,7 +20,8 @@ class [[nodiscard]] Sleep {
     if (me.interrupted()) return false;
     reactor_ = reactor::Reactor::current();
     if (reactor_ == nullptr) throw std::logic_error("coro::sleep: no reactor on this thread");
-    reactor_->add_timer(timer_, deadline_, me.waker_);
+    waker_ = {&detail::TaskHeader::wake_fn, &me};
+    reactor_->add_timer(timer_, deadline_, waker_);
     detail::park_current(me, resume, &poll, this);
     return true;
   }
@@ -39,6 +40,7 @@ class [[nodiscard]] Sleep {
 
   reactor::Clock::time_point deadline_;
   reactor::Reactor* reactor_ = nullptr;
+  reactor::Waker waker_;
   reactor::TimerEntry timer_;
 };
 

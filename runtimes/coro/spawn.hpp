@@ -21,7 +21,7 @@ JoinHandle<T> spawn_local(Task<T> task) {
     throw std::logic_error(
         "coro::spawn_local called outside block_on: local tasks need the block_on that polls them "
         "(use coro::spawn for the thread pool)");
-  auto* spawned = new detail::SpawnedTask<T>(std::move(task), *pool);
+  auto* spawned = detail::SpawnedTask<T>::adopt(std::move(task), *pool);
   spawned->state().fetch_or(detail::TaskHeader::scheduled, std::memory_order_relaxed);  // relaxed: not shared yet
   pool->adopt(*spawned);
   return JoinHandle<T>(spawned);

@@ -58,12 +58,13 @@ bool AsyncFd::Wait::await_suspend(std::coroutine_handle<> resume) {
   detail::TaskHeader& me = detail::require_current_task("waiting on an fd");
   if (me.interrupted()) return false;
   fd_.ensure_registered();
+  waker_ = {&detail::TaskHeader::wake_fn, &me};
   // The park protocol (registration.hpp): false = an edge arrived since the last wait; the caller retries at once.
-  if (!fd_.registration_.park(dir_, me.waker_)) return false;
+  if (!fd_.registration_.park(dir_, waker_)) return false;
   parked_ = true;
   if (limit_.count() > 0) {
     timer_reactor_ = reactor::Reactor::current();
-    timer_reactor_->add_timer(timer_, reactor::Clock::now() + limit_, me.waker_);
+    timer_reactor_->add_timer(timer_, reactor::Clock::now() + limit_, waker_);
   }
   detail::park_current(me, resume, &poll, this);
   return true;
@@ -82,7 +83,7 @@ bool AsyncFd::Wait::poll(void* leaf, detail::TaskHeader& me) noexcept {
   }
   const bool expired = self->timer_reactor_ != nullptr && reactor::Clock::now() >= self->timer_.deadline();
   if (!expired && !me.interrupted()) return false;  // spurious: still parked
-  if (reg.unpark(self->dir_, me.waker_)) self->timed_out_ = expired;  // else an edge won the race: just resume
+  if (reg.unpark(self->dir_, self->waker_)) self->timed_out_ = expired;  // else an edge won the race: just resume
   self->disarm_timer();
   return true;
 }

@@ -40,7 +40,7 @@ class ThreadPool final : public detail::Executor {
   // Any thread. Starts `task` on a worker.
   template <class T>
   JoinHandle<T> spawn(Task<T> task) {
-    auto* spawned = new detail::SpawnedTask<T>(std::move(task), *this);
+    auto* spawned = detail::SpawnedTask<T>::adopt(std::move(task), *this);
     adopt(*spawned);
     return JoinHandle<T>(spawned);
   }

@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <new>
 #include <chrono>
 #include <stdexcept>
 #include <string>
@@ -30,6 +32,28 @@
 #include <gtest/gtest.h>
 
 #include "coro_counted.hpp"
+
+namespace {
+// Counts every allocation of the process (the spawn test below); otherwise the default behaviour.
+std::atomic<long> allocations{0};
+
+}  // namespace
+
+void* operator new(std::size_t bytes) {
+  allocations.fetch_add(1, std::memory_order_relaxed);  // relaxed: a counter read by the same thread
+  if (void* p = std::malloc(bytes == 0 ? 1 : bytes)) return p;
+  throw std::bad_alloc();
+}
+// g++ 12 cannot see that these frees pair with the malloc above (-Wmismatched-new-delete false positive).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 namespace {
 
@@ -169,6 +193,19 @@ TEST(CoroCancel, StopsAParkedTaskAndUnwindsItsFrame) {
 
 // Cancelled while running (not parked): the next fd wait or sleep must throw, not return at once. Returning would
 // turn a server's "wait for readable, try_read, EAGAIN" loop into a spin that never ends (a stop that never ends).
+// A spawned task is one allocation: its header lives in front of the coroutine frame, in the frame's own block.
+TEST(CoroSpawnLocal, ASpawnIsOneAllocation) {
+  auto main_task = []() -> Task<long> {
+    auto child = [](int v) -> Task<int> { co_return v; };
+    const long before = allocations.load();
+    auto h = spawn_local(child(7));
+    const long spawned = allocations.load() - before;
+    EXPECT_EQ(co_await h, 7);
+    co_return spawned;
+  };
+  EXPECT_EQ(block_on(main_task()), 1);
+}
+
 TEST(CoroCancel, ACancelWhileRunningStopsTheNextFdWaitAndSleep) {
   auto main_task = []() -> Task<int> {
     int fds[2];

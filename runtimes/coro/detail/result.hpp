@@ -15,7 +15,6 @@ class Result {
     state_.template emplace<1>(std::forward<U>(value));
   }
   void set_exception(std::exception_ptr e) { state_.template emplace<2>(std::move(e)); }
-  bool has_outcome() const { return state_.index() != 0; }
 
   // Returns the value or rethrows the exception. Call once.
   T take() {
@@ -30,19 +29,15 @@ class Result {
 template <>
 class Result<void> {
  public:
-  void set_value() { done_ = true; }
-  void set_exception(std::exception_ptr e) {
-    exception_ = std::move(e);
-    done_ = true;
-  }
-  bool has_outcome() const { return done_; }
+  // Whether it finished is the owner's knowledge (the task's COMPLETE state, the join slot): only the exception is kept.
+  void set_value() noexcept {}
+  void set_exception(std::exception_ptr e) { exception_ = std::move(e); }
   void take() {
     if (exception_) std::rethrow_exception(exception_);
   }
 
  private:
   std::exception_ptr exception_;
-  bool done_ = false;
 };
 
 }  // namespace tvt::coro::detail

@@ -1,27 +1,29 @@
 #pragma once
-// The spawned task: the unit a scheduler queues, runs and wakes. Every spawn/spawn_local makes one (inside a
-// SpawnedTask<T>, next to the result); nested `co_await task` calls run inside it and cost no header.
+// The spawned task: the unit a scheduler queues, runs and wakes. It shares one allocation with the coroutine frame:
+// every Task frame is allocated with room for a SpawnedTask (header + join slot + result) in front of it (task.hpp),
+// so a spawn allocates nothing and queueing never allocates either (the task *is* the queue node).
 //
 // State bits (`state_`), after tokio's task/state.rs:
 //   SCHEDULED  in exactly one run queue (or being pushed into one). Set by wake(), cleared by the runner.
 //   RUNNING    a runner is polling it (poll_fn) or resuming it. Only one runner at a time.
 //   NOTIFIED   woken while RUNNING: the runner requeues it when the resume returns (wakes are never lost).
-//   COMPLETE   the task's coroutine finished; its result is in the SpawnedTask. Terminal. Wakes become no-ops.
+//   COMPLETE   the task's coroutine finished and its frame was destroyed; the result is in the SpawnedTask. Terminal.
 //   CANCELLED  cancel() asked it to stop: the next suspension point throws TaskCancelled into it.
 // Transitions: idle -> SCHEDULED (wake) -> RUNNING (runner) -> idle | SCHEDULED (NOTIFIED) | COMPLETE.
 //
-// Ownership: `refs_` counts (1) the task itself until it completes, (2) its JoinHandle until dropped, (3) one per
-// lock-free wake registration in flight (a joiner parked in another task's JoinSlot). The last release destroys the
-// SpawnedTask. Wakes made under the lock of the structure that holds the waiter (reactor, channel, mutex) need no
-// reference: the waiter withdraws itself under that same lock before its task can finish.
+// Ownership: `refs_` counts (1) the task itself until it completes, (2) its JoinHandle until dropped or awaited,
+// (3) one per lock-free wake registration in flight (a joiner parked in another task's JoinSlot). The coroutine
+// frame is destroyed when the coroutine finishes (its parameters die then, as in async-std); the allocation, with
+// the header and the result in front of the frame, is freed by the last release. Wakes made under the lock of the structure that holds the waiter
+// (reactor, channel, mutex) need no reference: the waiter withdraws itself under that same lock before its task can
+// finish.
 //
-// Threads: wake() from any thread. Fields other than `state_`/`refs_`/`join_` are touched only by the runner that
-// holds RUNNING (or by the owner before the first schedule), which the state CAS orders (acq_rel).
+// Threads: wake() from any thread. Fields other than `state_`/`refs_` (and the SpawnedTask's join slot) are touched
+// only by the runner that holds RUNNING (or by the spawner before the first schedule), which the state CAS orders
+// (acq_rel).
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
-
-#include "reactor/waker.hpp"
 
 namespace tvt::coro::detail {
 
@@ -51,7 +53,7 @@ class TaskHeader {
  public:
   static constexpr std::uint32_t scheduled = 1, running = 2, notified = 4, complete = 8, cancelled = 16;
 
-  explicit TaskHeader(void (*destroy)(TaskHeader*)) : destroy_(destroy) {}
+  explicit TaskHeader(void (*destroy)(TaskHeader*) noexcept) noexcept : destroy_(destroy) {}
   TaskHeader(const TaskHeader&) = delete;
   TaskHeader& operator=(const TaskHeader&) = delete;
 
@@ -74,6 +76,8 @@ class TaskHeader {
       }
     }
   }
+  // A reactor::Waker's wake_fn for a task (context = the TaskHeader). Leaves embed the Waker (AsyncFd, sleep).
+  static void wake_fn(void* task) noexcept { static_cast<TaskHeader*>(task)->wake(); }
 
   void add_ref() noexcept {
     refs_.fetch_add(1, std::memory_order_relaxed);  // relaxed: the caller already holds a reference
@@ -95,6 +99,11 @@ class TaskHeader {
 
   std::atomic<std::uint32_t>& state() noexcept { return state_; }
 
+ private:
+  std::atomic<std::uint32_t> state_{0};
+  std::atomic<std::uint32_t> refs_{2};  // the task itself + its JoinHandle
+
+ public:
   // --- runner-owned fields (see the header comment) ---
   Executor* executor_ = nullptr;
   TaskHeader* next_in_queue_ = nullptr;               // run queue / inbox link: the task is the queue node
@@ -105,13 +114,9 @@ class TaskHeader {
   void* poll_leaf_ = nullptr;
   TimeoutScope* timeouts_ = nullptr;                  // innermost active timeout() scope
   TaskLocalStorage* locals_ = nullptr;                // task_local values, made on first use
-  reactor::Waker waker_{[](void* self) { static_cast<TaskHeader*>(self)->wake(); }, this};
-  bool started_ = false;
 
  private:
-  std::atomic<std::uint32_t> state_{0};
-  std::atomic<std::uint32_t> refs_{2};  // the task itself + its JoinHandle
-  void (*destroy_)(TaskHeader*);
+  void (*destroy_)(TaskHeader*) noexcept;  // frees the SpawnedTask and its allocation (the frame is gone by then)
 };
 
 // The task the calling thread is running (nullptr outside a task).
