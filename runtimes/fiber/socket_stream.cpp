@@ -41,6 +41,17 @@ std::string_view SocketStream::read() {
   std::optional<reactor::Clock::time_point> until;
   bool deadline_set = false;
   for (;;) {
+    if (!maybe_readable_) {
+      // The last recv drained the socket: park first instead of paying a recv that would say EAGAIN. Safe with the
+      // reactor's protocol: an edge that arrived since then left `ready` in the slot, and the park returns at once.
+      if (!deadline_set) {
+        until = deadline();
+        deadline_set = true;
+      }
+      if (detail::wait_io(stream_->registration(), reactor::Direction::read, until) == detail::IoWaitResult::timed_out)
+        return {};
+      maybe_readable_ = true;
+    }
     char* buffer;
     std::size_t size;
     if (own_read_buffer_) {
@@ -52,14 +63,12 @@ std::string_view SocketStream::read() {
       size = detail::Worker::read_scratch_bytes;
     }
     const long n = net::recv_some(stream_->fd(), buffer, size);
-    if (n > 0) return {buffer, static_cast<std::size_t>(n)};
-    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return {};
-    if (!deadline_set) {
-      until = deadline();
-      deadline_set = true;
+    if (n > 0) {
+      maybe_readable_ = static_cast<std::size_t>(n) == size;  // short read: the socket was empty afterwards
+      return {buffer, static_cast<std::size_t>(n)};
     }
-    if (detail::wait_io(stream_->registration(), reactor::Direction::read, until) == detail::IoWaitResult::timed_out)
-      return {};
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return {};
+    maybe_readable_ = false;
   }
 }
 

@@ -45,6 +45,7 @@ class SocketStream {
   std::chrono::milliseconds idle_timeout_;
   std::unique_ptr<char[]> own_read_buffer_;  // Buffers::per_connection only
   bool own_out_ = false;                     // Buffers::per_connection: out() is `pending_` itself
+  bool maybe_readable_ = true;               // false after a recv drained the socket (short read or EAGAIN)
   std::string pending_;  // per_worker: unsent output while flush() is parked, empty (no heap) otherwise
 };
 static_assert(blocking::BlockingStream<SocketStream>);
