@@ -4,14 +4,19 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "fiber/channel.hpp"
 #include "fiber/spawn.hpp"
 #include "fiber/spawn_blocking.hpp"
 #include "fiber/this_fiber.hpp"
@@ -196,6 +201,128 @@ TEST(FiberSchedulerApi, BlockOnInsideAFiberIsRefused) {
     fiber::Scheduler inner;
     EXPECT_THROW(inner.block_on([] {}), std::logic_error);
   });
+}
+
+// Wake-ups racing with workers that go to sleep. Threads outside the scheduler hand tokens to fibers: a try_send
+// from a plain thread injects the receiver and notifies an idle worker's reactor, while both workers keep running
+// out of work and re-entering epoll_wait. Two such ping-pongs run at once, and a sleeping fiber makes the workers also
+// wake on their own timers, so a notify lands at any point of a wake-up (between "queue empty" and the sleep, between
+// epoll's harvest and the eventfd drain, on a worker that woke for another reason); the scheduler is reused for
+// several block_on calls, so each starts with whatever notifies the last one left pending. A lost wake-up leaves a
+// token unreceived for good: the child process then reports it and exits 1 after 10 s without progress, instead of
+// the test hanging (death-test style: a hung scheduler cannot be torn down).
+void ping_pong_with_outside_threads_or_exit() {
+  constexpr int producers = 2;
+  constexpr int block_on_calls = 20;
+  constexpr int tokens_per_call = 1'000;
+  constexpr auto no_progress_limit = 10s;
+  fiber::Scheduler scheduler({.workers = 2});
+  for (int call = 0; call < block_on_calls; ++call) {
+    std::vector<std::unique_ptr<fiber::Channel<int>>> channels;
+    for (int p = 0; p < producers; ++p) channels.push_back(std::make_unique<fiber::Channel<int>>(1));
+    std::atomic<int> received[producers] = {};
+    std::atomic<int> producers_left{producers};
+    std::vector<std::thread> threads;
+    for (int p = 0; p < producers; ++p) {
+      threads.emplace_back([&, p] {
+        for (int r = 0; r < tokens_per_call; ++r) {
+          int token = r;
+          while (!channels[p]->try_send(token)) std::this_thread::yield();  // full only until the consumer runs
+          const auto deadline = std::chrono::steady_clock::now() + no_progress_limit;
+          while (received[p].load(std::memory_order_relaxed) <= r) {  // relaxed: only the count is read
+            if (std::chrono::steady_clock::now() > deadline) {
+              std::fprintf(stderr, "lost wake-up: call %d, producer %d, token %d not received after 10 s\n", call,
+                           p, r);
+              std::_Exit(1);
+            }
+            std::this_thread::yield();
+          }
+        }
+        producers_left.fetch_sub(1);
+        channels[p]->close();
+      });
+    }
+    scheduler.block_on([&] {
+      std::vector<fiber::JoinHandle<void>> fibers;
+      for (int p = 0; p < producers; ++p) {
+        fibers.push_back(fiber::spawn([&, p] {
+          while (channels[p]->receive().has_value()) received[p].fetch_add(1, std::memory_order_relaxed);
+        }));
+      }
+      fibers.push_back(fiber::spawn([&] {  // timer wake-ups on whichever worker runs it
+        while (producers_left.load() != 0) fiber::this_fiber::sleep_for(50us);
+      }));
+      for (auto& f : fibers) f.join();
+    });
+    for (auto& t : threads) t.join();
+    for (int p = 0; p < producers; ++p) {
+      if (received[p].load() != tokens_per_call) {
+        std::fprintf(stderr, "call %d, producer %d: %d of %d tokens received\n", call, p, received[p].load(),
+                     tokens_per_call);
+        std::_Exit(2);
+      }
+    }
+  }
+  std::exit(0);
+}
+
+TEST(FiberSchedulerTwoWorkers, WakeUpsRacingWithSleepingWorkersAreNeverLost) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(ping_pong_with_outside_threads_or_exit(), ::testing::ExitedWithCode(0), "");
+}
+
+// The other side of the same race: a scheduler reused for many short block_on calls. Each call ends with the last
+// fiber notifying every worker; a worker that leaves without polling keeps that notify pending, so the next call's
+// second worker wakes on it at once while the root is sharing its first fibers with it (pop it from the idle list,
+// notify again). If that second notify were swallowed, the second worker would sleep through the rest of the call and
+// block_on would wait for it forever. A watchdog turns such a hang into exit 1 after 10 s without a finished call.
+void short_block_on_calls_or_exit() {
+  constexpr int block_on_calls = 10'000;
+  constexpr auto no_progress_limit = 10s;
+  fiber::Scheduler scheduler({.workers = 2});
+  std::atomic<int> calls_done{0};
+  std::atomic<bool> finished{false};
+  std::thread watchdog([&] {
+    int last = -1;
+    auto deadline = std::chrono::steady_clock::now() + no_progress_limit;
+    while (!finished.load()) {
+      const int now_done = calls_done.load();
+      if (now_done != last) {
+        last = now_done;
+        deadline = std::chrono::steady_clock::now() + no_progress_limit;
+      } else if (std::chrono::steady_clock::now() > deadline) {
+        std::fprintf(stderr, "lost wake-up: block_on call %d did not finish in 10 s\n", now_done);
+        std::_Exit(1);
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+  });
+  for (int call = 0; call < block_on_calls; ++call) {
+    // 2, 20 or 100 fibers held at a gate, then 200 yields in all: both workers keep sharing fibers with each
+    // other and running dry, so each is notified while asleep, while waking and while busy.
+    const int fiber_count = std::array{2, 20, 100}[static_cast<std::size_t>(call % 3)];
+    scheduler.block_on([fiber_count] {
+      fiber::Channel<int> gate(1);
+      std::vector<fiber::JoinHandle<void>> fibers;
+      for (int i = 0; i < fiber_count; ++i) {
+        fibers.push_back(fiber::spawn([&gate, fiber_count] {
+          (void)gate.receive();
+          for (int y = 0; y < 200 / fiber_count; ++y) fiber::this_fiber::yield();
+        }));
+      }
+      gate.close();
+      for (auto& f : fibers) f.join();
+    });
+    calls_done.fetch_add(1);
+  }
+  finished.store(true);
+  watchdog.join();
+  std::exit(0);
+}
+
+TEST(FiberSchedulerTwoWorkers, ReusedSchedulerNeverLosesTheWakeOfAnIdleWorker) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(short_block_on_calls_or_exit(), ::testing::ExitedWithCode(0), "");
 }
 
 TEST(FiberSchedulerApi, SchedulerCanRunTwice) {
