@@ -7,8 +7,10 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <exception>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -23,22 +25,47 @@ constexpr auto graceful_stop_budget = std::chrono::milliseconds(1800);
 
 // Turns SIGINT/SIGTERM into stop.request() on a thread of its own (so no work happens in a signal handler), then
 // enforces the graceful-stop budget: a back end that has not returned in time is a bug, reported by exit code 3.
-void start_signal_thread(server::StopSignal& stop) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  std::thread([set, &stop] {
-    int sig = 0;
-    while (sigwait(&set, &sig) != 0) {
+// Ownership: it refers to `stop`, so it is declared after it and joined (by its destructor) before `stop` dies.
+class SignalThread {
+ public:
+  explicit SignalThread(server::StopSignal& stop) : thread_([this, &stop] { run(stop); }) {}
+  SignalThread(const SignalThread&) = delete;
+  SignalThread& operator=(const SignalThread&) = delete;
+  ~SignalThread() {
+    {
+      std::lock_guard lock(mutex_);
+      served_ = true;
+    }
+    served_changed_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void run(server::StopSignal& stop) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    // Poll for the signal so that the thread also notices when serving ended without one (start-up failure).
+    const timespec poll_interval{0, 100'000'000};
+    for (;;) {
+      if (sigtimedwait(&set, nullptr, &poll_interval) > 0) break;
+      std::lock_guard lock(mutex_);
+      if (served_) return;
     }
     stop.request();
-    std::this_thread::sleep_for(graceful_stop_budget);
+    std::unique_lock lock(mutex_);
+    if (served_changed_.wait_for(lock, graceful_stop_budget, [this] { return served_; })) return;
     std::fprintf(stderr, "server: graceful stop took longer than %lld ms; exiting\n",
                  static_cast<long long>(graceful_stop_budget.count()));
     std::_Exit(3);
-  }).detach();
-}
+  }
+
+  std::mutex mutex_;
+  std::condition_variable served_changed_;
+  bool served_ = false;  // the back end's serve() has returned
+  std::thread thread_;   // last: starts after the members it uses exist
+};
 
 std::string backend_names() {
   std::string names;
@@ -135,7 +162,7 @@ int main(int argc, char** argv) {
     options.worker_threads = threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
     auto listener = net::listen_tcp(host, port);
     server::StopSignal stop;
-    start_signal_thread(stop);
+    SignalThread signals(stop);
     std::printf("ready port=%u pid=%d\n", static_cast<unsigned>(net::local_port(listener.get())), ::getpid());
     std::fflush(stdout);
     backend->serve(listener.get(), options, stop);
