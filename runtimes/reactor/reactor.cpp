@@ -80,6 +80,7 @@ void Reactor::add(int fd, Registration& reg) {
     ++registrations_;
     reg.reactor_ = this;
     reg.fd_ = fd;
+    reg.read_closed_.store(false, std::memory_order_relaxed);  // relaxed: published by the mutex and epoll_ctl
   }
   // Outside the lock: epoll_ctl may take a while, and the table entry is already there for the first edge.
   epoll_event ev{};
@@ -199,6 +200,7 @@ std::size_t Reactor::poll(std::chrono::milliseconds timeout) {
     const auto index = static_cast<std::size_t>(fd);
     Registration* reg = index < table_.size() ? table_[index] : nullptr;
     if (reg == nullptr) continue;  // removed after epoll_wait harvested it
+    if (bits & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) reg->on_read_closed();  // before the wake that may read it
     if (bits & read_edges) woken += reg->on_edge(Direction::read);
     if (bits & write_edges) woken += reg->on_edge(Direction::write);
   }

@@ -20,6 +20,9 @@
 //      empty, so the wake itself consumes that edge), and the caller goes back to 1.
 // Every edge thus either finds a parked waiter (wakes it) or leaves `ready` behind for the next park to see. The
 // cost of staleness is at most one extra EAGAIN syscall, never a lost wake-up.
+// A caller may also park without a failed syscall (after a short read, to save the recv that would say EAGAIN);
+// that is safe for data because new bytes bring a new edge, and for the peer's FIN because the reactor records it
+// (`read_closed_`) and park(read) then refuses to park.
 #include <atomic>
 #include <cstdint>
 
@@ -42,6 +45,10 @@ class Registration {
   // once, on the next edge, unless unpark() withdraws it first), false if an edge arrived meanwhile: retry the call.
   // Parking a waker that is still parked (the owner ran for another reason) is a no-op that returns true.
   bool park(Direction dir, Waker& waker) {
+    // The peer's FIN (or an error) may have come in the same edge as the last bytes: a short read takes the bytes and
+    // leaves the FIN unreported, and no further edge will come. Once the reactor has seen it, a read never parks
+    // (the retried read returns 0 or the error at once). acquire pairs with the reactor's release.
+    if (dir == Direction::read && read_closed_.load(std::memory_order_acquire)) return false;
     auto& slot = slots_[static_cast<unsigned>(dir)];
     std::uintptr_t expected = empty;
     // acq_rel: release publishes the Waker's fields to the reactor thread that will call it; acquire pairs with the
@@ -91,9 +98,13 @@ class Registration {
     }
   }
 
+  // Reactor side: the peer shut down its writing half, or the socket failed (EPOLLRDHUP/HUP/ERR). Sticky.
+  void on_read_closed() { read_closed_.store(true, std::memory_order_release); }
+
   Reactor* reactor_ = nullptr;  // set by Reactor::add, cleared by Reactor::remove
   int fd_ = -1;
   std::atomic<std::uintptr_t> slots_[2] = {empty, empty};
+  std::atomic<bool> read_closed_{false};  // reads will not block again (see park)
 };
 
 }  // namespace tvt::reactor

@@ -364,3 +364,28 @@ TEST(ReactorTest, ForeignThreadsAddRemoveWhileOwnerPolls) {
 }
 
 }  // namespace
+
+namespace {
+
+// Bytes and the peer's FIN reported by one edge: a short read takes the bytes, the FIN stays unreported, and no
+// further edge comes. A reader that parks after a short read (to save an EAGAIN) must not sleep through it.
+TEST(ReactorTest, ReaderDoesNotParkAfterThePeersFinArrivedWithTheLastBytes) {
+  Reactor reactor;
+  SocketPair sp;
+  Registration reg;
+  reactor.add(sp.a(), reg);
+  reactor.poll(0ms);
+  CountingWaker w;
+  ASSERT_TRUE(read_would_block(sp.a()));
+  ASSERT_TRUE(reg.park(Direction::read, w.waker));
+  ASSERT_EQ(::write(sp.b(), "request", 7), 7);
+  ASSERT_EQ(::shutdown(sp.b(), SHUT_WR), 0);
+  reactor.poll(0ms);  // one harvest sees both: wakes the reader
+  ASSERT_EQ(w.wakes.load(), 1);
+  char buf[64];
+  ASSERT_EQ(::read(sp.a(), buf, sizeof buf), 7);  // short read: the bytes, not yet the FIN
+  EXPECT_FALSE(reg.park(Direction::read, w.waker)) << "parked although the FIN is known: it would never be woken";
+  EXPECT_EQ(::read(sp.a(), buf, sizeof buf), 0);
+}
+
+}  // namespace
