@@ -12,6 +12,11 @@
 // - Work sharing: a worker with two or more ready fibers, seeing an idle worker, moves half of its queue to the
 //   injection queue and notifies the idle worker. Fibers therefore migrate between workers at switch points; code
 //   on a fiber must not cache thread_local addresses across a switch.
+// - Waking an idle worker: a worker joins `idle_` under `mutex_` only after finding the injection queue empty
+//   (prepare_idle), then sleeps in reactor.poll(-1). Whoever adds work pops it from `idle_` under the same mutex and
+//   calls reactor.notify(), which makes the current OR the next poll return; so work added between "queue empty" and
+//   "asleep in epoll_wait" is never slept through -- as long as the reactor never swallows a notify (it once did:
+//   fiber-mt hung in about 1 run in 15, fixed in the reactor; tests/unit/fiber_scheduler_test.cpp stresses it).
 // - `live_` counts fibers not yet finished. block_on returns once the root fiber AND every other fiber finished:
 //   the last fiber to finish sets `done_` and notifies every worker. Shutdown order: workers leave their loops ->
 //   worker threads are joined -> block_on returns the root's result. Workers and stacks are freed by ~Scheduler.
