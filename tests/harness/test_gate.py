@@ -82,7 +82,9 @@ class GateFixtures(unittest.TestCase):
             code, text = run_gate(fixture("noise"), better)
         self.assertEqual(code, 1, text)
         kinds = {line.split()[0] for line in verdicts(text)}
-        self.assertLessEqual({"rss_per_conn_bytes", "instructions", "rps/threads"}, kinds, text)
+        # Same-run ratios are judged at 40 % (their measured scatter), so a 20 % better baseline is caught by the
+        # tight metrics: memory per connection and instruction counts.
+        self.assertLessEqual({"rss_per_conn_bytes", "instructions"}, kinds, text)
         self.assertLessEqual(kinds, {"rss_per_conn_bytes", "instructions", "rps/threads"})
         self.assertEqual(gate.self_check(fixture("noise")), 0)
 
