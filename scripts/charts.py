@@ -79,6 +79,18 @@ def style(name: str) -> Dict[str, object]:
             "linewidth": 1.6}
 
 
+MICRO_SHARED_BINARIES = ("spawn", "switch", "yield", "skynet", "memory")  # bench_micro_<question>
+
+
+def micro_counter(counters: str, key: str) -> Optional[float]:
+    """A user counter from micro.csv's `counters` cell ("a=1;b=2")."""
+    for item in (counters or "").split(";"):
+        k, _, v = item.partition("=")
+        if k == key:
+            return tr.num(v)
+    return None
+
+
 class Charts:
     def __init__(self, results: tr.Results):
         self.r = results
@@ -370,13 +382,26 @@ class Charts:
         rows = medians or [r for r in rows if r.get("run_type") in ("iteration", "", None)]
         if not rows:
             return self.skip("micro", "no micro.csv rows")
-        # One panel per family+arguments (without the model), one bar per model.
+        # The cross-model suite only (one body per question, every model); a runtime's own bench binary
+        # (bench_micro_coro, bench_micro_fiber) has one bar per panel and compares nothing.
+        shared = [r for r in rows if r.get("binary", "").rsplit("_", 1)[-1] in MICRO_SHARED_BINARIES]
+        rows = shared or rows
+        # One panel per family+arguments (without the model), one bar per model. Memory benchmarks plot their
+        # bytes-per-unit counter: their time per iteration says nothing.
         panels: Dict[str, Dict[str, List[float]]] = {}
+        bytes_panels = set()
         for r in rows:
             parts = [p for p in (r.get("run_name") or r["name"]).split("/")
-                     if not p.startswith(("model:", "backend:", "repeats:", "min_time:"))]
-            panels.setdefault("/".join(parts), {}).setdefault(r.get("model") or r["name"], []).append(
-                tr.num(r["real_time_ns"]))
+                     if not p.startswith(("model:", "backend:", "repeats:", "min_time:", "iterations:"))
+                     and p != "manual_time"]
+            name = "/".join(parts)
+            value = tr.num(r["real_time_ns"])
+            rss = micro_counter(r.get("counters", ""), "rss_per_unit_bytes")
+            if rss is not None:
+                name += " (RSS)"
+                bytes_panels.add(name)
+                value = rss
+            panels.setdefault(name, {}).setdefault(r.get("model") or r["name"], []).append(value)
         names = list(panels)
         columns = min(4, len(names))
         rows_n = (len(names) + columns - 1) // columns
@@ -386,17 +411,22 @@ class Charts:
             values = [sorted(panels[name][m])[len(panels[name][m]) // 2] for m in models]
             ax.bar(models, values, color=[tr.colour(m) for m in models], edgecolor="black", linewidth=0.4)
             ax.set_yscale("log")
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: us_label(v / 1000.0)))
+            if name in bytes_panels:
+                ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f} B"))
+            else:
+                ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: us_label(v / 1000.0)))
+            ax.yaxis.set_minor_formatter(NullFormatter())  # minor log ticks in scientific notation only clutter
             ax.set_title(name, fontsize=9)
             plt.setp(ax.get_xticklabels(), rotation=35, ha="right", fontsize=7)
         for ax in list(axes.flat)[len(names):]:
             ax.set_visible(False)
         for row_axes in axes:
-            row_axes[0].set_ylabel("time per iteration (log)")
-        fig.suptitle("Micro-benchmarks: time per operation by model (lower is better)")
-        fig.tight_layout()
+            row_axes[0].set_ylabel("per iteration (log)")
+        fig.suptitle("Micro-benchmarks by model: time per iteration, or RSS bytes per parked unit (lower is better)")
+        fig.tight_layout(rect=(0, 0, 1, 0.97))  # keep the suptitle clear of the first row's titles
         self.save(fig, "micro", "Micro-benchmarks",
-                  "Google Benchmark real time per iteration (median of repetitions when repeated), log scale.")
+                  "Google Benchmark real time per iteration (median of repetitions when repeated), and for the "
+                  "memory benchmarks resident bytes per parked unit; log scale.")
 
     def draw_all(self, hdr_run: Optional[str], timeline_run: Optional[str]) -> None:
         steps = [
