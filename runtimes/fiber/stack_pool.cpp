@@ -135,6 +135,12 @@ Stack StackPool::acquire() {
     free_.pop_back();
     return s;
   }
+  if (!cold_.empty()) {
+    const Stack s = cold_.back();
+    cold_.pop_back();
+    arm_canary(s);  // its pages, canary included, were dropped
+    return s;
+  }
   if (fresh_.empty()) carve_slab();
   const Stack s = fresh_.back();
   fresh_.pop_back();
@@ -145,7 +151,13 @@ Stack StackPool::acquire() {
 
 void StackPool::release(const Stack& stack) {
   std::lock_guard lock(mutex_);
-  free_.push_back(stack);
+  if (free_.size() < options_.warm_stacks) {
+    free_.push_back(stack);
+    return;
+  }
+  // Only the usable range: the guard page below it (and a kernel guard marker) stays as it is.
+  ::madvise(stack.limit, stack.size_bytes, MADV_DONTNEED);
+  cold_.push_back(stack);
 }
 
 void StackPool::arm_canary(const Stack& stack) {
@@ -165,7 +177,7 @@ bool StackPool::canary_intact(const Stack& stack) {
 StackPoolStats StackPool::stats() const {
   std::lock_guard lock(mutex_);
   StackPoolStats s = stats_;
-  s.stacks_free = free_.size();
+  s.stacks_free = free_.size() + cold_.size();
   return s;
 }
 

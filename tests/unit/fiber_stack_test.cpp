@@ -112,6 +112,29 @@ TEST(FiberStackPool, ReleasedStacksAreReusedLastInFirstOut) {
   pool.release(b);
 }
 
+TEST(FiberStackPool, StacksReleasedPastTheWarmCapGiveTheirPagesBack) {
+  fiber::StackPool::Options options;
+  options.warm_stacks = 2;
+  fiber::StackPool pool(options);
+  std::vector<fiber::Stack> stacks;
+  for (int i = 0; i < 3; ++i) {
+    stacks.push_back(pool.acquire());
+    stacks.back().top()[-1] = 'x';  // touch the stack's first page, as a running fiber does
+  }
+  for (const auto& s : stacks) pool.release(s);
+  // The first two stay warm (their page kept); the third's page went back to the kernel and reads as zero again.
+  EXPECT_EQ(stacks[0].top()[-1], 'x');
+  EXPECT_EQ(stacks[1].top()[-1], 'x');
+  EXPECT_EQ(stacks[2].top()[-1], 0);
+  EXPECT_EQ(pool.stats().stacks_free, 3u);
+  // Reuse prefers warm stacks, then cold ones, before carving fresh memory.
+  EXPECT_EQ(pool.acquire().limit, stacks[1].limit);
+  EXPECT_EQ(pool.acquire().limit, stacks[0].limit);
+  EXPECT_EQ(pool.acquire().limit, stacks[2].limit);
+  EXPECT_EQ(pool.stats().stacks_carved, 3u);
+  for (const auto& s : stacks) pool.release(s);
+}
+
 TEST(FiberStacks, NineteenThousandParkedFibersOnGuardedStacks) {
 #if defined(TVT_FIBER_TSAN)
   constexpr int parked = 4'000;  // TSan keeps a thread slot per live fiber and stops at 8,128
