@@ -24,6 +24,7 @@
 #include "blocking/blocking_stream.hpp"
 #include "blocking/chat_hub.hpp"
 #include "net/log.hpp"
+#include "net/partial_request_deadline.hpp"
 #include "protocol/chat.hpp"
 #include "protocol/line_splitter.hpp"
 
@@ -72,8 +73,7 @@ void serve_chat(Stream& stream, ChatHub<Sync>& hub, std::size_t max_line_bytes,
 
   protocol::LineSplitter lines(max_line_bytes);
   bool server_closes = false;
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point partial_since{};
+  net::PartialRequestDeadline deadline;  // the same slowloris rule as serve_connection
   for (;;) {
     auto in = stream.read();
     if (in.empty()) break;
@@ -101,20 +101,9 @@ void serve_chat(Stream& stream, ChatHub<Sync>& hub, std::size_t max_line_bytes,
       while (member.outbox.over_capacity() && !member.writer_failed) member.space_freed.wait(lock);
       if (member.writer_failed) break;
     }
-    // Same slowloris rule as serve_connection: a line may take at most request_timeout to arrive whole.
-    if (request_timeout.count() > 0 && lines.has_partial()) {
-      const auto now = Clock::now();
-      if (partial_since == Clock::time_point{}) {
-        partial_since = now;
-      } else if (now - partial_since > request_timeout) {
-        static net::RateLimitedLog log;
-        log.write("closing a connection: chat line not received whole within %lld ms",
-                  static_cast<long long>(request_timeout.count()));
-        server_closes = true;
-        break;
-      }
-    } else {
-      partial_since = {};
+    if (deadline.overdue(lines.has_partial(), request_timeout, "chat line")) {
+      server_closes = true;
+      break;
     }
   }
 

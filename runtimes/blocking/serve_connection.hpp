@@ -5,6 +5,7 @@
 
 #include "blocking/blocking_stream.hpp"
 #include "net/log.hpp"
+#include "net/partial_request_deadline.hpp"
 #include "protocol/session.hpp"
 
 namespace tvt::blocking {
@@ -13,8 +14,7 @@ namespace tvt::blocking {
 // `request_timeout` to arrive whole (slowloris; 0 = no limit). Idle timeouts between requests are the stream's.
 template <BlockingStream Stream, protocol::Session Session>
 void serve_connection(Stream& stream, Session session, std::chrono::milliseconds request_timeout) {
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point partial_since{};
+  net::PartialRequestDeadline deadline;
   for (;;) {
     const auto in = stream.read();
     if (in.empty()) return;
@@ -28,20 +28,7 @@ void serve_connection(Stream& stream, Session session, std::chrono::milliseconds
       }
       return;
     }
-    // The clock is read only while a request is half-received, which a benchmark client never leaves it in.
-    if (request_timeout.count() > 0 && session.has_partial()) {
-      const auto now = Clock::now();
-      if (partial_since == Clock::time_point{}) {
-        partial_since = now;
-      } else if (now - partial_since > request_timeout) {
-        static net::RateLimitedLog log;
-        log.write("closing a connection: request not received whole within %lld ms",
-                  static_cast<long long>(request_timeout.count()));
-        return;
-      }
-    } else {
-      partial_since = {};
-    }
+    if (deadline.overdue(session.has_partial(), request_timeout, "request")) return;
   }
 }
 

@@ -31,6 +31,7 @@
 #include "coro/task.hpp"
 #include "coro/tcp_stream.hpp"
 #include "net/log.hpp"
+#include "net/partial_request_deadline.hpp"
 #include "protocol/chat.hpp"
 #include "protocol/chat_outbox.hpp"
 #include "protocol/limits.hpp"
@@ -213,8 +214,7 @@ Task<void> serve_chat(TcpStream stream, Hub& hub, protocol::Limits limits, std::
   auto writer = spawn_writer(write_loop(m, idle_timeout));
   protocol::LineSplitter lines(limits.max_line_bytes);
   bool server_closes = false;
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point partial_since{};
+  net::PartialRequestDeadline deadline;  // slowloris: a line may take at most idle_timeout to arrive
   try {
     bool drained = false;
     for (;;) {
@@ -260,19 +260,9 @@ Task<void> serve_chat(TcpStream stream, Hub& hub, protocol::Limits limits, std::
         co_await m->space_freed.second.recv();
       }
       if (stop_reading) break;
-      if (idle_timeout.count() > 0 && lines.has_partial()) {
-        const auto now = Clock::now();
-        if (partial_since == Clock::time_point{}) {
-          partial_since = now;
-        } else if (now - partial_since > idle_timeout) {
-          static net::RateLimitedLog log;
-          log.write("closing a connection: chat line not received whole within %lld ms",
-                    static_cast<long long>(idle_timeout.count()));
-          server_closes = true;
-          break;
-        }
-      } else {
-        partial_since = {};
+      if (deadline.overdue(lines.has_partial(), idle_timeout, "chat line")) {
+        server_closes = true;
+        break;
       }
     }
   } catch (const std::system_error& e) {

@@ -26,6 +26,7 @@
 #include "coro/tcp_stream.hpp"
 #include "coro/thread_pool.hpp"
 #include "net/log.hpp"
+#include "net/partial_request_deadline.hpp"
 #include "protocol/partial_buffer.hpp"
 #include "protocol/session.hpp"
 #include "protocol/workload.hpp"
@@ -33,7 +34,6 @@
 namespace tvt::coro {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 struct ThreadScratch {
   std::array<char, 64 * 1024> in;  // uninitialised: only the pages reads touch become resident
@@ -86,30 +86,12 @@ Progress serve_available(TcpStream& stream, Session& session, std::string& unsen
   return verdict == protocol::Verdict::close ? Progress::served_then_close : Progress::served;
 }
 
-// Header-read timeout (slowloris): the clock is read only while a request is half-received. True = shed it.
-template <protocol::Session Session>
-bool request_overdue(const Session& session, std::chrono::milliseconds idle_timeout, Clock::time_point& partial_since) {
-  if (idle_timeout.count() <= 0 || !session.has_partial()) {
-    partial_since = {};
-    return false;
-  }
-  const auto now = Clock::now();
-  if (partial_since == Clock::time_point{}) {
-    partial_since = now;
-    return false;
-  }
-  if (now - partial_since <= idle_timeout) return false;
-  static net::RateLimitedLog log;
-  log.write("closing a connection: request not received whole within %lld ms",
-            static_cast<long long>(idle_timeout.count()));
-  return true;
-}
 
 // One connection, any workload. Parameters by value: the task outlives the accept loop's iteration. Everything
 // declared here lives in the frame for the connection's lifetime (memory per idle connection): keep it small.
 template <protocol::Session Session>
 Task<void> serve_connection(TcpStream stream, Session session, std::chrono::milliseconds idle_timeout) {
-  Clock::time_point partial_since{};
+  net::PartialRequestDeadline deadline;  // slowloris: a request may take at most idle_timeout to arrive
   std::string unsent;    // reply bytes the socket did not take at once; empty (no heap) otherwise
   bool drained = false;  // wait for the next edge before reading again
   try {
@@ -126,7 +108,7 @@ Task<void> serve_connection(TcpStream stream, Session session, std::chrono::mill
         log_close_reason(session.close_reason());
         co_return;
       }
-      if (request_overdue(session, idle_timeout, partial_since)) co_return;
+      if (deadline.overdue(session.has_partial(), idle_timeout, "request")) co_return;
     }
   } catch (const std::system_error& e) {
     // Reset by the peer, idle timeout, ...: the connection is over. Only the unusual is worth a log line.
