@@ -151,13 +151,25 @@ Stack StackPool::acquire() {
 
 void StackPool::release(const Stack& stack) {
   std::lock_guard lock(mutex_);
-  if (free_.size() < options_.warm_stacks) {
-    free_.push_back(stack);
-    return;
+  free_.push_back(stack);
+}
+
+void StackPool::trim() {
+  std::lock_guard lock(mutex_);
+  if (free_.size() <= options_.warm_stacks) return;
+  const auto excess = free_.size() - options_.warm_stacks;
+  // The front of the LIFO holds the stacks released longest ago: the coldest in the caches too.
+  for (std::size_t i = 0; i < excess; ++i) {
+    // Only the usable range: the guard page below it (and a kernel guard marker) stays as it is.
+    ::madvise(free_[i].limit, free_[i].size_bytes, MADV_DONTNEED);
+    cold_.push_back(free_[i]);
   }
-  // Only the usable range: the guard page below it (and a kernel guard marker) stays as it is.
-  ::madvise(stack.limit, stack.size_bytes, MADV_DONTNEED);
-  cold_.push_back(stack);
+  free_.erase(free_.begin(), free_.begin() + static_cast<std::ptrdiff_t>(excess));
+}
+
+bool StackPool::has_excess() const {
+  std::lock_guard lock(mutex_);
+  return free_.size() > options_.warm_stacks;
 }
 
 void StackPool::arm_canary(const Stack& stack) {

@@ -14,9 +14,10 @@
 // A fault in any guard page is reported with the fiber that overflowed (overflow_report.hpp).
 //
 // Memory: stacks are MAP_NORESERVE and only touched pages become resident. A fresh stack is handed out without
-// touching it; a released one keeps its touched pages for the next fiber (reuse is the point of the pool), up to
-// `warm_stacks` of them: past that, a released stack's pages are given back (MADV_DONTNEED) before it is pooled,
-// so a burst of 10,000 connections does not leave 10,000 stacks resident after it ends.
+// touching it; a released one keeps its touched pages for the next fiber (reuse is the point of the pool). When a
+// worker has been idle for a while it calls trim(): free stacks past `warm_stacks` give their pages back
+// (MADV_DONTNEED), so a burst of 10,000 connections does not stay resident after it ends, while a busy server or a
+// benchmark that spawns 10,000 fibers in a loop never pays a syscall and a page fault per stack.
 //
 // Thread safety: acquire/release lock a mutex; schedulers keep a per-worker StackCache in front of it so a spawn
 // usually takes no lock.
@@ -58,7 +59,7 @@ class StackPool {
   struct Options {
     std::size_t stack_size_bytes = 64 * 1024;  // usable bytes per stack (rounded up to pages); the guard is extra
     std::size_t stacks_per_slab = 64;
-    std::size_t warm_stacks = 256;  // free stacks that keep their touched pages; the rest are returned to the kernel
+    std::size_t warm_stacks = 256;  // free stacks trim() leaves warm; the rest give their pages back
     GuardPolicy policy = GuardPolicy::automatic;
     // Mappings this pool may spend on mprotect guards; 0 = the process-wide default budget, shared by all pools.
     std::size_t mprotect_mapping_budget = 0;
@@ -73,6 +74,9 @@ class StackPool {
   // A stack, reused if one is free, else carved from a slab. Throws std::bad_alloc if no memory can be mapped.
   Stack acquire();
   void release(const Stack& stack);
+  // Gives back the pages of free stacks past `warm_stacks` (the least recently used ones). For idle moments.
+  void trim();
+  bool has_excess() const;
 
   // Canary mode: writes the canary at a fresh stack's low end / checks it. Both no-ops for guarded stacks.
   static void arm_canary(const Stack& stack);
@@ -91,7 +95,7 @@ class StackPool {
   std::size_t stride_bytes_;
 
   mutable std::mutex mutex_;
-  std::vector<Stack> free_;      // released stacks, reused LIFO (their touched pages are warm); <= warm_stacks
+  std::vector<Stack> free_;      // released stacks, reused LIFO (their touched pages are warm)
   std::vector<Stack> cold_;      // released stacks whose pages were given back (reused before fresh ones)
   struct Slab {
     char* base;
@@ -113,6 +117,9 @@ class StackCache {
 
   Stack acquire();
   void release(const Stack& stack);
+  // Gives back the pages of free stacks past `warm_stacks` (the least recently used ones). For idle moments.
+  void trim();
+  bool has_excess() const;
   StackPool& pool() const { return *pool_; }
 
  private:

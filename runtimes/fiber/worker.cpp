@@ -108,6 +108,9 @@ Worker::Worker(Scheduler& s, unsigned i, StackPool& pool)
 
 void Worker::share_surplus() { scheduler.share(*this); }
 
+// How long a worker must have been idle before its pool gives back the pages of surplus free stacks.
+constexpr std::chrono::milliseconds idle_before_trim{100};
+
 void Worker::run() {
   // Reactor::current() is not set: fiber code reaches its reactor through current_worker(), which stays right after
   // a migration (a thread_local Reactor* read by inlined code might not).
@@ -126,7 +129,16 @@ void Worker::run() {
       if (scheduler.done() && ready.empty()) break;
       continue;
     }
-    reactor.poll(std::chrono::milliseconds(-1));
+    // Idle with free stacks past the warm set: wait a little first, and if nothing at all happened (a burst is
+    // over, not a pause between two spawns), give their pages back before sleeping for good.
+    if (stacks.pool().has_excess()) {
+      const auto idle_since = std::chrono::steady_clock::now();
+      // A notify (new work) also returns 0 wakes: only a wait that ran its whole course means "idle".
+      if (reactor.poll(idle_before_trim) == 0 && std::chrono::steady_clock::now() - idle_since >= idle_before_trim)
+        stacks.pool().trim();
+    } else {
+      reactor.poll(std::chrono::milliseconds(-1));
+    }
     scheduler.finish_idle(*this);
   }
 }

@@ -112,7 +112,7 @@ TEST(FiberStackPool, ReleasedStacksAreReusedLastInFirstOut) {
   pool.release(b);
 }
 
-TEST(FiberStackPool, StacksReleasedPastTheWarmCapGiveTheirPagesBack) {
+TEST(FiberStackPool, TrimGivesBackThePagesOfStacksPastTheWarmSet) {
   fiber::StackPool::Options options;
   options.warm_stacks = 2;
   fiber::StackPool pool(options);
@@ -122,15 +122,19 @@ TEST(FiberStackPool, StacksReleasedPastTheWarmCapGiveTheirPagesBack) {
     stacks.back().top()[-1] = 'x';  // touch the stack's first page, as a running fiber does
   }
   for (const auto& s : stacks) pool.release(s);
-  // The first two stay warm (their page kept); the third's page went back to the kernel and reads as zero again.
-  EXPECT_EQ(stacks[0].top()[-1], 'x');
+  EXPECT_TRUE(pool.has_excess());
+  EXPECT_EQ(stacks[0].top()[-1], 'x') << "release alone keeps pages: spawning in a loop must not pay for a trim";
+  pool.trim();
+  EXPECT_FALSE(pool.has_excess());
+  // The stack released longest ago went back to the kernel and reads as zero; the two most recent stay warm.
+  EXPECT_EQ(stacks[0].top()[-1], 0);
   EXPECT_EQ(stacks[1].top()[-1], 'x');
-  EXPECT_EQ(stacks[2].top()[-1], 0);
+  EXPECT_EQ(stacks[2].top()[-1], 'x');
   EXPECT_EQ(pool.stats().stacks_free, 3u);
   // Reuse prefers warm stacks, then cold ones, before carving fresh memory.
+  EXPECT_EQ(pool.acquire().limit, stacks[2].limit);
   EXPECT_EQ(pool.acquire().limit, stacks[1].limit);
   EXPECT_EQ(pool.acquire().limit, stacks[0].limit);
-  EXPECT_EQ(pool.acquire().limit, stacks[2].limit);
   EXPECT_EQ(pool.stats().stacks_carved, 3u);
   for (const auto& s : stacks) pool.release(s);
 }
