@@ -45,18 +45,22 @@ void Scheduler::run_workers() {
   for (auto& t : threads) t.join();
 }
 
+detail::Worker* Scheduler::pop_idle_worker() {
+  if (idle_.empty()) return nullptr;
+  detail::Worker* w = idle_.back();
+  idle_.pop_back();
+  w->idle = false;
+  idle_count_.store(idle_.size(), std::memory_order_relaxed);
+  return w;
+}
+
 void Scheduler::inject(detail::Context* fiber) {
   detail::Worker* wake = nullptr;
   {
     std::lock_guard lock(mutex_);
     injection_.push_back(fiber);
     injected_count_.store(injection_.size(), std::memory_order_relaxed);
-    if (!idle_.empty()) {
-      wake = idle_.back();
-      idle_.pop_back();
-      wake->idle = false;
-      idle_count_.store(idle_.size(), std::memory_order_relaxed);
-    }
+    wake = pop_idle_worker();
   }
   if (wake != nullptr) wake->reactor.notify();
 }
@@ -69,12 +73,7 @@ void Scheduler::share(detail::Worker& from) {
     std::lock_guard lock(mutex_);
     injection_.splice_back(moved);
     injected_count_.store(injection_.size(), std::memory_order_relaxed);
-    if (!idle_.empty()) {
-      wake = idle_.back();
-      idle_.pop_back();
-      wake->idle = false;
-      idle_count_.store(idle_.size(), std::memory_order_relaxed);
-    }
+    wake = pop_idle_worker();
   }
   if (wake != nullptr) wake->reactor.notify();
 }

@@ -105,6 +105,9 @@ class Scheduler {
   std::vector<std::unique_ptr<detail::Worker>> workers_;
 
   std::mutex mutex_;
+  // Under mutex_, after adding work: an idle worker to notify (outside the lock) once it is released, or null.
+  detail::Worker* pop_idle_worker();
+
   detail::ContextList injection_;            // under mutex_
   std::vector<detail::Worker*> idle_;        // under mutex_: workers sleeping in their reactor
   std::atomic<std::size_t> idle_count_{0};   // = idle_.size(), written under mutex_
