@@ -7,6 +7,7 @@
 #include "coro/coro_backend.hpp"
 #include "fiber/fiber_backend.hpp"
 #include "threads/threads_backend.hpp"
+#include "uring/uring_backend.hpp"
 
 namespace tvt::server {
 namespace {
@@ -19,6 +20,7 @@ constexpr std::array registered = {
     entry_for<fiber::FiberMtBackend>(),
     entry_for<coro::CoroLocalBackend>(),
     entry_for<coro::CoroBackend>(),
+    entry_for<uring::UringBackend>(),
 };
 
 }  // namespace

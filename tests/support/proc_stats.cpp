@@ -36,6 +36,34 @@ std::optional<std::size_t> open_fd_count(pid_t pid) {
   while (const dirent* entry = ::readdir(dir))
     if (entry->d_name[0] != '.') ++count;
   ::closedir(dir);
+  return count + fixed_file_count(pid).value_or(0);
+}
+
+std::optional<std::size_t> fixed_file_count(pid_t pid) {
+  const std::string fd_dir = proc_path(pid, "fd");
+  DIR* dir = ::opendir(fd_dir.c_str());
+  if (dir == nullptr) return std::nullopt;
+  std::size_t count = 0;
+  while (const dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    char target[64] = {};
+    const auto n = ::readlink((fd_dir + "/" + entry->d_name).c_str(), target, sizeof target - 1);
+    if (n <= 0 || std::string(target, static_cast<std::size_t>(n)) != "anon_inode:[io_uring]") continue;
+    // fdinfo: "UserFiles:\t<table size>" then one "<slot>: <path>" line per occupied slot, then "UserBufs:".
+    std::ifstream info(proc_path(pid, "fdinfo") + "/" + entry->d_name);
+    std::string line;
+    bool in_files = false;
+    while (std::getline(info, line)) {
+      if (line.rfind("UserFiles:", 0) == 0) {
+        in_files = true;
+      } else if (in_files && !line.empty() && line[0] == ' ' && line.find(':') != std::string::npos) {
+        ++count;
+      } else if (in_files) {
+        break;
+      }
+    }
+  }
+  ::closedir(dir);
   return count;
 }
 
