@@ -8,9 +8,14 @@
 //   - named by a CQE with IORING_CQE_F_BUFFER: the loop's, until it calls give_back(id) exactly once. That holds for
 //     every such CQE, including those of connections being closed: a buffer not given back is lost to the pool.
 // liburing 2.3 has no io_uring_setup_buf_ring, so the ring's memory is mmap'ed here and registered by address.
+//
+// The kernel takes buffers from the ring's head and returned ones go to its tail, so every buffer in the ring gets
+// touched in turn: the resident cost is all of them. Hence the pool starts with a few buffers and grows (up to the
+// ring's capacity) only when a recv finds it empty, i.e. when that many reads really complete in one batch.
 #include <liburing.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -21,7 +26,7 @@ namespace tvt::uring {
 
 class BufferRing {
  public:
-  // `count` must be a power of two (the ring's index mask) and at most 32768.
+  // `count` (the most buffers ever provided) must be a power of two (the ring's index mask) and at most 32768.
   BufferRing(std::uint16_t group_id, unsigned count, std::size_t buffer_bytes)
       : group_id_(group_id), count_(count), buffer_bytes_(buffer_bytes) {
     ring_bytes_ = count_ * sizeof(io_uring_buf);
@@ -44,8 +49,8 @@ class BufferRing {
     ::munmap(ring_, ring_bytes_);
   }
 
-  // Registers the buffers with `ring` and hands all of them to the kernel.
-  void register_with(io_uring* ring) {
+  // Registers the ring with `ring` and hands the first `initial` buffers to the kernel.
+  void register_with(io_uring* ring, unsigned initial) {
     io_uring_buf_reg registration{};
     registration.ring_addr = reinterpret_cast<std::uintptr_t>(ring_);
     registration.ring_entries = count_;
@@ -53,10 +58,19 @@ class BufferRing {
     const int result = io_uring_register_buf_ring(ring, &registration, 0);
     if (result < 0) throw std::system_error(-result, std::generic_category(), "io_uring_register_buf_ring");
     io_uring_buf_ring_init(ring_);
-    for (unsigned id = 0; id < count_; ++id)
-      io_uring_buf_ring_add(ring_, buffer(id), static_cast<unsigned>(buffer_bytes_), static_cast<std::uint16_t>(id),
-                            io_uring_buf_ring_mask(count_), static_cast<int>(id));
-    io_uring_buf_ring_advance(ring_, static_cast<int>(count_));
+    grow(initial);
+  }
+
+  // Hands up to `more` never-used buffers to the kernel; false when all `count` are provided already.
+  bool grow(unsigned more) {
+    const unsigned added = std::min(more, count_ - provided_);
+    for (unsigned i = 0; i < added; ++i)
+      io_uring_buf_ring_add(ring_, buffer(provided_ + i), static_cast<unsigned>(buffer_bytes_),
+                            static_cast<std::uint16_t>(provided_ + i), io_uring_buf_ring_mask(count_),
+                            static_cast<int>(i));
+    io_uring_buf_ring_advance(ring_, static_cast<int>(added));
+    provided_ += added;
+    return added > 0;
   }
 
   std::uint16_t group_id() const { return group_id_; }
@@ -77,6 +91,7 @@ class BufferRing {
   std::uint16_t group_id_;
   unsigned count_;
   std::size_t buffer_bytes_;
+  unsigned provided_ = 0;  // buffers ever handed to the kernel (ids 0 .. provided_-1)
   std::size_t ring_bytes_ = 0;
   io_uring_buf_ring* ring_ = nullptr;
   char* data_ = nullptr;

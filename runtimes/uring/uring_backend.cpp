@@ -73,10 +73,12 @@ constexpr unsigned sq_entries = 4096;
 // The largest CQ the kernel allows: at 20,000 connections every one can have a recv complete in the same instant
 // (plus sends, cancels and closes); entries beyond the CQ would go to the kernel's overflow list.
 constexpr unsigned cq_entries = 65536;
-// 512 x 4 KiB = 2 MiB of read buffers for the whole process, whatever the number of connections. A buffer is held
-// only while its bytes are being consumed, so 512 bounds how many recvs can complete between two reaps; the rest
-// see -ENOBUFS and are re-armed once the batch has given its buffers back.
+// At most 512 x 4 KiB = 2 MiB of read buffers for the whole process, whatever the number of connections; 64 to
+// start with, 64 more each time a recv finds none (buffer_ring.hpp: every provided buffer becomes resident). A buffer
+// is held only while its bytes are being consumed, so the count bounds how many recvs can complete between two
+// reaps; the rest see -ENOBUFS and are re-armed once the batch has given its buffers back.
 constexpr unsigned read_buffer_count = 512;
+constexpr unsigned read_buffer_step = 64;
 constexpr std::size_t read_buffer_bytes = 4096;
 constexpr std::uint16_t read_buffer_group = 0;
 constexpr auto shutdown_budget = std::chrono::milliseconds(1000);
@@ -248,7 +250,7 @@ class Loop {
         stop_(stop),
         timeout_ms_(options.idle_timeout.count()),
         table_size_(fixed_file_table_size()) {
-    buffers_.register_with(ring_.get());
+    buffers_.register_with(ring_.get(), read_buffer_step);
     const int result = io_uring_register_files_sparse(ring_.get(), table_size_);
     if (result < 0) throw std::system_error(-result, std::generic_category(), "io_uring_register_files_sparse");
     // The listener is the caller's; non-blocking so the shedding accept4 below can never block the loop.
@@ -418,7 +420,8 @@ class Loop {
     } give_back{buffers_, (flags & IORING_CQE_F_BUFFER) ? static_cast<int>(flags >> IORING_CQE_BUFFER_SHIFT) : -1};
     if (c.closing || stopping_) return;
     if (result == -ENOBUFS) {  // every read buffer is in use: wait for this batch to give them back (no spinning)
-      ++c.in_flight;           // proof, point 2
+      buffers_.grow(read_buffer_step);  // and provide more, up to the cap, since this many reads come at once
+      ++c.in_flight;                    // proof, point 2
       starved_.push_back(&c);
       return;
     }
