@@ -164,7 +164,12 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
   std::int64_t lost = 0;
   if (chat) {
     lost = std::max<std::int64_t>(0, k.chat_expected - (k.deliveries - k.duplicated) - k.dropped_by_policy);
-    if (lost > 0) reasons.push_back(std::to_string(lost) + " chat messages lost");
+    // "Lost" cannot tell a dropped message from one still queued in an overloaded server when the drain ends, so
+    // the reason says which bound was hit rather than guessing.
+    if (lost > 0)
+      reasons.push_back(std::to_string(lost) + " chat messages not delivered within the drain (" +
+                        std::to_string(static_cast<std::int64_t>(o.drain_s)) +
+                        " s after posting stopped, or 0.3 s without a delivery)");
     if (k.duplicated > 0) reasons.push_back(std::to_string(k.duplicated) + " chat messages duplicated");
   }
   bool fd_leak = false;
