@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 namespace tvt::loadgen {
 namespace {
@@ -65,10 +66,39 @@ ServerSample probe_server(int pid) {
       if (n > 7 && std::memcmp(link, "socket:", 7) == 0) ++sockets;
     }
     ::closedir(dir);
-    s.fds = count;
-    s.sockets = sockets;
+    const std::int64_t fixed = fixed_file_sockets(pid);
+    s.fds = count + fixed;
+    s.sockets = sockets + fixed;
   }
   return s;
+}
+
+std::int64_t fixed_file_sockets(int pid) {
+  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd/";
+  DIR* dir = ::opendir(fd_dir.c_str());
+  if (dir == nullptr) return 0;
+  std::int64_t sockets = 0;
+  char link[64];
+  while (const dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    const ssize_t n = ::readlink((fd_dir + entry->d_name).c_str(), link, sizeof link - 1);
+    if (n <= 0 || std::string_view(link, static_cast<std::size_t>(n)) != "anon_inode:[io_uring]") continue;
+    // "UserFiles:\t<table size>", then one "<slot>: <path>" line per occupied slot, then "UserBufs:".
+    std::istringstream info(read_all("/proc/" + std::to_string(pid) + "/fdinfo/" + entry->d_name));
+    std::string line;
+    bool in_files = false;
+    while (std::getline(info, line)) {
+      if (line.rfind("UserFiles:", 0) == 0) {
+        in_files = true;
+      } else if (in_files && line.rfind("  ", 0) == 0) {
+        if (line.find(": socket:") != std::string::npos) ++sockets;
+      } else if (in_files) {
+        break;
+      }
+    }
+  }
+  ::closedir(dir);
+  return sockets;
 }
 
 MachineSample probe_machine() {

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string>
 
+#include "loadgen/probe.hpp"
+
 namespace tvt::test {
 namespace {
 
@@ -40,31 +42,8 @@ std::optional<std::size_t> open_fd_count(pid_t pid) {
 }
 
 std::optional<std::size_t> fixed_file_count(pid_t pid) {
-  const std::string fd_dir = proc_path(pid, "fd");
-  DIR* dir = ::opendir(fd_dir.c_str());
-  if (dir == nullptr) return std::nullopt;
-  std::size_t count = 0;
-  while (const dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] == '.') continue;
-    char target[64] = {};
-    const auto n = ::readlink((fd_dir + "/" + entry->d_name).c_str(), target, sizeof target - 1);
-    if (n <= 0 || std::string(target, static_cast<std::size_t>(n)) != "anon_inode:[io_uring]") continue;
-    // fdinfo: "UserFiles:\t<table size>" then one "<slot>: <path>" line per occupied slot, then "UserBufs:".
-    std::ifstream info(proc_path(pid, "fdinfo") + "/" + entry->d_name);
-    std::string line;
-    bool in_files = false;
-    while (std::getline(info, line)) {
-      if (line.rfind("UserFiles:", 0) == 0) {
-        in_files = true;
-      } else if (in_files && !line.empty() && line[0] == ' ' && line.find(':') != std::string::npos) {
-        ++count;
-      } else if (in_files) {
-        break;
-      }
-    }
-  }
-  ::closedir(dir);
-  return count;
+  if (::access(proc_path(pid, "fd").c_str(), F_OK) != 0) return std::nullopt;
+  return static_cast<std::size_t>(loadgen::fixed_file_sockets(pid));  // the same reading loadgen reports
 }
 
 std::optional<std::size_t> vm_rss_bytes(pid_t pid) { return status_field(pid, "VmRSS"); }
