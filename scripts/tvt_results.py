@@ -11,10 +11,10 @@ from typing import Dict, List, Optional, Tuple
 # One fixed colour per back end, everywhere (charts and report). Unknown back ends get the spare colours in order.
 BACKEND_COLOURS = {
     "threads": "#d62728", "fiber": "#1f77b4", "fiber-mt": "#17becf", "coro-local": "#2ca02c", "coro": "#8c564b",
-    "asio": "#9467bd", "asio-mt": "#e377c2", "boost-fiber": "#7f7f7f",
+    "asio": "#9467bd", "asio-mt": "#e377c2", "uring": "#ff7f0e", "boost-fiber": "#7f7f7f",
 }
-SPARE_COLOURS = ["#bcbd22", "#ff7f0e", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
-BACKEND_ORDER = ["threads", "fiber", "fiber-mt", "coro-local", "coro", "asio", "asio-mt", "boost-fiber"]
+SPARE_COLOURS = ["#bcbd22", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
+BACKEND_ORDER = ["threads", "fiber", "fiber-mt", "coro-local", "coro", "asio", "asio-mt", "uring", "boost-fiber"]
 
 
 def colour(name: str) -> str:
