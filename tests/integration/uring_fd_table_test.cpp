@@ -60,12 +60,17 @@ Held hold_and_echo(std::uint16_t port) {
   return held;
 }
 
-TEST(UringFdTable, HoldsMoreConnectionsThanItsOpenFileLimitLeavesFds) {
+// An echo server of `backend` whose process may open `open_file_limit` files.
+ServerConfig limited_echo_server(const char* backend) {
   ServerConfig config;
-  config.backend = "uring";
+  config.backend = backend;
   config.workload = "echo";
   config.max_open_files = open_file_limit;
-  ServerProcess server(config);
+  return config;
+}
+
+TEST(UringFdTable, HoldsMoreConnectionsThanItsOpenFileLimitLeavesFds) {
+  ServerProcess server(limited_echo_server("uring"));
   auto held = hold_and_echo(server.port());
   ASSERT_EQ(held.first_failure, -1) << "connection " << held.first_failure << " was not served: " << held.failure
                                     << "\n" << server.stderr_text();
@@ -95,11 +100,7 @@ TEST(UringFdTable, HoldsMoreConnectionsThanItsOpenFileLimitLeavesFds) {
 
 // The control: the same count under the same limit against a back end whose connections are file descriptors.
 TEST(UringFdTable, AnFdTableBackendCannotHoldAsManyUnderTheSameLimit) {
-  ServerConfig config;
-  config.backend = "coro-local";
-  config.workload = "echo";
-  config.max_open_files = open_file_limit;
-  ServerProcess server(config);
+  ServerProcess server(limited_echo_server("coro-local"));
   auto held = hold_and_echo(server.port());
   EXPECT_NE(held.first_failure, -1) << "coro-local served " << connections << " connections with RLIMIT_NOFILE "
                                     << open_file_limit << ": the limit is not what bounds it, so the uring case "
