@@ -31,6 +31,10 @@ thread_local Worker* tls_worker = nullptr;
 TVT_OPAQUE boost::context::fiber finish_fiber(FiberBase* fiber) {
   Worker* w = current_worker();
   if (fiber->canary_checked) check_canary_slow(fiber);
+  // TSan builds: before the end is published (sanitizer.hpp, take_dying_fiber_handle). The release below
+  // publishes the emptied handle to whoever drops the last reference.
+  if constexpr (sanitizer::dying_fiber_returns_to_worker)
+    w->dead_tsan_fiber = sanitizer::take_dying_fiber_handle(*fiber);
   // acq_rel: release publishes the result to the joiner; acquire takes the joiner's registration.
   const auto previous = fiber->join_state.exchange(FiberBase::finished, std::memory_order_acq_rel);
   if (previous != FiberBase::running) make_ready(reinterpret_cast<Context*>(previous));

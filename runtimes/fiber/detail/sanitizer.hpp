@@ -69,6 +69,21 @@ inline void create_fiber([[maybe_unused]] Context& fiber) {
 #endif
 }
 
+// A finishing fiber hands its TSan handle to the worker context it lands on, which destroys it after announcing the
+// switch (landed_after_dying_fiber). Taken before the fiber publishes its end: once a joiner on another thread can
+// see `finished`, it may drop the last reference and reach destroy_fiber() while this thread is still running the
+// fiber as far as TSan knows, and __tsan_destroy_fiber first switches *to* the fiber it destroys: TSan's
+// "CHECK failed: tsan_rtl_proc.cpp:47" (the fiber is still wired to this thread's processor).
+inline void* take_dying_fiber_handle([[maybe_unused]] Context& fiber) {
+#if defined(TVT_FIBER_TSAN)
+  void* handle = fiber.tsan_fiber;
+  fiber.tsan_fiber = nullptr;
+  return handle;
+#else
+  return nullptr;
+#endif
+}
+
 // Returns the handle to destroy later if `fiber` is still TSan's current fiber (it is dying right now).
 inline void* destroy_fiber([[maybe_unused]] Context& fiber) {
 #if defined(TVT_FIBER_TSAN)
