@@ -8,7 +8,9 @@
 //   member's `memberships`.
 // - A member leaves every group (leave_all) when it starts closing, before its object can be freed, so the hub never
 //   holds a pointer to a closing or freed connection.
-// - `kick(member)` is called after bytes were queued in a member's outbox; the loop starts a send if none is in flight.
+// - `kick(member)` is called after bytes were queued in a member's outbox; the loop starts a send, if none is in
+//   flight, once the current batch of completions has been handled, so everything queued meanwhile leaves in one
+//   send (as a writer task that wakes once for several messages does in the coroutine models).
 #include <algorithm>
 #include <cstddef>
 #include <string>
@@ -32,6 +34,7 @@ struct ChatConnection : Connection {
   std::vector<std::string> memberships;
   bool reader_done = false;     // the peer closed its side: send what is queued, then close
   bool reader_blocked = false;  // recv not re-armed because the outbox is over capacity
+  bool send_deferred = false;   // in the loop's list of sends to start after this batch
 };
 
 class ChatHub {

@@ -16,8 +16,9 @@
 //      before anything else looks at the connection. No connection SQE is multishot, so each SQE yields exactly one
 //      CQE (cancellation included: a cancelled request still posts its CQE, with -ECANCELED). Cancel requests are
 //      tagged `ignore_tag`, not with the connection, so they name no connection.
-//   2. A connection waiting in `starved_` (its recv found the buffer ring empty) holds one more count, so it cannot be
-//      freed while the vector points at it.
+//   2. A connection waiting in `starved_` (its recv found the buffer ring empty) or in `deferred_sends_` (chat: a
+//      send to start after this batch) holds one more count per list, so it cannot be freed while a vector points
+//      at it.
 //   3. The only delete is in maybe_free(), which requires `closing && in_flight == 0`. `closing` is set only by
 //      close(), which always issues a close SQE (so in_flight >= 1 right after it), and nothing arms a new SQE on a
 //      closing connection (arm_recv/submit_send are only reached from handlers that return early when closing).
@@ -161,6 +162,8 @@ struct SessionProtocol {
     loop.close(c);  // nothing is being sent (see on_bytes): every reply already went out
   }
   void on_closing(Conn&) {}
+  template <class Loop>
+  static void start_deferred_send(Loop&, Conn&) {}  // never deferred: a reply is sent as soon as a session makes it
 };
 
 struct ChatProtocol {
@@ -229,8 +232,16 @@ struct ChatProtocol {
   }
   void on_closing(Conn& c) { hub.leave_all(c); }
 
+  // Deferred to the end of the batch (chat_hub.hpp): a member that gets 20 messages in one batch gets one send.
   template <class Loop>
   static void kick_send(Loop& loop, Conn& member) {
+    if (member.closing || member.send_armed || member.send_deferred || !member.outbox.has_queued()) return;
+    member.send_deferred = true;
+    loop.defer_send(member);
+  }
+  template <class Loop>
+  static void start_deferred_send(Loop& loop, Conn& member) {
+    member.send_deferred = false;
     if (member.closing || member.send_armed || !member.outbox.has_queued()) return;
     member.outbox.start_send(member.sending);
     loop.start_send(member);
@@ -288,6 +299,7 @@ class Loop {
         throw std::system_error(-result, std::generic_category(), "io_uring_submit_and_wait");
       reap();
       rearm_starved();
+      start_deferred_sends();
     }
     shut_down();
   }
@@ -308,6 +320,12 @@ class Loop {
   void start_send(Connection& c) {
     c.sent_bytes = 0;
     submit_send(c);
+  }
+
+  // Starts a send for `c` once the batch being reaped is done (proof, point 2).
+  void defer_send(Conn& c) {
+    ++c.in_flight;
+    deferred_sends_.push_back(&c);
   }
 
   // Closing is asynchronous: cancel what is pending, close the slot, free the object when the last CQE is in.
@@ -542,6 +560,17 @@ class Loop {
     }
   }
 
+  void start_deferred_sends() {
+    if (deferred_sends_.empty()) return;
+    std::vector<Conn*> due;
+    due.swap(deferred_sends_);
+    for (Conn* c : due) {
+      --c->in_flight;
+      if (!stopping_) Protocol::start_deferred_send(*this, *c);
+      maybe_free(*c);
+    }
+  }
+
   // Closes every connection whose deadline has passed: idle, a request not received whole, or a reader that has
   // taken no byte of its reply, each for the idle timeout.
   void on_tick() {
@@ -584,6 +613,8 @@ class Loop {
       reap();  // handlers see stopping_: they give buffers back and count completions, and issue nothing new
       for (Conn* c : starved_) --c->in_flight;
       starved_.clear();
+      for (Conn* c : deferred_sends_) --c->in_flight;
+      deferred_sends_.clear();
     }
     if (in_flight_total_ != 0) {
       static net::RateLimitedLog log;
@@ -612,6 +643,7 @@ class Loop {
   ConnectionList live_;     // open connections, ordered by deadline when there is an idle timeout
   ConnectionList closing_;  // close requested, CQEs still due
   std::vector<Conn*> starved_;
+  std::vector<Conn*> deferred_sends_;  // chat: members whose send starts after this batch (their outbox has bytes)
   std::int64_t in_flight_total_ = 0;  // SQEs (of any kind) whose final CQE has not been reaped
   bool accept_armed_ = false;
   bool stopping_ = false;
