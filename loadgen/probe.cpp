@@ -31,6 +31,27 @@ std::string read_all(const std::string& path) {
   return ss.str();
 }
 
+constexpr std::string_view io_uring_link = "anon_inode:[io_uring]";
+
+// Sockets in one ring's fixed-file table: its fdinfo has "UserFiles:\t<table size>", then one "<slot>: <path>" line
+// per occupied slot, then "UserBufs:".
+std::int64_t ring_fixed_sockets(const std::string& fdinfo_path) {
+  std::istringstream info(read_all(fdinfo_path));
+  std::string line;
+  std::int64_t sockets = 0;
+  bool in_files = false;
+  while (std::getline(info, line)) {
+    if (line.rfind("UserFiles:", 0) == 0) {
+      in_files = true;
+    } else if (in_files && line.rfind("  ", 0) == 0) {
+      if (line.find(": socket:") != std::string::npos) ++sockets;
+    } else if (in_files) {
+      break;
+    }
+  }
+  return sockets;
+}
+
 }  // namespace
 
 ServerSample probe_server(int pid) {
@@ -56,49 +77,25 @@ ServerSample probe_server(int pid) {
     if (utime >= 0 && stime >= 0) s.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
   }
   if (DIR* dir = ::opendir((base + "/fd").c_str())) {
-    std::int64_t count = 0, sockets = 0;
+    std::int64_t count = 0, sockets = 0, fixed = 0;
     const std::string fd_dir = base + "/fd/";
     char link[64];
     while (const dirent* entry = ::readdir(dir)) {
       if (entry->d_name[0] == '.') continue;
       ++count;
       const ssize_t n = ::readlink((fd_dir + entry->d_name).c_str(), link, sizeof link - 1);
-      if (n > 7 && std::memcmp(link, "socket:", 7) == 0) ++sockets;
-    }
-    ::closedir(dir);
-    const std::int64_t fixed = fixed_file_sockets(pid);
-    s.fds = count + fixed;
-    s.sockets = sockets + fixed;
-  }
-  return s;
-}
-
-std::int64_t fixed_file_sockets(int pid) {
-  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd/";
-  DIR* dir = ::opendir(fd_dir.c_str());
-  if (dir == nullptr) return 0;
-  std::int64_t sockets = 0;
-  char link[64];
-  while (const dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] == '.') continue;
-    const ssize_t n = ::readlink((fd_dir + entry->d_name).c_str(), link, sizeof link - 1);
-    if (n <= 0 || std::string_view(link, static_cast<std::size_t>(n)) != "anon_inode:[io_uring]") continue;
-    // "UserFiles:\t<table size>", then one "<slot>: <path>" line per occupied slot, then "UserBufs:".
-    std::istringstream info(read_all("/proc/" + std::to_string(pid) + "/fdinfo/" + entry->d_name));
-    std::string line;
-    bool in_files = false;
-    while (std::getline(info, line)) {
-      if (line.rfind("UserFiles:", 0) == 0) {
-        in_files = true;
-      } else if (in_files && line.rfind("  ", 0) == 0) {
-        if (line.find(": socket:") != std::string::npos) ++sockets;
-      } else if (in_files) {
-        break;
+      if (n > 7 && std::memcmp(link, "socket:", 7) == 0) {
+        ++sockets;
+      } else if (n > 0 && std::string_view(link, static_cast<std::size_t>(n)) == io_uring_link) {
+        fixed += ring_fixed_sockets(base + "/fdinfo/" + entry->d_name);
       }
     }
+    ::closedir(dir);
+    s.fds = count + fixed;
+    s.sockets = sockets + fixed;
+    s.fixed_sockets = fixed;
   }
-  ::closedir(dir);
-  return sockets;
+  return s;
 }
 
 MachineSample probe_machine() {

@@ -14,8 +14,13 @@ struct ServerSample {
   std::int64_t pte_bytes = -1;
   std::int64_t threads = -1;
   double cpu_s = -1;
-  std::int64_t fds = -1;      // the fd table plus io_uring fixed files (see fixed_file_sockets)
+  std::int64_t fds = -1;      // the fd table plus the sockets in io_uring fixed-file tables (fixed_sockets)
   std::int64_t sockets = -1;  // fds that are sockets: a connection leak shows here, a lazily opened eventfd does not
+  // Sockets in the process's io_uring fixed-file tables ("direct descriptors"): the uring back end's connections live
+  // there, not in the fd table, so without them its connections and leaks would be invisible. Read from
+  // /proc/PID/fdinfo/<ring fd>, which lists the slots only when the ring's lock is free at that instant: a busy ring
+  // under-counts (never over-counts).
+  std::int64_t fixed_sockets = -1;
 };
 
 struct MachineSample {
@@ -26,11 +31,6 @@ struct MachineSample {
 };
 
 ServerSample probe_server(int pid);
-// Sockets held in the io_uring fixed-file tables ("direct descriptors") of a process: the uring back end's connections
-// live there, not in the fd table, so without them its connections and leaks would be invisible. Read from
-// /proc/PID/fdinfo/<ring fd>, whose "UserFiles:" section lists one slot per line. The kernel lists the slots only
-// when the ring's lock is free at that instant: a busy ring under-counts (never over-counts).
-std::int64_t fixed_file_sockets(int pid);
 MachineSample probe_machine();
 
 // The soft "Max open files" of a process (/proc/PID/limits), if readable.

@@ -160,7 +160,8 @@ def expand(profile: Profile, backends: List[str], workloads: List[str], largest:
 
 
 def _spec(cell: Cell, backend: str, connections: int, variant: str, repetition: int, overrides: dict) -> RunSpec:
-    substitutions = {"groups": str(max(1, connections // 100)), "chat_rate": str(max(100, min(connections * 2, CHAT_MAX_RATE)))}
+    chat_rate = max(100, min(connections * 2, CHAT_MAX_RATE))
+    substitutions = {"groups": str(max(1, connections // 100)), "chat_rate": str(chat_rate)}
     loadgen_args = [a.format(**substitutions) for a in cell.loadgen_args]
     hold_s = cell.hold_s if cell.mode == "idle" else 0.0
     if "hold_s" in overrides and cell.mode == "idle":

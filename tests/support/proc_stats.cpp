@@ -42,8 +42,9 @@ std::optional<std::size_t> open_fd_count(pid_t pid) {
 }
 
 std::optional<std::size_t> fixed_file_count(pid_t pid) {
-  if (::access(proc_path(pid, "fd").c_str(), F_OK) != 0) return std::nullopt;
-  return static_cast<std::size_t>(loadgen::fixed_file_sockets(pid));  // the same reading loadgen reports
+  const auto sample = loadgen::probe_server(static_cast<int>(pid));  // the same reading loadgen reports
+  if (sample.fixed_sockets < 0) return std::nullopt;
+  return static_cast<std::size_t>(sample.fixed_sockets);
 }
 
 std::optional<std::size_t> vm_rss_bytes(pid_t pid) { return status_field(pid, "VmRSS"); }

@@ -14,7 +14,7 @@ namespace tvt::test {
 // end's connections live there, not in the fd table; without them an "fds back to idle" check could not fail for it).
 std::optional<std::size_t> open_fd_count(pid_t pid);
 // Only the sockets in the process's io_uring fixed-file tables ("direct descriptors"), read as loadgen reads them
-// (loadgen::fixed_file_sockets): a ring whose lock is busy at that instant under-counts (never over-counts).
+// (loadgen::probe_server): a ring whose lock is busy at that instant under-counts (never over-counts).
 std::optional<std::size_t> fixed_file_count(pid_t pid);
 std::optional<std::size_t> vm_rss_bytes(pid_t pid);
 std::optional<std::size_t> thread_count(pid_t pid);
