@@ -548,25 +548,27 @@ class Loop {
     arm_recv(*c);
   }
 
+  // Every buffer of the batch just reaped has been given back (on_recv), so these recvs find one free.
   void rearm_starved() {
-    if (starved_.empty()) return;
-    // Every buffer of the batch just reaped has been given back (on_recv), so these recvs find one free.
-    std::vector<Conn*> waiting;
-    waiting.swap(starved_);
-    for (Conn* c : waiting) {
-      --c->in_flight;
-      if (!c->closing && !stopping_) arm_recv(*c);
-      maybe_free(*c);
-    }
+    release_held(starved_, [this](Conn& c) {
+      if (!c.closing) arm_recv(c);
+    });
   }
 
   void start_deferred_sends() {
-    if (deferred_sends_.empty()) return;
+    release_held(deferred_sends_, [this](Conn& c) { Protocol::start_deferred_send(*this, c); });
+  }
+
+  // Empties a list of held connections (proof, point 2): each one's hold is dropped, `resume` runs unless the loop
+  // is stopping, and a connection that was only waiting there to be freed is freed.
+  template <class Resume>
+  void release_held(std::vector<Conn*>& held, Resume resume) {
+    if (held.empty()) return;
     std::vector<Conn*> due;
-    due.swap(deferred_sends_);
+    due.swap(held);
     for (Conn* c : due) {
       --c->in_flight;
-      if (!stopping_) Protocol::start_deferred_send(*this, *c);
+      if (!stopping_) resume(*c);
       maybe_free(*c);
     }
   }
@@ -611,10 +613,8 @@ class Loop {
       const int result = io_uring_submit_and_wait_timeout(ring_.get(), &cqe, 1, &wait, nullptr);
       if (result < 0 && result != -ETIME && result != -EINTR && result != -EBUSY && result != -EAGAIN) break;
       reap();  // handlers see stopping_: they give buffers back and count completions, and issue nothing new
-      for (Conn* c : starved_) --c->in_flight;
-      starved_.clear();
-      for (Conn* c : deferred_sends_) --c->in_flight;
-      deferred_sends_.clear();
+      rearm_starved();  // stopping_: drops the holds, re-arms nothing
+      start_deferred_sends();
     }
     if (in_flight_total_ != 0) {
       static net::RateLimitedLog log;
