@@ -46,12 +46,22 @@ bool read_would_block(int fd) {
   return ::read(fd, &c, 1) < 0 && errno == EAGAIN;
 }
 
-TEST(ReactorTest, ParkedReaderIsWokenOnceByAnEdge) {
+// A socket pair whose end `a` is registered; the first poll takes the initial EPOLLOUT edge (no waiter: it leaves
+// write `ready`), so a test starts from a quiet registration.
+class RegisteredPair : public ::testing::Test {
+ protected:
+  RegisteredPair() {
+    reactor.add(sp.a(), reg);
+    reactor.poll(0ms);
+  }
+  ~RegisteredPair() override { reactor.remove(reg); }
+
   Reactor reactor;
   SocketPair sp;
   Registration reg;
-  reactor.add(sp.a(), reg);
-  reactor.poll(0ms);  // the initial EPOLLOUT edge: no waiter, leaves write `ready`
+};
+
+TEST_F(RegisteredPair, ParkedReaderIsWokenOnceByAnEdge) {
   CountingWaker w;
   ASSERT_TRUE(read_would_block(sp.a()));
   ASSERT_TRUE(reg.park(Direction::read, w.waker));
@@ -63,17 +73,11 @@ TEST(ReactorTest, ParkedReaderIsWokenOnceByAnEdge) {
   EXPECT_FALSE(reg.has_waiter(Direction::read));  // the wake consumed the slot
   reactor.poll(0ms);
   EXPECT_EQ(w.wakes.load(), 1);  // once per edge, not once per poll
-  reactor.remove(reg);
 }
 
 // The lost-edge race, made deterministic: the syscall fails, *then* data arrives and the reactor sees the edge while
 // nobody is parked. park() must refuse (the edge is remembered), so the caller retries and finds the data.
-TEST(ReactorTest, EdgeBetweenFailedReadAndParkIsNotLost) {
-  Reactor reactor;
-  SocketPair sp;
-  Registration reg;
-  reactor.add(sp.a(), reg);
-  reactor.poll(0ms);
+TEST_F(RegisteredPair, EdgeBetweenFailedReadAndParkIsNotLost) {
   ASSERT_TRUE(read_would_block(sp.a()));  // 1. the read fails
   ASSERT_EQ(::write(sp.b(), "x", 1), 1);  //    meanwhile the peer writes
   reactor.poll(0ms);                      //    and the reactor harvests the edge with nobody parked
@@ -84,7 +88,6 @@ TEST(ReactorTest, EdgeBetweenFailedReadAndParkIsNotLost) {
   ASSERT_TRUE(read_would_block(sp.a()));
   EXPECT_TRUE(reg.park(Direction::read, w.waker));  // the edge was consumed: now it parks
   EXPECT_TRUE(reg.unpark(Direction::read, w.waker));
-  reactor.remove(reg);
 }
 
 // The same race under real concurrency: a reader thread and a reactor thread, one byte at a time. A lost edge would
@@ -140,12 +143,7 @@ TEST(ReactorTest, NoLostWakeupsUnderConcurrency) {
   reactor.remove(reg);
 }
 
-TEST(ReactorTest, UnparkIsExact) {
-  Reactor reactor;
-  SocketPair sp;
-  Registration reg;
-  reactor.add(sp.a(), reg);
-  reactor.poll(0ms);
+TEST_F(RegisteredPair, UnparkIsExact) {
   CountingWaker w;
   ASSERT_TRUE(reg.park(Direction::read, w.waker));
   EXPECT_TRUE(reg.unpark(Direction::read, w.waker));  // withdrawn before any edge
@@ -163,15 +161,9 @@ TEST(ReactorTest, UnparkIsExact) {
   reactor.poll(1000ms);
   EXPECT_EQ(w.wakes.load(), 1);
   EXPECT_FALSE(reg.unpark(Direction::read, w.waker));  // already woken
-  reactor.remove(reg);
 }
 
-TEST(ReactorTest, WriterIsWokenWhenTheBufferDrains) {
-  Reactor reactor;
-  SocketPair sp;
-  Registration reg;
-  reactor.add(sp.a(), reg);
-  reactor.poll(0ms);
+TEST_F(RegisteredPair, WriterIsWokenWhenTheBufferDrains) {
   char chunk[4096] = {};
   while (::write(sp.a(), chunk, sizeof chunk) > 0) {
   }
@@ -184,7 +176,6 @@ TEST(ReactorTest, WriterIsWokenWhenTheBufferDrains) {
   }
   reactor.poll(1000ms);
   EXPECT_EQ(w.wakes.load(), 1);
-  reactor.remove(reg);
 }
 
 TEST(ReactorTest, PeerCloseWakesAParkedReader) {
@@ -369,12 +360,7 @@ namespace {
 
 // Bytes and the peer's FIN reported by one edge: a short read takes the bytes, the FIN stays unreported, and no
 // further edge comes. A reader that parks after a short read (to save an EAGAIN) must not sleep through it.
-TEST(ReactorTest, ReaderDoesNotParkAfterThePeersFinArrivedWithTheLastBytes) {
-  Reactor reactor;
-  SocketPair sp;
-  Registration reg;
-  reactor.add(sp.a(), reg);
-  reactor.poll(0ms);
+TEST_F(RegisteredPair, ReaderDoesNotParkAfterThePeersFinArrivedWithTheLastBytes) {
   CountingWaker w;
   ASSERT_TRUE(read_would_block(sp.a()));
   ASSERT_TRUE(reg.park(Direction::read, w.waker));
