@@ -143,7 +143,7 @@ Task<void> accept_into(TcpListener& listener, MakeTask make_task, SpawnConnectio
 // frame, so the loop must be gone before it returns).
 // `chat_hub` outlives the runtime (it is declared before the pool / block_on), so no connection outlives it.
 template <class Start>
-Task<void> serve_until_stopped(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop,
+Task<void> serve_until_stopped(int listen_fd, const backend::ServerOptions& options, backend::StopSignal& stop,
                                Start start, chat::Hub& chat_hub) {
   TcpListener listener = TcpListener::borrow(listen_fd);
   AsyncFd stop_fd(stop.fd(), Ownership::borrowed);
@@ -179,13 +179,13 @@ Task<void> serve_until_stopped(int listen_fd, const server::ServerOptions& optio
 
 }  // namespace
 
-void CoroLocalBackend::serve(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop) {
+void CoroLocalBackend::serve(int listen_fd, const backend::ServerOptions& options, backend::StopSignal& stop) {
   chat::Hub chat_hub(options.workload.limits.chat_outbox_bytes);
   block_on(serve_until_stopped(
       listen_fd, options, stop, [](Task<void> task) { return spawn_local(std::move(task)); }, chat_hub));
 }
 
-void CoroBackend::serve(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop) {
+void CoroBackend::serve(int listen_fd, const backend::ServerOptions& options, backend::StopSignal& stop) {
   chat::Hub chat_hub(options.workload.limits.chat_outbox_bytes);
   ThreadPool pool(options.worker_threads);
   block_on(serve_until_stopped(
