@@ -32,7 +32,7 @@
 #include <thread>
 #include <vector>
 
-#include "asio/chat_room.hpp"
+#include "asio/chat_hub.hpp"
 #include "asio/deadline.hpp"
 #include "net/log.hpp"
 #include "net/unique_fd.hpp"

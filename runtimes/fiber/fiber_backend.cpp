@@ -25,7 +25,7 @@
 #include "fiber/detail/io_wait.hpp"
 #include "fiber/detail/worker.hpp"
 #include "fiber/mutex.hpp"
-#include "fiber/offloading_compute_session.hpp"
+#include "fiber/compute_offload.hpp"
 #include "fiber/scheduler.hpp"
 #include "fiber/socket_stream.hpp"
 #include "fiber/spawn.hpp"

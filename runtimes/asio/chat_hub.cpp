@@ -1,4 +1,4 @@
-#include "asio/chat_room.hpp"
+#include "asio/chat_hub.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/dispatch.hpp>
