@@ -139,6 +139,7 @@ ExitReport ServerProcess::stop(std::chrono::milliseconds budget) {
   ExitReport report;
   const auto start = Clock::now();
   if (running()) {
+    ::kill(pid_, SIGCONT);  // a test may have stopped it (SIGSTOP); a stopped process would sit on the SIGTERM
     ::kill(pid_, budget.count() > 0 ? SIGTERM : SIGKILL);
     while (running() && Clock::now() - start < budget) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }

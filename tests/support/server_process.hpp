@@ -80,4 +80,13 @@ class ServerProcess {
 
 std::string describe(const ExitReport& report);
 
+// A gtest parameter name for a back end ("asio-mt" -> "asio_mt"), for suites instantiated over list_backends().
+// A function object, so that it can be passed as is (gtest calls it with a TestParamInfo<std::string>).
+inline constexpr auto test_name_for = [](const auto& info) {
+  std::string name = info.param;
+  for (auto& c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) c = '_';
+  return name;
+};
+
 }  // namespace tvt::test
