@@ -5,7 +5,8 @@
 // already queued means "look again").
 //
 // Invariants:
-// - The hub's map guarded by `map_mutex_`, a Group's member list by its `mutex`, a Member's outbox and flags by its `mutex`.
+// - The hub's map guarded by `map_mutex_`, a Group's member list by its `mutex`, a Member's outbox and flags by its
+//   `mutex`.
 //   Lock order: map -> group -> member; none is held across I/O.
 // - A member's `memberships` is touched only by its reader task. A Group exists while its list is non-empty.
 // - Groups hold weak_ptrs: a member cancelled at shutdown (which cannot await the locks to leave its groups) dies
