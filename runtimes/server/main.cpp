@@ -8,13 +8,16 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include "net/socket.hpp"
+#include "server/peer_exec.hpp"
 #include "server/registry.hpp"
 
 namespace {
@@ -67,9 +70,13 @@ class SignalThread {
   std::thread thread_;   // last: starts after the members it uses exist
 };
 
+// A peer is offered only when its executable was built (the build fails loudly when a toolchain is missing).
+bool offered(const server::BackendEntry& b) { return !b.is_peer() || server::peer_available(b); }
+
 std::string backend_names() {
   std::string names;
-  for (const auto& b : server::backends()) names.append(names.empty() ? "" : ", ").append(b.name);
+  for (const auto& b : server::backends())
+    if (offered(b)) names.append(names.empty() ? "" : ", ").append(b.name);
   return names;
 }
 
@@ -123,7 +130,8 @@ int main(int argc, char** argv) {
   }
 
   if (list) {
-    for (const auto& b : server::backends()) std::printf("%.*s\n", static_cast<int>(b.name.size()), b.name.data());
+    for (const auto& b : server::backends())
+      if (offered(b)) std::printf("%.*s\n", static_cast<int>(b.name.size()), b.name.data());
     return 0;
   }
   const auto* backend = server::find_backend(backend_name);
@@ -139,6 +147,12 @@ int main(int argc, char** argv) {
   if (stack_size != 0 && stack_size < 64 * 1024) {
     std::fprintf(stderr, "server: --stack-size must be 0 or at least 65536\n");
     return 2;
+  }
+  if (backend->is_peer()) {  // the options were valid here; the peer parses the same argv itself
+    server::exec_peer(*backend, argv);
+    std::fprintf(stderr, "server: cannot run the %s peer %s: %s\n", backend_name.c_str(),
+                 server::peer_path(*backend).c_str(), std::strerror(errno));
+    return 1;
   }
 
   // Block the stop signals before any thread exists, so every thread inherits the mask and only sigwait sees them.

@@ -6,6 +6,7 @@
 #include "asio/asio_backend.hpp"
 #include "coro/coro_backend.hpp"
 #include "fiber/fiber_backend.hpp"
+#include "peers/peers.hpp"
 #include "threads/threads_backend.hpp"
 #include "uring/uring_backend.hpp"
 
@@ -21,6 +22,12 @@ constexpr std::array registered = {
     entry_for<coro::CoroLocalBackend>(),
     entry_for<coro::CoroBackend>(),
     entry_for<uring::UringBackend>(),
+    // runtimes/peers/: the runtimes a user would pick instead, one executable per language runtime.
+    peer_entry_for<peers::GoPeer>(),
+    peer_entry_for<peers::GoMtPeer>(),
+    peer_entry_for<peers::TokioPeer>(),
+    peer_entry_for<peers::TokioMtPeer>(),
+    peer_entry_for<peers::AsyncStdPeer>(),
 };
 
 }  // namespace
