@@ -23,23 +23,16 @@
 
 #include "net/socket.hpp"
 #include "net/unique_fd.hpp"
+#include "server/registry.hpp"
 
 namespace tvt::testing {
 
 inline std::string server_path() { return std::string(TVT_BIN_DIR) + "/server"; }
 
-// The names `server --list-backends` prints: tests iterate the registry instead of naming back ends.
+// The registered back ends: tests iterate the registry (the table `server` is built from) instead of naming them.
 inline std::vector<std::string> registered_backends() {
   std::vector<std::string> names;
-  FILE* p = ::popen((server_path() + " --list-backends").c_str(), "r");
-  if (p == nullptr) return names;
-  char line[256];
-  while (std::fgets(line, sizeof line, p) != nullptr) {
-    std::string name(line);
-    while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
-    if (!name.empty()) names.push_back(name);
-  }
-  ::pclose(p);
+  for (const auto& entry : server::backends()) names.emplace_back(entry.name);
   return names;
 }
 

@@ -64,7 +64,7 @@ class ServerProcess {
   // report.
   ExitReport stop(std::chrono::milliseconds budget = std::chrono::milliseconds(2000));
 
-  // The built `server` executable, and what `server --list-backends` prints.
+  // The built `server` executable, and the names of its back ends (the registry it is built from).
   static std::string executable();
   static std::vector<std::string> list_backends();
 
