@@ -5,16 +5,6 @@
 
 namespace tvt::loadgen {
 
-std::string_view workload_name(Workload w) {
-  switch (w) {
-    case Workload::http: return "http";
-    case Workload::echo: return "echo";
-    case Workload::chat: return "chat";
-    case Workload::compute: return "compute";
-  }
-  return "?";
-}
-
 std::string_view mode_name(Mode m) {
   switch (m) {
     case Mode::closed: return "closed";
@@ -27,8 +17,8 @@ std::string_view mode_name(Mode m) {
 
 std::optional<int> parse_options(int argc, char** argv, Options& o) {
   CLI::App app{"tasks-vs-threads load generator: verified request/reply load, latency histograms, server memory"};
-  const std::map<std::string, Workload> workloads{
-      {"http", Workload::http}, {"echo", Workload::echo}, {"chat", Workload::chat}, {"compute", Workload::compute}};
+  std::map<std::string, Workload> workloads;
+  for (const Workload w : protocol::all_workloads) workloads.emplace(protocol::name(w), w);
   const std::map<std::string, Mode> modes{
       {"closed", Mode::closed}, {"open", Mode::open}, {"idle", Mode::idle}, {"storm", Mode::storm}};
   app.add_option("--target", o.targets, "HOST:PORT of a server (repeat to spread connections over several)")

@@ -6,9 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "protocol/workload.hpp"
+
 namespace tvt::loadgen {
 
-enum class Workload { http, echo, chat, compute };
+using protocol::Workload;
 enum class Mode { closed, open, idle, storm };
 
 struct Options {
@@ -45,7 +47,6 @@ struct Options {
   std::uint32_t worker_threads = 0;
 };
 
-std::string_view workload_name(Workload w);
 std::string_view mode_name(Mode m);
 
 // Parses argv; returns the exit code to use when the process should stop now (help: 0, bad arguments: 2).
