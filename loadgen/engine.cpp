@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,8 +65,9 @@ struct Conn {
   std::int64_t intended_ns = 0;       // open loop: when the request in flight was due
   std::int64_t sent_ns = 0;
   std::int64_t deadline_ns = 0;
-  std::int64_t next_due_ns = 0;       // open loop / chat: when the next send is due
-  std::int64_t schedule_start_ns = 0; // open loop / chat: the first due time
+  std::int64_t next_due_ns = 0;       // open loop / chat: when the next send is due (ArrivalSchedule::never: none)
+  std::uint64_t due_index = 0;        // open loop / chat: which of the schedule's dues next_due_ns is
+  std::int64_t last_send_ns = 0;      // open loop / chat: when this connection's previous send left (0: none yet)
   std::uint64_t sequence = 0;
   CodecConn codec;
   char send_buffer[send_buffer_bytes];
@@ -77,16 +79,6 @@ struct TimerEntry {
   std::uint32_t generation;
   bool operator>(const TimerEntry& o) const { return due_ns > o.due_ns; }
 };
-
-// Number of k >= 0 with first + k * step in [from, to).
-std::int64_t count_due_in(std::int64_t first, std::int64_t step, std::int64_t from, std::int64_t to) {
-  if (step <= 0 || to <= from) return 0;
-  auto index_at_or_after = [&](std::int64_t t) -> std::int64_t {
-    if (t <= first) return 0;
-    return (t - first + step - 1) / step;
-  };
-  return std::max<std::int64_t>(0, index_at_or_after(to) - index_at_or_after(from));
-}
 
 // One engine thread, compiled once per workload codec: request/reply codecs run the closed, open, idle and storm
 // modes; chat (request_reply == false) posts on its schedule and receives at any time.
@@ -105,16 +97,20 @@ class EngineThread {
     storage.reserve(conns_.size() * 2 + 16);
     timers_ = decltype(timers_)(std::greater<TimerEntry>{}, std::move(storage));
     recv_buffer_ = std::make_unique<char[]>(recv_buffer_bytes);
-    if (options_.mode == Mode::open || chat) open_interval_ns_ = per_connection_interval_ns();
+    scheduled_ = options_.mode == Mode::open || chat;
+    lateness_.threshold_ns = static_cast<std::int64_t>(options_.late_threshold_us * 1000);
+    if (scheduled_) {
+      // Precomputed before the first connect; a second past the window covers a late go.
+      const auto span = static_cast<std::int64_t>((options_.warmup_s + options_.duration_s + 1) * ns_per_s);
+      schedule_ = ArrivalSchedule(options_.arrivals, options_.rate, config_.total_connections, slot_begin, slot_end,
+                                  span, options_.seed);
+    }
   }
 
   RunResult run();
 
  private:
   // --- set-up ---
-  std::int64_t per_connection_interval_ns() const {
-    return static_cast<std::int64_t>(static_cast<double>(config_.total_connections) * ns_per_s / options_.rate);
-  }
 
   std::int64_t connect_budget_ns() const {
     return std::max(static_cast<std::int64_t>(options_.connect_timeout_s * ns_per_s),
@@ -167,6 +163,13 @@ class EngineThread {
   void set_writing(Conn& c, bool writing);
   void add_timer(Conn& c, std::int64_t due) { timers_.push({due, index_of(c), ++c.timer_generation}); }
   void cancel_timer(Conn& c) { ++c.timer_generation; }
+  // Moves `c` to its next due time.
+  void advance_schedule(Conn& c) {
+    const std::int64_t due = schedule_.due(c.slot, ++c.due_index);
+    c.next_due_ns = due == ArrivalSchedule::never ? due : go_ns_ + due;
+  }
+  // A scheduled send due at `due` left at `now`: its lateness, and the gap since the connection's previous send.
+  void account_send(Conn& c, std::int64_t due, std::int64_t now);
   std::uint32_t index_of(const Conn& c) const { return static_cast<std::uint32_t>(&c - conns_.data()); }
 
   // --- phases ---
@@ -197,7 +200,9 @@ class EngineThread {
   std::int64_t connect_deadline_ns_ = 0;
   std::int64_t go_ns_ = 0, window_start_ns_ = 0, window_end_ns_ = 0, drain_deadline_ns_ = 0;
   std::int64_t last_delivery_ns_ = 0;
-  std::int64_t open_interval_ns_ = 0;
+  bool scheduled_ = false;  // open loop or chat: sends follow schedule_
+  ArrivalSchedule schedule_;
+  LatenessTally lateness_;
   std::size_t interval_count_ = 1;
   RunResult result_;
 };
@@ -326,7 +331,10 @@ void EngineThread<Codec>::send_request(Conn& c, std::int64_t intended, std::int6
   c.intended_ns = intended;
   c.sent_ns = now;
   c.deadline_ns = now + static_cast<std::int64_t>(options_.timeout_ms * ns_per_ms);
-  if (options_.mode == Mode::open) c.next_due_ns = intended + open_interval_ns_;
+  if (options_.mode == Mode::open) {
+    account_send(c, intended, now);
+    advance_schedule(c);
+  }
   c.state = ConnState::awaiting;
   flush(c);
 }
@@ -334,13 +342,14 @@ void EngineThread<Codec>::send_request(Conn& c, std::int64_t intended, std::int6
 template <class Codec>
 void EngineThread<Codec>::chat_post(Conn& c, std::int64_t now) {
   const std::int64_t due = c.next_due_ns;
-  c.next_due_ns += open_interval_ns_;
+  advance_schedule(c);
   if (phase_ != Phase::running || due >= window_end_ns_) return;  // posting stops at the end of the window
   if (c.send_offset < c.send_length) {
     // The previous line is still not written: the server is not reading. Skipped, and counted if it was due in the
     // window, never silently.
     if (due >= window_start_ns_) ++result_.counters.dropped_sends;
   } else {
+    account_send(c, due, now);
     const Outgoing post = codec_.post(c.slot, c.sequence, due, c.send_buffer);
     ++c.sequence;
     c.send_data = post.data;
@@ -353,6 +362,21 @@ void EngineThread<Codec>::chat_post(Conn& c, std::int64_t now) {
     if (c.state == ConnState::backoff) return;
   }
   add_timer(c, std::max(c.next_due_ns, now));
+}
+
+template <class Codec>
+void EngineThread<Codec>::account_send(Conn& c, std::int64_t due, std::int64_t now) {
+  // Lateness is the client's own delay (timer wake-up, other connections' work, a reply still out), kept apart
+  // from latency so a run can show it kept its schedule.
+  if (due >= window_start_ns_ && due < window_end_ns_) {
+    lateness_.add(due, now);
+    if (c.last_send_ns >= window_start_ns_) {
+      const double units = static_cast<double>(now - c.last_send_ns) * gap_units_per_mean / schedule_.mean_gap_ns();
+      result_.intervals[static_cast<std::size_t>(HistKind::send_gaps)][interval_of(now)].record(
+          static_cast<std::int64_t>(units));
+    }
+  }
+  c.last_send_ns = now;
 }
 
 template <class Codec>
@@ -519,10 +543,11 @@ void EngineThread<Codec>::on_go(std::int64_t go_ns) {
   }
   // Open loop and chat: connection s's schedule starts s/rate after go, so the sends of all connections interleave
   // evenly at the total rate.
-  if (open_interval_ns_ > 0) {
+  if (scheduled_) {
+    use(HistKind::send_gaps);
     for (auto& c : conns_) {
-      c.schedule_start_ns = go_ns + static_cast<std::int64_t>(static_cast<double>(c.slot) * ns_per_s / options_.rate);
-      c.next_due_ns = c.schedule_start_ns;
+      c.due_index = 0;
+      c.next_due_ns = go_ns + schedule_.due(c.slot, 0);
     }
   }
   phase_ = Phase::running;
@@ -534,13 +559,16 @@ void EngineThread<Codec>::on_go(std::int64_t go_ns) {
 template <class Codec>
 void EngineThread<Codec>::end_window(std::int64_t now) {
   auto& k = result_.counters;
+  k.late_sends = lateness_.late;
+  k.worst_lateness_ns = lateness_.worst_ns;
   for (auto& c : conns_) {
     if (c.fd >= 0 && c.state != ConnState::connecting) ++k.open_at_end;
-    if (open_interval_ns_ > 0) {
+    if (scheduled_) {
       // Sends are issued in due order, so the ones due in the window that never went out (the connection fell behind,
-      // or was not connected) are exactly the dues from next_due_ns on.
-      k.scheduled_sends += count_due_in(c.schedule_start_ns, open_interval_ns_, window_start_ns_, window_end_ns_);
-      k.dropped_sends += count_due_in(c.next_due_ns, open_interval_ns_, window_start_ns_, window_end_ns_);
+      // or was not connected) are exactly the dues from due_index on.
+      const std::int64_t from = window_start_ns_ - go_ns_, to = window_end_ns_ - go_ns_;
+      k.scheduled_sends += schedule_.count_due(c.slot, 0, from, to);
+      k.dropped_sends += schedule_.count_due(c.slot, c.due_index, from, to);
     }
   }
   (void)now;
@@ -582,6 +610,9 @@ void EngineThread<Codec>::scan_timeouts(std::int64_t now) {
 
 template <class Codec>
 RunResult EngineThread<Codec>::run() {
+  // Sends must leave on time: the kernel's default 50 us timer slack would let every epoll_pwait2 timeout (the
+  // next-send timer) fire up to 50 us late.
+  ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   const std::int64_t start = monotonic_ns();
   result_.counters.connect_start_ns = start;
