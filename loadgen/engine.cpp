@@ -111,7 +111,6 @@ class EngineThread {
 
  private:
   // --- set-up ---
-
   std::int64_t connect_budget_ns() const {
     return std::max(static_cast<std::int64_t>(options_.connect_timeout_s * ns_per_s),
                     static_cast<std::int64_t>(options_.timeout_ms * ns_per_ms));
@@ -541,8 +540,8 @@ void EngineThread<Codec>::on_go(std::int64_t go_ns) {
     use(HistKind::small);
     use(HistKind::large);
   }
-  // Open loop and chat: connection s's schedule starts s/rate after go, so the sends of all connections interleave
-  // evenly at the total rate.
+  // Open loop and chat: each connection follows its ArrivalSchedule from go (uniform: slot s starts s/rate after go,
+  // so the sends of all connections interleave evenly at the total rate).
   if (scheduled_) {
     use(HistKind::send_gaps);
     for (auto& c : conns_) {
