@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,11 +21,24 @@ namespace {
 
 constexpr std::string_view syscall_event = "raw_syscalls:sys_enter";
 constexpr std::string_view switch_event = "context-switches";
-// x86-64 numbers of the calls that wait for work: epoll_wait 232, epoll_pwait 281, epoll_pwait2 441,
-// io_uring_enter 426, poll 7, ppoll 271, select 23, pselect6 270. perf names the filtered event like the unfiltered
-// one, so it is told apart by its position (the third event).
-constexpr const char* wait_filter = "id == 232 || id == 281 || id == 441 || id == 426 || id == 7 || id == 271 || "
-                                    "id == 23 || id == 270";
+// The calls that wait for work, by this architecture's syscall numbers (some do not exist everywhere). perf names the
+// filtered event like the unfiltered one, so it is told apart by its position (the third event).
+std::string wait_filter() {
+  const long numbers[] = {
+#ifdef __NR_epoll_wait
+      __NR_epoll_wait,
+#endif
+#ifdef __NR_poll
+      __NR_poll,
+#endif
+#ifdef __NR_select
+      __NR_select,
+#endif
+      __NR_epoll_pwait, __NR_epoll_pwait2, __NR_io_uring_enter, __NR_ppoll, __NR_pselect6};
+  std::string filter;
+  for (const long n : numbers) filter += (filter.empty() ? "id == " : " || id == ") + std::to_string(n);
+  return filter;
+}
 constexpr std::int64_t command_timeout_ns = 2'000'000'000;
 
 std::int64_t now_ns() {
@@ -112,7 +126,7 @@ bool PerfCounter::start(int pid, const std::string& perf_path, std::int64_t time
   const std::string control = "fd:" + std::to_string(control_pipe[0]) + "," + std::to_string(ack_pipe[1]);
   const std::string filtered = std::string(syscall_event);
   std::vector<std::string> args = {perf_path, "stat", "-x,", "--no-big-num", "-e", events, "-e", filtered,
-                                   "--filter", wait_filter, "-p", pid_text, "-D", "-1", "--control", control,
+                                   "--filter", wait_filter(), "-p", pid_text, "-D", "-1", "--control", control,
                                    "-o", output_path_};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

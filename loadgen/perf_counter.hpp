@@ -4,7 +4,8 @@
 //   raw_syscalls:sys_enter   every system call entry
 //   context-switches         every switch away from one of the server's threads
 //   raw_syscalls:sys_enter filtered to the waiting calls (epoll_wait, epoll_pwait, epoll_pwait2, io_uring_enter,
-//                            poll, ppoll, select, pselect6): how often the server asks the kernel for more work
+//                            poll, ppoll, select, pselect6, by this architecture's numbers): how often the server
+//                            asks the kernel for more work
 // perf attaches to the server's threads (`-p PID`) with its counters disabled (`-D -1`) before the first connection,
 // and is told to enable and disable them at the window's edges over a control pipe (`--control fd:`), acknowledged.
 // perf's counters are inherited: a thread the server creates after perf attached (a thread per connection) is
