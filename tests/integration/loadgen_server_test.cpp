@@ -108,10 +108,11 @@ TEST(LoadgenServer, CostOfTheWorkIsMeasuredOverTheWindow) {
   EXPECT_GT(json_number(run.json, "client_cpu_util"), 0);
   const std::string bound = json_field(run.json, "bound");
   EXPECT_TRUE(bound == "client" || bound == "server" || bound == "neither") << bound;
-  // Where perf can count, every request cost the server at least a recv and a send; where it cannot, the counts
+  // Where perf can count, every request cost the server a recv and a send (perf's window opens and closes over its
+  // control pipe, a fraction of a millisecond off the request window: hence 1.9, not 2); where it cannot, the counts
   // are empty and the note says why.
   if (json_field(run.json, "cost_note").empty()) {
-    EXPECT_GE(json_number(run.json, "syscalls_per_op"), 2.0) << run.json;
+    EXPECT_GE(json_number(run.json, "syscalls_per_op"), 1.9) << run.json;
     EXPECT_GT(json_number(run.json, "ctx_switches_per_op"), 0.1);  // a thread per connection blocks per request
     EXPECT_GE(json_number(run.json, "waits_per_op"), 0);
   } else {
