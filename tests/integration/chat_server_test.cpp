@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "integration/server_process.hpp"
+#include "integration/threads_variants.hpp"
 #include "protocol/compute.hpp"
 
 namespace tvt::testing {
@@ -207,6 +208,8 @@ TEST_P(ChatServer, ComputeWithOffloadGivesTheSameDigests) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryBackend, ChatServer, ::testing::ValuesIn(registered_backends()), backend_test_name);
+INSTANTIATE_TEST_SUITE_P(ThreadsVariants, ChatServer, ::testing::ValuesIn(threads_variant_params()),
+                         backend_test_name);
 
 }  // namespace
 }  // namespace tvt::testing

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "hostile_fixture.hpp"
+#include "threads_variants.hpp"
 
 namespace tvt::test {
 namespace {
@@ -382,6 +383,7 @@ TEST_P(Hostile, GracefulStopWithOpenConnections) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryBackend, Hostile, ::testing::ValuesIn(backends_under_test()), test_name_for);
+INSTANTIATE_TEST_SUITE_P(ThreadsVariants, Hostile, ::testing::ValuesIn(threads_variant_params()), test_name_for);
 
 }  // namespace
 }  // namespace tvt::test

@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -43,11 +45,12 @@ inline std::vector<std::string> registered_backends() {
   return names;
 }
 
-// A gtest parameter name for a back end ("asio-mt" -> "asio_mt").
+// A gtest parameter name for a back end ("asio-mt" -> "asio_mt", "threads --thread-cache 64" ->
+// "threads___thread_cache_64").
 inline std::string backend_test_name(const ::testing::TestParamInfo<std::string>& param) {
   std::string name = param.param;
   for (auto& ch : name)
-    if (ch == '-') ch = '_';
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
   return name;
 }
 
@@ -59,7 +62,11 @@ class ServerProcess {
                 long max_open_files = 0) {
     int out[2];
     if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    std::vector<std::string> args = {server_path(), "--backend", backend, "--workload", workload, "--port", "0"};
+    // `backend` may carry a variant's arguments after the name ("threads --chat-writer inline").
+    std::vector<std::string> args = {server_path(), "--backend"};
+    std::istringstream words(backend);
+    for (std::string word; words >> word;) args.push_back(word);
+    args.insert(args.end(), {"--workload", workload, "--port", "0"});
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = ::fork();
     if (pid_ == 0) {

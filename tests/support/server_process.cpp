@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -22,8 +23,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::vector<std::string> command_line(const ServerConfig& config) {
-  std::vector<std::string> args = {ServerProcess::executable(), "--backend", config.backend,
-                                   "--workload", config.workload, "--port", "0"};
+  // `backend` may carry a variant's arguments after the name ("threads --thread-cache 8"): one word per argument.
+  std::vector<std::string> args = {ServerProcess::executable(), "--backend"};
+  std::istringstream words(config.backend);
+  for (std::string word; words >> word;) args.push_back(word);
+  args.insert(args.end(), {"--workload", config.workload, "--port", "0"});
   args.insert(args.end(), config.extra_args.begin(), config.extra_args.end());
   return args;
 }
