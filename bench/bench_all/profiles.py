@@ -13,6 +13,15 @@ from typing import Dict, List, Optional, Tuple
 # head-of-line blocking and its spawn_blocking fix; the others run compute once.
 OFFLOAD_BACKENDS = ("coro", "coro-local", "fiber", "fiber-mt")
 
+# The threads back end's variants (issue 20): name -> (server arguments, workloads it applies to). A cell runs them as
+# extra rows (`variant` column) at the connection counts in its `threads_variant_counts`: the options a
+# thread-server author would reach for, measured beside the plain back end (runtimes/threads/README.md).
+THREADS_VARIANTS = {
+    "stack64k": (("--stack-size", "65536"), ("http", "echo", "chat")),  # 64 KiB stack reservation, not 8 MiB
+    "cache": (("--thread-cache", "256"), ("http", "echo")),             # finished threads parked for reuse
+    "inline": (("--chat-writer", "inline"), ("chat",)),                 # one thread per chat member
+}
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -24,6 +33,7 @@ class Cell:
     hold_s: float = 0.0             # idle mode: how long connections stay open while the server is sampled
     loadgen_args: Tuple[str, ...] = ()   # extra loadgen arguments ("{groups}" is replaced by connections // 100)
     offload_variants: bool = False  # also run OFFLOAD_BACKENDS with --offload
+    threads_variant_counts: Tuple[int, ...] = ()  # also run THREADS_VARIANTS at these counts (LARGEST allowed)
 
 
 LARGEST = -1  # placeholder in Cell.connections: the largest count this machine allows (see largest_connections)
@@ -69,10 +79,12 @@ PROFILES: Dict[str, Profile] = {
     "default": Profile(
         name="default",
         cells=(
-            Cell("http", "closed", (100, 1000, 10000), duration_s=3.0, warmup_s=1.0),
+            Cell("http", "closed", (100, 1000, 10000), duration_s=3.0, warmup_s=1.0, threads_variant_counts=(1000,)),
             Cell("echo", "closed", (100, 1000, 10000), duration_s=3.0, warmup_s=1.0),
-            Cell("http", "idle", (100, 1000, 10000), duration_s=2.0, warmup_s=0.0, hold_s=2.0),
-            Cell("chat", "closed", (1000,), duration_s=3.0, warmup_s=1.0, loadgen_args=_CHAT),
+            Cell("http", "idle", (100, 1000, 10000), duration_s=2.0, warmup_s=0.0, hold_s=2.0,
+                 threads_variant_counts=(1000, 10000)),
+            Cell("chat", "closed", (1000,), duration_s=3.0, warmup_s=1.0, loadgen_args=_CHAT,
+                 threads_variant_counts=(1000,)),
             Cell("compute", "open", (100,), duration_s=3.0, warmup_s=1.0, loadgen_args=_COMPUTE,
                  offload_variants=True),
         ),
@@ -87,9 +99,11 @@ PROFILES: Dict[str, Profile] = {
         cells=(
             Cell("http", "closed", (1000, 5000, 10000, LARGEST), duration_s=5.0, warmup_s=1.0),
             Cell("echo", "closed", (1000, 10000), duration_s=5.0, warmup_s=1.0),
-            Cell("http", "idle", (1000, 5000, 10000, LARGEST), duration_s=3.0, warmup_s=0.0, hold_s=3.0),
-            Cell("http", "storm", (10000,), duration_s=1.0, warmup_s=0.0),
-            Cell("chat", "closed", (1000, 10000), duration_s=5.0, warmup_s=1.0, loadgen_args=_CHAT),
+            Cell("http", "idle", (1000, 5000, 10000, LARGEST), duration_s=3.0, warmup_s=0.0, hold_s=3.0,
+                 threads_variant_counts=(10000, LARGEST)),
+            Cell("http", "storm", (10000,), duration_s=1.0, warmup_s=0.0, threads_variant_counts=(10000,)),
+            Cell("chat", "closed", (1000, 10000), duration_s=5.0, warmup_s=1.0, loadgen_args=_CHAT,
+                 threads_variant_counts=(1000, 10000)),
             Cell("compute", "open", (100, 1000), duration_s=5.0, warmup_s=1.0, loadgen_args=_COMPUTE,
                  offload_variants=True),
         ),
@@ -154,6 +168,9 @@ def expand(profile: Profile, backends: List[str], workloads: List[str], largest:
                     variants = [""]
                     if cell.offload_variants and backend in OFFLOAD_BACKENDS:
                         variants.append("offload")
+                    if backend == "threads" and connections in [largest if c == LARGEST else c
+                                                                for c in cell.threads_variant_counts]:
+                        variants += [v for v, (_, w) in THREADS_VARIANTS.items() if cell.workload in w]
                     for variant in variants:
                         specs.append(_spec(cell, backend, connections, variant, repetition, overrides))
     return specs
@@ -171,4 +188,12 @@ def _spec(cell: Cell, backend: str, connections: int, variant: str, repetition: 
         duration_s=overrides.get("duration_s", cell.duration_s),
         warmup_s=overrides.get("warmup_s", cell.warmup_s) if cell.mode != "idle" else 0.0,
         hold_s=hold_s, loadgen_args=loadgen_args,
-        server_args=["--offload"] if variant == "offload" else [], variant=variant, repetition=repetition)
+        server_args=_server_args(backend, variant), variant=variant, repetition=repetition)
+
+
+def _server_args(backend: str, variant: str) -> List[str]:
+    if variant == "offload":
+        return ["--offload"]
+    if backend == "threads" and variant in THREADS_VARIANTS:
+        return list(THREADS_VARIANTS[variant][0])
+    return []
