@@ -60,9 +60,10 @@ class InlineMember : public ChatHub::Member {
   // `flags` MSG_DONTWAIT: stops at a full socket and wakes the owner to finish; 0: blocks, and a timeout fails.
   void send_locked(int flags) {
     while (!failed_) {
-      if (sent_ == sending_.size()) {
-        if (in_flight_) outbox.finish_send(sending_);
+      if (!in_flight_ || sent_ == sending_.size()) {
+        if (in_flight_) outbox.finish_send(sending_);  // may release `sending_`'s storage: `sent_` restarts below
         in_flight_ = false;
+        sent_ = 0;
         if (!outbox.has_queued()) return;
         outbox.start_send(sending_);
         in_flight_ = true;
