@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "blocking/serve_chat.hpp"
 #include "net/log.hpp"
 #include "net/partial_request_deadline.hpp"
 #include "protocol/chat.hpp"
@@ -146,22 +147,11 @@ void serve_chat_inline(BlockingSocket& socket, ChatHub& hub, std::size_t max_lin
       me.send_locked();
     }
     if (!want_in || (p.revents & (POLLIN | POLLERR | POLLHUP)) == 0) continue;
-    auto in = socket.read();
+    const auto in = socket.read();
     if (in.empty()) break;
     if (timeouts) read_deadline = Clock::now() + idle_timeout;
-    std::string_view line;
-    protocol::LineSplitter::Status status;
-    while ((status = lines.next(in, line)) == protocol::LineSplitter::Status::line) {
-      const auto command = protocol::parse_chat_line(line);
-      switch (command.verb) {
-        case protocol::ChatVerb::join: hub.join(me, command.group); break;
-        case protocol::ChatVerb::leave: hub.leave(me, command.group); break;
-        case protocol::ChatVerb::msg: hub.post(me, command.group, line, deliver); break;
-        case protocol::ChatVerb::invalid:
-          me.reply([&](std::string& out) { protocol::append_error(out, command.reason); });
-          break;
-      }
-    }
+    const auto status = blocking::run_chat_commands(
+        hub, me, lines, in, [&](std::string_view group, std::string_view line) { hub.post(me, group, line, deliver); });
     if (status == protocol::LineSplitter::Status::too_long) {
       static net::RateLimitedLog log;
       log.write("closing a connection: chat line over the limit");
