@@ -382,6 +382,8 @@ TEST_P(Hostile, GracefulStopWithOpenConnections) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryBackend, Hostile, ::testing::ValuesIn(backends_under_test()), test_name_for);
+INSTANTIATE_TEST_SUITE_P(Variants, Hostile, ::testing::ValuesIn(test::ServerProcess::list_variants({"http", "echo"})),
+                         test_name_for);
 
 }  // namespace
 }  // namespace tvt::test
