@@ -21,7 +21,7 @@ use tvt_protocol::http::{HttpReplies, HttpSession};
 use tvt_protocol::hub::{AfterRead, Hub, Member};
 use tvt_protocol::options::{self, Options, Workload};
 use tvt_protocol::process::{self, Acceptor};
-use tvt_protocol::{release, Session, Verdict};
+use tvt_protocol::{close_after_reply, release, Session};
 
 const READ_BUFFER_BYTES: usize = 2048;
 
@@ -115,22 +115,14 @@ async fn serve_connection<S: Session>(mut stream: TcpStream, mut session: S, idl
                     release(&mut out);
                 }
             }
-            if verdict == Verdict::Close {
-                if !session.close_reason().is_empty() {
-                    process::log_rate_limited(&format!("closing a connection: {}", session.close_reason()));
-                }
-                return Ok(());
-            }
-            if deadline.overdue(session.has_partial(), idle, "request") {
+            if close_after_reply(&session, verdict, &mut deadline, idle) {
                 return Ok(());
             }
         }
     }
     .await;
     if let Err(e) = result {
-        if !process::is_routine_end(&e) {
-            process::log_rate_limited(&format!("connection error: {}", e));
-        }
+        process::log_unusual_end("connection error", &e);
     }
 }
 
@@ -145,9 +137,7 @@ async fn serve_chat(mut stream: TcpStream, hub: Arc<Hub>, idle: Option<Duration>
             Ok(0) => break,
             Ok(n) => n,
             Err(e) => {
-                if !process::is_routine_end(&e) {
-                    process::log_rate_limited(&format!("chat connection error: {}", e));
-                }
+                process::log_unusual_end("chat connection error", &e);
                 server_closes = true;
                 break;
             }
@@ -169,9 +159,7 @@ async fn write_loop(mut stream: TcpStream, member: Arc<Member>, idle: Option<Dur
     let mut sending = Vec::new();
     while member.next_to_send(&mut sending).await {
         if let Err(e) = write_all_timed(&mut stream, &sending, idle).await {
-            if !process::is_routine_end(&e) {
-                process::log_rate_limited(&format!("chat writer: {}", e));
-            }
+            process::log_unusual_end("chat writer", &e);
             member.writer_failed();
             let _ = stream.shutdown(Shutdown::Both); // ends the reader's wait too
             return;

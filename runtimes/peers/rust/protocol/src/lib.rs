@@ -15,4 +15,4 @@ pub mod process;
 pub mod session;
 
 pub use limits::Limits;
-pub use session::{release, Session, Verdict};
+pub use session::{close_after_reply, release, Session, Verdict};

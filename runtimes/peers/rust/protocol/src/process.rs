@@ -91,6 +91,13 @@ pub fn is_routine_end(e: &io::Error) -> bool {
     )
 }
 
+/// Logs how a connection ended (`what`: which side of it), unless the end was routine.
+pub fn log_unusual_end(what: &str, error: &io::Error) {
+    if !is_routine_end(error) {
+        log_rate_limited(&format!("{}: {}", what, error));
+    }
+}
+
 /// Handles an accept() error so that the accept loop neither dies nor spins. When out of descriptors (EMFILE/ENFILE)
 /// the pending connection stays in the backlog and the listener stays readable, so a naive loop burns a core: the
 /// acceptor keeps one spare descriptor, frees it, accepts and closes one pending connection (it is shed, the client

@@ -19,6 +19,23 @@ pub trait Session: Send + 'static {
     fn has_partial(&self) -> bool;
 }
 
+/// What a connection loop asks once the replies to a read went out: close now? True when the session said so (its
+/// reason logged) or when a half-received request has overrun the slowloris deadline (`idle`).
+pub fn close_after_reply<S: Session>(
+    session: &S,
+    verdict: Verdict,
+    deadline: &mut crate::deadline::PartialRequestDeadline,
+    idle: Option<std::time::Duration>,
+) -> bool {
+    if verdict == Verdict::Close {
+        if !session.close_reason().is_empty() {
+            crate::process::log_rate_limited(&format!("closing a connection: {}", session.close_reason()));
+        }
+        return true;
+    }
+    deadline.overdue(session.has_partial(), idle, "request")
+}
+
 /// Empties `v` and gives its heap block back: clear() would keep the capacity of the largest request ever seen, and
 /// memory per idle connection is what the suite measures.
 pub fn release(v: &mut Vec<u8>) {

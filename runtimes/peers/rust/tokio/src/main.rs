@@ -18,7 +18,7 @@ use tvt_protocol::http::{HttpReplies, HttpSession};
 use tvt_protocol::hub::{AfterRead, Hub, Member};
 use tvt_protocol::options::{self, Options, Workload};
 use tvt_protocol::process::{self, Acceptor};
-use tvt_protocol::{release, Session, Verdict};
+use tvt_protocol::{close_after_reply, release, Session, Verdict};
 
 /// Reads and replies bigger than this do not stay allocated in a worker's scratch (memory after a burst).
 const SCRATCH_KEEP_BYTES: usize = 64 * 1024;
@@ -166,22 +166,15 @@ async fn serve_connection<S: Session>(stream: TcpStream, mut session: S, idle: O
                 write_all_timed(&stream, &unsent, idle).await?;
                 release(&mut unsent);
             }
-            if progress == Progress::ServedThenClose {
-                if !session.close_reason().is_empty() {
-                    process::log_rate_limited(&format!("closing a connection: {}", session.close_reason()));
-                }
-                return Ok(());
-            }
-            if deadline.overdue(session.has_partial(), idle, "request") {
+            let verdict = if progress == Progress::ServedThenClose { Verdict::Close } else { Verdict::KeepOpen };
+            if close_after_reply(&session, verdict, &mut deadline, idle) {
                 return Ok(());
             }
         }
     }
     .await;
     if let Err(e) = result {
-        if !process::is_routine_end(&e) {
-            process::log_rate_limited(&format!("connection error: {}", e));
-        }
+        process::log_unusual_end("connection error", &e);
     }
 }
 
@@ -208,9 +201,7 @@ async fn serve_chat(stream: TcpStream, hub: Arc<Hub>, idle: Option<Duration>) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) => {
-                if !process::is_routine_end(&e) {
-                    process::log_rate_limited(&format!("chat connection error: {}", e));
-                }
+                process::log_unusual_end("chat connection error", &e);
                 server_closes = true;
                 break;
             }
@@ -232,9 +223,7 @@ async fn write_loop(stream: Arc<TcpStream>, member: Arc<Member>, idle: Option<Du
     let mut sending = Vec::new();
     while member.next_to_send(&mut sending).await {
         if let Err(e) = write_all_timed(&stream, &sending, idle).await {
-            if !process::is_routine_end(&e) {
-                process::log_rate_limited(&format!("chat writer: {}", e));
-            }
+            process::log_unusual_end("chat writer", &e);
             member.writer_failed();
             process::shutdown_both(&*stream); // ends the reader's wait too
             return;
