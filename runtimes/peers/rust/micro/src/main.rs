@@ -387,7 +387,9 @@ fn benchmarks(smoke: bool) -> Vec<Benchmark> {
     let mut list = Vec::new();
     for model in [Model::Tokio, Model::TokioMt, Model::AsyncStd] {
         let m = model.name();
-        let mut add = |name: String, phase, fixed_iteration| list.push(Benchmark { name, model, phase, fixed_iteration });
+        let mut add = |name: String, phase, fixed_iteration| {
+            list.push(Benchmark { name, model, phase, fixed_iteration })
+        };
         add(format!("BM_SpawnJoin/model:{}/manual_time", m), Phase::SpawnJoin { units: size(1_000, 10) }, false);
         let many = size(10_000, 100);
         add(format!("BM_SpawnMany/model:{}/units:{}/manual_time", m, many), Phase::SpawnMany { units: many }, false);
@@ -425,7 +427,15 @@ struct Row {
     console: String,
 }
 
-fn row(b: &Benchmark, family: usize, rep: (usize, usize), iterations: u64, s: &Sample, cpu_ns: f64, err: Option<&str>) -> Row {
+fn row(
+    b: &Benchmark,
+    family: usize,
+    rep: (usize, usize),
+    iterations: u64,
+    s: &Sample,
+    cpu_ns: f64,
+    err: Option<&str>,
+) -> Row {
     let mut json = format!(
         "{{\"name\": \"{n}\", \"family_index\": {f}, \"per_family_instance_index\": 0, \"run_name\": \"{n}\", \
          \"run_type\": \"iteration\", \"repetitions\": {r}, \"repetition_index\": {i}, \"threads\": 1, \
@@ -468,7 +478,8 @@ fn aggregate_rows(b: &Benchmark, family: usize, samples: &[(u64, Sample, f64)]) 
     let time = stat(&|s| s.1.elapsed_ns);
     let cpu = stat(&|s| s.2);
     let counter_names: Vec<&str> = counters(b, &samples[0].1).iter().map(|(k, _)| *k).collect();
-    let counter_stats: Vec<(f64, f64, f64)> = (0..counter_names.len()).map(|i| stat(&|s| counters(b, &s.1)[i].1)).collect();
+    let counter_stats: Vec<(f64, f64, f64)> =
+        (0..counter_names.len()).map(|i| stat(&|s| counters(b, &s.1)[i].1)).collect();
     let mut rows = Vec::new();
     for (which, pick) in [("mean", 0usize), ("median", 1), ("stddev", 2)] {
         let get = |t: (f64, f64, f64)| [t.0, t.1, t.2][pick];
@@ -571,7 +582,11 @@ fn main() {
             json_rows.extend(aggregate_rows(b, family, &samples));
         }
     }
-    let document = format!("{{\n  \"context\": {},\n  \"benchmarks\": [\n    {}\n  ]\n}}\n", context_json(), json_rows.join(",\n    "));
+    let document = format!(
+        "{{\n  \"context\": {},\n  \"benchmarks\": [\n    {}\n  ]\n}}\n",
+        context_json(),
+        json_rows.join(",\n    ")
+    );
     if stdout_json {
         print!("{}", document);
     }

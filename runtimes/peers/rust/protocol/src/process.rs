@@ -87,7 +87,10 @@ pub fn log_rate_limited(message: &str) {
 pub fn is_routine_end(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionReset | io::ErrorKind::TimedOut | io::ErrorKind::BrokenPipe | io::ErrorKind::NotConnected
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::TimedOut
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::NotConnected
     )
 }
 
@@ -138,7 +141,8 @@ impl Acceptor {
     fn shed(&mut self, listen_fd: RawFd, errno: i32) -> Option<Duration> {
         self.spare = None;
         // SAFETY: accept4 on a descriptor the listener owns; the result, if any, is ours and closed at once.
-        let pending = unsafe { libc::accept4(listen_fd, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) };
+        let pending =
+            unsafe { libc::accept4(listen_fd, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) };
         let pending_error = io::Error::last_os_error();
         if pending >= 0 {
             // SAFETY: `pending` is a descriptor accept4 just gave us.

@@ -86,7 +86,10 @@ fn http_reply_bytes_are_the_contract() {
     );
     expect_split_invariant(&make, b"HEAD / HTTP/1.1\r\n\r\n", (&r.head_ok, Verdict::KeepOpen));
     assert_eq!(r.head_ok, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n");
-    assert_eq!(r.header_too_large, b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    assert_eq!(
+        r.header_too_large,
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
     assert_eq!(r.bad_request, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     assert_eq!(
         r.method_not_allowed,
