@@ -77,11 +77,12 @@ async fn accept_loop(listener: &TcpListener, mut on_connection: impl FnMut(TcpSt
     }
 }
 
-/// `f`, failing with TimedOut after `limit` (None = no limit).
+/// `f`, failing with TimedOut after `limit` (None = no limit). The timer is boxed, as in the tokio peer, so that only
+/// the connections of a server run with an idle timeout hold one.
 async fn timed<T>(limit: Option<Duration>, f: impl Future<Output = io::Result<T>>) -> io::Result<T> {
     match limit {
         None => f.await,
-        Some(d) => async_std::io::timeout(d, f).await,
+        Some(d) => Box::pin(async_std::io::timeout(d, f)).await,
     }
 }
 
