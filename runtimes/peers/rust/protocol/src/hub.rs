@@ -1,8 +1,8 @@
 //! The chat hub shared by the Rust peers, as the seed builds it: group state behind async mutexes (a task waiting for
 //! one parks and its worker runs others), and capacity-1 channels as wake-up tokens between a member's reader task
 //! and its writer task. It uses async-lock and async-channel, which are what async-std's own `sync::Mutex` and
-//! `channel` are built from, and which work on any executor, so tokio's peer runs the same hub code
-//! (runtimes/coro/chat.hpp is the C++ twin). The sockets stay with each peer: this module does no I/O.
+//! `channel` are built from, and which work on any executor, so tokio's peer runs the same hub code (the coro back
+//! end's chat hub in runtimes/coro/ is the C++ twin). The sockets stay with each peer: this module does no I/O.
 //!
 //! Invariants:
 //! - The group table is guarded by `Hub::groups`, a group's member list by its own mutex, a member's outbox and flags
