@@ -28,6 +28,7 @@
 #include <system_error>
 #include <utility>
 
+#include "args.hpp"
 #include "coro/block_on.hpp"
 #include "coro/spawn.hpp"
 #include "coro/spawn_blocking.hpp"
@@ -172,12 +173,10 @@ Task<void> chat(std::string host, std::uint16_t port) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s HOST PORT\n", argv[0]);
-    return 2;
-  }
+  const auto server = examples::host_and_port(argc, argv);
+  if (!server) return 2;
   try {
-    block_on(chat(argv[1], static_cast<std::uint16_t>(std::stoi(argv[2]))));
+    block_on(chat(server->host, server->port));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "chat_client: %s\n", e.what());
     return 1;

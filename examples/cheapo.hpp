@@ -23,6 +23,16 @@ inline tvt::coro::Task<std::string> cheapo_request(const std::string& host, std:
   co_return response;
 }
 
+// "HTTP/1.1 200 OK | slept 10 ms": a response's status line and body on one line, for printing.
+inline std::string status_and_body(const std::string& response) {
+  const auto body_at = response.find("\r\n\r\n");
+  std::string body = body_at == std::string::npos ? "" : response.substr(body_at + 4);
+  while (!body.empty() && body.back() == '\n') body.pop_back();
+  std::string line = response.substr(0, response.find("\r\n"));
+  line.append(" | ").append(body);
+  return line;
+}
+
 // The owning wrapper: parameters by value live in the coroutine frame, so the task owns what it borrows inward and
 // can be spawned ('static in Rust's terms).
 inline tvt::coro::Task<std::string> cheapo_owning_request(std::string host, std::uint16_t port, std::string path) {

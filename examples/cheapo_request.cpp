@@ -7,19 +7,17 @@
 #include <exception>
 #include <string>
 
+#include "args.hpp"
 #include "cheapo.hpp"
 #include "coro/block_on.hpp"
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s HOST PORT PATH\n", argv[0]);
-    return 2;
-  }
-  const std::string host = argv[1], path = argv[3];
+  const auto server = examples::host_and_port(argc, argv, 1, 1, "PATH");
+  if (!server) return 2;
+  const std::string path = argv[3];
   try {
     // Borrowing host and path is fine here: block_on returns before they go away.
-    const std::string response =
-        tvt::coro::block_on(examples::cheapo_request(host, static_cast<std::uint16_t>(std::stoi(argv[2])), path));
+    const std::string response = tvt::coro::block_on(examples::cheapo_request(server->host, server->port, path));
     std::fputs(response.c_str(), stdout);
   } catch (const std::exception& e) {  // what `?` would have carried up to main
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -10,6 +10,7 @@
 #include <string>
 #include <system_error>
 
+#include "args.hpp"
 #include "coro/tcp_resolve.hpp"  // resolve_blocking: getaddrinfo, as std::net::TcpStream::connect does
 #include "net/unique_fd.hpp"
 
@@ -47,12 +48,10 @@ std::string cheapo_request(const std::string& host, std::uint16_t port, const st
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s HOST PORT PATH\n", argv[0]);
-    return 2;
-  }
+  const auto server = examples::host_and_port(argc, argv, 1, 1, "PATH");
+  if (!server) return 2;
   try {
-    std::fputs(cheapo_request(argv[1], static_cast<std::uint16_t>(std::stoi(argv[2])), argv[3]).c_str(), stdout);
+    std::fputs(cheapo_request(server->host, server->port, argv[3]).c_str(), stdout);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

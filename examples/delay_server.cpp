@@ -6,8 +6,10 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 
+#include "args.hpp"
 #include "coro/block_on.hpp"
 #include "coro/sleep.hpp"
 #include "coro/spawn.hpp"
@@ -51,14 +53,18 @@ Task<void> accept_loop(TcpListener listener) {
 
 int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
-  int port = 0;
+  std::optional<std::uint16_t> port = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--host") host = argv[i + 1];
-    else if (flag == "--port") port = std::stoi(argv[i + 1]);
+    else if (flag == "--port") port = examples::parse_port(argv[i + 1]);
+  }
+  if (!port) {
+    std::fprintf(stderr, "usage: %s [--host H] [--port P]\n", argv[0]);
+    return 2;
   }
   try {
-    auto listener = TcpListener::bind(host, static_cast<std::uint16_t>(port));
+    auto listener = TcpListener::bind(host, *port);
     std::printf("ready port=%u\n", static_cast<unsigned>(listener.local_port()));
     std::fflush(stdout);
     block_on(accept_loop(std::move(listener)));

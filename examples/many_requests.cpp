@@ -9,10 +9,12 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "args.hpp"
 #include "cheapo.hpp"
 #include "coro/block_on.hpp"
 #include "coro/join_handle.hpp"
@@ -33,10 +35,9 @@ Request parse(const std::string& url) {
   const auto slash = url.find('/', bracket == std::string::npos ? 0 : bracket);
   const std::string authority = url.substr(0, slash);
   const auto colon = authority.rfind(':');
-  if (colon == std::string::npos || slash == std::string::npos)
-    throw std::invalid_argument("expected HOST:PORT/PATH, got " + url);
-  return {url, authority.substr(0, colon), static_cast<std::uint16_t>(std::stoi(authority.substr(colon + 1))),
-          url.substr(slash)};
+  const auto port = colon == std::string::npos ? std::nullopt : examples::parse_port(authority.substr(colon + 1));
+  if (!port || slash == std::string::npos) throw std::invalid_argument("expected HOST:PORT/PATH, got " + url);
+  return {url, authority.substr(0, colon), *port, url.substr(slash)};
 }
 
 // One outcome per request: the response's status line and body, or the error (Rust: std::io::Result<String>).
@@ -45,12 +46,7 @@ struct Outcome {
   std::string text;
 };
 
-Outcome summarize(const std::string& response) {
-  const auto body_at = response.find("\r\n\r\n");
-  std::string body = body_at == std::string::npos ? "" : response.substr(body_at + 4);
-  while (!body.empty() && body.back() == '\n') body.pop_back();
-  return {true, response.substr(0, response.find("\r\n")) + " | " + body};
-}
+Outcome summarize(const std::string& response) { return {true, examples::status_and_body(response)}; }
 
 Task<std::vector<Outcome>> sequential(std::vector<Request> requests) {
   std::vector<Outcome> results;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "args.hpp"
 #include "cheapo.hpp"
 #include "coro/async_move.hpp"
 #include "coro/block_on.hpp"
@@ -22,13 +23,6 @@
 using namespace tvt::coro;
 
 namespace {
-
-std::string status_and_body(const std::string& response) {
-  const auto body_at = response.find("\r\n\r\n");
-  std::string body = body_at == std::string::npos ? "" : response.substr(body_at + 4);
-  while (!body.empty() && body.back() == '\n') body.pop_back();
-  return response.substr(0, response.find("\r\n")) + " | " + body;
-}
 
 Task<void> run(std::string host_arg, std::uint16_t port, bool borrowing) {
   std::vector<std::pair<const char*, JoinHandle<std::string>>> tasks;
@@ -44,7 +38,7 @@ Task<void> run(std::string host_arg, std::uint16_t port, bool borrowing) {
   }  // host and path are destroyed here; none of the tasks has run yet
   for (auto& [name, handle] : tasks) {
     try {
-      std::printf("%-18s %s\n", name, status_and_body(co_await handle).c_str());
+      std::printf("%-18s %s\n", name, examples::status_and_body(co_await handle).c_str());
     } catch (const std::exception& e) {
       std::printf("%-18s error: %s\n", name, e.what());
     }
@@ -54,10 +48,8 @@ Task<void> run(std::string host_arg, std::uint16_t port, bool borrowing) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3) {
-    std::fprintf(stderr, "usage: %s HOST PORT [--borrowing]\n", argv[0]);
-    return 2;
-  }
+  const auto server = examples::host_and_port(argc, argv, 0, 1, "[--borrowing]");
+  if (!server) return 2;
   const bool borrowing = argc > 3 && std::string(argv[3]) == "--borrowing";
-  block_on(run(argv[1], static_cast<std::uint16_t>(std::stoi(argv[2])), borrowing));
+  block_on(run(server->host, server->port, borrowing));
 }
