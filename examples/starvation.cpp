@@ -3,9 +3,11 @@
 // OS preempts them). A ticker task wants to run every 5 ms next to a CPU-heavy digest (the compute workload's
 // function), three ways, each with the ticker's longest measured gap:
 //   inline          the digest runs in one go on block_on's thread: the ticker stops for the whole computation
-//   yield_now       the digest yields every N KiB: the ticker runs between chunks (gap: about the tick plus a chunk)
+//   yield_now       the digest yields every N KiB: the ticker runs between chunks. Its gap is not one chunk but
+//                   about 61: the ticker is woken by a timer, and a busy executor looks at timers and I/O once every
+//                   61 task runs (tasks_between_io_polls, as tokio's event_interval), so N sets the gap
 //   spawn_blocking  the digest runs on the blocking pool: this thread stays free for the ticker
-//   starvation [--mib M] [--yield-kib N]         (default: 128 MiB, yield every 256 KiB)
+//   starvation [--mib M] [--yield-kib N]         (default: 128 MiB, yield every 16 KiB)
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -69,7 +71,7 @@ Task<void> measure(const char* how, Compute compute) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::uint32_t mib = 128, yield_kib = 256;
+  std::uint32_t mib = 128, yield_kib = 16;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--mib") mib = static_cast<std::uint32_t>(std::stoul(argv[i + 1]));
