@@ -63,6 +63,16 @@ class Client:
             before.append(line)
         raise AssertionError(f"no {wanted!r} within {WAIT_S} s; saw {self.seen + before}")
 
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                pipe.close()
+            except (BrokenPipeError, ValueError):
+                pass
+
     def exit_code(self):
         try:
             return self.proc.wait(timeout=WAIT_S)
@@ -99,6 +109,7 @@ class ChatClientTest(unittest.TestCase):
     def conversation(self, backend):
         server = Server(backend)
         a, b = Client(server.port), Client(server.port)
+        clients = [a, b]
         try:
             a.send("/join seed")
             a.expect("* joined seed")
@@ -130,16 +141,17 @@ class ChatClientTest(unittest.TestCase):
             self.assertEqual(b.exit_code(), 0)
 
             c = Client(server.port)
+            clients.append(c)
             c.send("/join seed")
             c.expect("* joined seed")
             self.assertEqual(server.stop(), 0)  # the server goes: the client notices and exits
             c.expect(SERVER_CLOSED)
             self.assertEqual(c.exit_code(), 0)
         finally:
-            for p in (a.proc, b.proc):
-                if p.poll() is None:
-                    p.kill()
+            for client in clients:
+                client.close()
             server.stop()
+            server.proc.stdout.close()
 
     def test_every_backend(self):
         names = backends()
