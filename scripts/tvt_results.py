@@ -52,6 +52,20 @@ def read_json(path: str) -> dict:
         return {}
 
 
+def read_registry(path: str) -> Dict[str, dict]:
+    """The run's backends.jsonl (the registry bench_all ran with) by name; {} for runs from before it existed."""
+    entries = {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    obj = json.loads(line)
+                    entries[str(obj.get("name"))] = obj
+    except (OSError, ValueError):
+        return {}
+    return entries
+
+
 def label(row: Dict[str, str]) -> str:
     return row["backend"] + ("+" + row["variant"] if row.get("variant") else "")
 
@@ -63,6 +77,12 @@ class Results:
         self.meta = read_json(os.path.join(folder, "meta.json"))
         self.micro = read_csv(os.path.join(folder, "micro.csv"))
         self.callgrind = read_csv(os.path.join(folder, "callgrind.csv"))
+        self.registry = read_registry(os.path.join(folder, "backends.jsonl"))
+
+    def peer_label(self, name: str) -> str:
+        """`name`, marked `(peer, <language>)` when the run's registry says it is another language's runtime."""
+        entry = self.registry.get(name, {})
+        return f"{name} (peer, {entry.get('language', '?')})" if entry.get("peer") else name
 
     def ok(self, **match) -> List[Dict[str, str]]:
         return [r for r in self.rows if r.get("status") in ("ok", "degraded")

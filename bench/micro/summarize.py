@@ -45,9 +45,6 @@ def read_json(path):
         return json.loads(text[:cut] + "\n    }\n  ]\n}")
 
 
-ORDER = ["threads", "raw-coroutine", "raw-context", "boost-fiber", "asio", "fiber", "fiber-mt", "coro-local", "coro"]
-
-
 def load(paths):
     cells = {}  # (family, variant, model) -> {metric: value}, medians preferred over single runs
     for path in paths:
@@ -90,8 +87,8 @@ def fmt(value):
 
 def main(paths):
     cells = load(paths)
-    seen = {model for (_, _, model) in cells}
-    models = [m for m in ORDER if m in seen] + sorted(seen - set(ORDER))
+    # Columns in the order the benchmarks ran, which is the binaries' model order (bench/micro/models/all_models.hpp).
+    models = list(dict.fromkeys(model for (_, _, model) in cells))
     for family, metrics in HEADLINE.items():
         variants = sorted({v for (f, v, _) in cells if f == family}, key=lambda v: (len(v), v))
         if not variants:
