@@ -11,6 +11,7 @@
   test_chat_client.py CHAT_CLIENT SERVER [BACKEND...]     (default: every back end `server --list-backends` prints)
 Stdlib only. Every wait is bounded.
 """
+import json
 import queue
 import re
 import subprocess
@@ -102,7 +103,7 @@ def backends():
     if len(sys.argv) > 3:
         return sys.argv[3:]
     out = subprocess.run([SERVER, "--list-backends"], stdout=subprocess.PIPE, text=True, check=True).stdout
-    return out.split()
+    return [json.loads(line)["name"] for line in out.splitlines() if line.strip()]  # JSON Lines (docs/CONTRACTS.md)
 
 
 class ChatClientTest(unittest.TestCase):
