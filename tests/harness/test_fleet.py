@@ -108,7 +108,12 @@ class Fleet(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
         merged = self.record()
         row, ranks, probe = merged["row"], merged["ranks"], merged["probe"]
-        self.assertEqual(row["status"], "ok", row["reason"])
+        # A machine loaded by others may wake a rank late (lag) or slow it: degraded, then, with the rank named;
+        # never failed, never fewer connections, never an error.
+        self.assertIn(row["status"], ("ok", "degraded"), row["reason"])
+        if row["status"] == "degraded":
+            self.assertRegex(row["reason"], r"^rank \d ")
+        self.assertEqual(row["errors"], 0)
         self.assertEqual(row["connections_established"], 3000)
         self.assertEqual([r["connections_established"] for r in ranks], [1000, 1000, 1000])
         self.assertEqual(row["requests"], sum(r["requests"] for r in ranks))
