@@ -56,6 +56,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
       ->check(CLI::Range(1u, 1'000'000u));
   app.add_option("--drain", o.drain_s, "chat: longest wait for in-flight deliveries after posting stops (s)")
       ->check(CLI::Range(0.0, 60.0));
+  app.add_option("--drain-quiet-ms", o.drain_quiet_ms,
+                 "chat: the drain also ends after this long without a delivery (raise it on lossy links: TCP's "
+                 "retransmission timeout is at least 200 ms)")
+      ->check(CLI::Range(1.0, 60'000.0));
   app.add_option("--compute-small-kib", o.compute_small_kib, "compute: KiB of work in a small request")
       ->check(CLI::Range(0u, 65536u));
   app.add_option("--compute-large-kib", o.compute_large_kib, "compute: KiB of work in a large request")

@@ -32,6 +32,7 @@ struct Options {
   double think_time_ms = 0;
   std::uint32_t groups = 10;   // chat
   double drain_s = 5;          // chat: the longest wait for in-flight deliveries after posting stops
+  double drain_quiet_ms = 300; // chat: the drain ends earlier after this long without a delivery
   std::uint32_t compute_small_kib = 1;
   std::uint32_t compute_large_kib = 256;
   double compute_large_fraction = 0.05;

@@ -293,7 +293,8 @@ Derived derive(const Options& o, const CapacityPlan& plan, const RunSamples& r) 
     if (lost > 0 && !fleet)
       reasons.push_back(std::to_string(lost) + " chat messages not delivered within the drain (" +
                         std::to_string(static_cast<std::int64_t>(o.drain_s)) +
-                        " s after posting stopped, or 0.3 s without a delivery)");
+                        " s after posting stopped, or " + std::to_string(static_cast<std::int64_t>(o.drain_quiet_ms)) +
+                        " ms without a delivery)");
     if (k.duplicated > 0) reasons.push_back(std::to_string(k.duplicated) + " chat messages duplicated");
   }
   bool& fd_leak = d.fd_leak;
