@@ -20,6 +20,7 @@
 #include "loadgen/hdr_log.hpp"
 #include "loadgen/json_record.hpp"
 #include "loadgen/probe.hpp"
+#include "loadgen/wall_clock.hpp"
 
 namespace tvt::loadgen {
 namespace {
@@ -42,21 +43,6 @@ void sleep_until(std::int64_t until, std::chrono::nanoseconds longest) {
   const std::int64_t deadline = std::min(until, monotonic_ns() + static_cast<std::int64_t>(longest.count()));
   timespec ts{static_cast<time_t>(deadline / ns_per_s), static_cast<long>(deadline % ns_per_s)};
   while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-  }
-}
-
-double wall_clock_s() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-// Fleet: sleeps until the wall-clock instant `at` (every rank reads its own clock, kept in sync by NTP/PTP, or shared
-// on one machine); a stop request ends the wait early.
-void sleep_until_wall(double at, const std::atomic<bool>& stop_requested) {
-  const auto whole = static_cast<time_t>(at);
-  timespec ts{whole, static_cast<long>((at - static_cast<double>(whole)) * 1e9)};
-  while (!stop_requested.load() && ::clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
   }
 }
 

@@ -2,12 +2,10 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
-#include <time.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -17,26 +15,13 @@
 #include "loadgen/cpu_time.hpp"
 #include "loadgen/json_record.hpp"
 #include "loadgen/probe.hpp"
+#include "loadgen/wall_clock.hpp"
 
 namespace tvt::loadgen {
 namespace {
 
 std::atomic<bool> stop{false};
 void on_stop(int) { stop.store(true); }  // lock-free atomic store: async-signal-safe
-
-double wall_now() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-// Sleeps to the wall-clock instant `at` (the ranks' clock: the fleet's --start-at); a signal ends the wait.
-void sleep_until_wall(double at) {
-  const auto whole = static_cast<time_t>(at);
-  timespec ts{whole, static_cast<long>((at - static_cast<double>(whole)) * 1e9)};
-  while (!stop.load() && ::clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-  }
-}
 
 // Several server processes (one back end spread over processes for their fd limits) count as one server: sums, and
 // a field any process could not give stays unknown (-1).
@@ -116,9 +101,9 @@ int run_probe(int argc, char** argv) {
   std::printf("probe ready pids=%zu rss=%lld\n", pids.size(), static_cast<long long>(before.rss_bytes));
   std::fflush(stdout);
 
-  if (start_at <= 0) start_at = wall_now();
+  if (start_at <= 0) start_at = wall_clock_s();
   const double window_start = start_at + warmup_s, window_end = window_start + duration_s;
-  sleep_until_wall(window_start);
+  sleep_until_wall(window_start, stop);
   const std::int64_t cpu_start = cpu_ns(pids);
   // One sample in the middle of each second of the window, as the single-host coordinator takes them.
   ServerSample steady = before;
@@ -126,19 +111,19 @@ int run_probe(int argc, char** argv) {
   std::int64_t fds_peak = before.fds;
   std::string timeline = "second,server_rss_bytes,server_fds,server_threads\n";
   for (int second = 0; !stop.load() && window_start + second + 0.5 < window_end; ++second) {
-    sleep_until_wall(window_start + second + 0.5);
+    sleep_until_wall(window_start + second + 0.5, stop);
     steady = probe_servers(pids);
     machine_steady = probe_machine();
     fds_peak = std::max(fds_peak, steady.fds);
     timeline += std::to_string(second) + "," + std::to_string(steady.rss_bytes) + "," + std::to_string(steady.fds) +
                 "," + std::to_string(steady.threads) + "\n";
   }
-  sleep_until_wall(window_end);
+  sleep_until_wall(window_end, stop);
   const std::int64_t cpu_end = cpu_ns(pids);
   // After: the ranks close every connection at the window's end (chat: after its drain); wait for the server's side.
   ServerSample after = probe_servers(pids);
-  const double settle_deadline = wall_now() + settle_s;
-  while (!stop.load() && after.sockets > before.sockets && wall_now() < settle_deadline) {
+  const double settle_deadline = wall_clock_s() + settle_s;
+  while (!stop.load() && after.sockets > before.sockets && wall_clock_s() < settle_deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     after = probe_servers(pids);
   }
