@@ -2,7 +2,7 @@
 """scripts/fleet on scripts/testbed (issue 14): a 3-host run whose merged row is the sum of its ranks, with the
 percentiles of the union of the ranks' histograms and the server's memory from the probe; a rank killed mid-run makes
 the row degraded naming it; `testbed down` leaves no namespace, link or process. Each test has a bed of its own with
-a unique prefix, and tearDown takes it down even when the test failed half-way.
+a unique prefix, and a clean-up registered before `up` takes it down even when the test failed half-way.
 
 Needs root, network namespaces and pdsh; exits 77 (ctest: skipped) saying which is missing.
 usage: test_fleet.py --bin BUILD/bin
@@ -60,12 +60,13 @@ class Fleet(unittest.TestCase):
     def setUp(self):
         self.prefix = f"tf{os.getpid() % 100000}{self._testMethodName[5:8]}"
         self.tmp = tempfile.mkdtemp(prefix="tvt-fleet-")
+        self.addCleanup(self.take_down)  # before `up`: a set-up that fails half-way is cleaned up too
         self.bed(["up", "3"])
         self.hosts = os.path.join(self.tmp, "hosts")
         with open(self.hosts, "w") as f:
             f.write(self.bed(["hosts"]))
 
-    def tearDown(self):
+    def take_down(self):
         self.bed(["down"])
         self.assert_nothing_left()
         shutil.rmtree(self.tmp, ignore_errors=True)
