@@ -21,7 +21,7 @@ std::uint32_t ceil_div(std::uint64_t a, std::uint64_t b) { return static_cast<st
 
 CapacityPlan plan_capacity(const Options& options, bool loopback_targets) {
   CapacityPlan plan;
-  const std::uint64_t n = options.connections;
+  const std::uint64_t n = rank_slots(options).size();  // this rank's share
   const std::uint64_t targets = std::max<std::size_t>(options.targets.size(), 1);
 
   rlimit limit{};

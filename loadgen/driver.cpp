@@ -54,9 +54,10 @@ RunResult ThreadDriver::result() {
   return merged;
 }
 
-ProcessDriver::ProcessDriver(std::vector<std::string> argv, std::uint32_t total_connections, std::uint32_t processes,
-                             std::uint32_t threads)
-    : argv_(std::move(argv)), total_connections_(total_connections), process_count_(processes), threads_(threads) {}
+ProcessDriver::ProcessDriver(std::vector<std::string> argv, std::uint32_t slot_begin, std::uint32_t slot_end,
+                             std::uint32_t processes, std::uint32_t threads)
+    : argv_(std::move(argv)), slot_begin_(slot_begin), slot_end_(slot_end), process_count_(processes),
+      threads_(threads) {}
 
 ProcessDriver::~ProcessDriver() {
   for (auto& w : workers_) {
@@ -68,8 +69,8 @@ ProcessDriver::~ProcessDriver() {
 }
 
 bool ProcessDriver::start() {
-  const std::uint32_t n = total_connections_;
-  std::uint32_t begin = 0;
+  const std::uint32_t n = slot_end_ - slot_begin_;
+  std::uint32_t begin = slot_begin_;
   workers_.resize(process_count_);
   for (std::uint32_t i = 0; i < process_count_; ++i) {
     const std::uint32_t end = begin + n / process_count_ + (i < n % process_count_ ? 1 : 0);

@@ -58,8 +58,9 @@ class ThreadDriver final : public Driver {
 class ProcessDriver final : public Driver {
  public:
   // `argv`: this process's own command line, passed on to each worker with the hidden worker flags.
-  ProcessDriver(std::vector<std::string> argv, std::uint32_t total_connections, std::uint32_t processes,
-                std::uint32_t threads);
+  // The workers split slots [slot_begin, slot_end) (this rank's share of the run).
+  ProcessDriver(std::vector<std::string> argv, std::uint32_t slot_begin, std::uint32_t slot_end,
+                std::uint32_t processes, std::uint32_t threads);
   ~ProcessDriver() override;
   bool start() override;
   bool ready() override;
@@ -81,7 +82,7 @@ class ProcessDriver final : public Driver {
   void pump(Worker& w);  // reads what the worker wrote so far
 
   std::vector<std::string> argv_;
-  std::uint32_t total_connections_, process_count_, threads_;
+  std::uint32_t slot_begin_, slot_end_, process_count_, threads_;
   std::vector<Worker> workers_;
 };
 

@@ -31,7 +31,6 @@ constexpr std::int64_t ns_per_ms = 1'000'000;
 constexpr std::int64_t timeout_scan_interval_ns = 100 * ns_per_ms;
 constexpr std::int64_t reconnect_backoff_ns = 100 * ns_per_ms;
 constexpr std::int64_t go_poll_interval_ns = 1 * ns_per_ms;
-constexpr std::int64_t chat_quiet_ns = 300 * ns_per_ms;  // drain ends after this long without a delivery
 constexpr int max_events = 512;
 constexpr std::size_t recv_buffer_bytes = 64 * 1024;
 
@@ -197,6 +196,9 @@ class EngineThread {
   Phase phase_ = Phase::connecting;
   std::int64_t ready_count_ = 0;
   std::int64_t connect_deadline_ns_ = 0;
+  // Chat's drain ends after this long without a delivery (--drain-quiet-ms; longer than a TCP retransmission on a
+  // lossy link).
+  std::int64_t chat_quiet_ns() const { return static_cast<std::int64_t>(options_.drain_quiet_ms * ns_per_ms); }
   std::int64_t go_ns_ = 0, window_start_ns_ = 0, window_end_ns_ = 0, drain_deadline_ns_ = 0;
   std::int64_t last_delivery_ns_ = 0;
   bool scheduled_ = false;  // open loop or chat: sends follow schedule_
@@ -658,7 +660,7 @@ RunResult EngineThread<Codec>::run() {
       last_delivery_ns_ = now;
       drain_deadline_ns_ = now + static_cast<std::int64_t>(options_.drain_s * ns_per_s);
     }
-    if (phase_ == Phase::draining && (now - last_delivery_ns_ >= chat_quiet_ns || now >= drain_deadline_ns_)) break;
+    if (phase_ == Phase::draining && (now - last_delivery_ns_ >= chat_quiet_ns() || now >= drain_deadline_ns_)) break;
     if (now >= next_scan_ns) {
       scan_timeouts(now);
       next_scan_ns = now + timeout_scan_interval_ns;
@@ -669,7 +671,7 @@ RunResult EngineThread<Codec>::run() {
     if (phase_ == Phase::connecting) wake = std::min(wake, connect_deadline_ns_);
     if (phase_ == Phase::waiting_go) wake = std::min(wake, now + go_poll_interval_ns);
     if (phase_ == Phase::running) wake = std::min(wake, window_end_ns_);
-    if (phase_ == Phase::draining) wake = std::min(wake, now + chat_quiet_ns / 4);
+    if (phase_ == Phase::draining) wake = std::min(wake, now + chat_quiet_ns() / 4);
     const std::int64_t wait_ns = std::max<std::int64_t>(0, wake - monotonic_ns());
     timespec timeout{static_cast<time_t>(wait_ns / ns_per_s), static_cast<long>(wait_ns % ns_per_s)};
     const int n = ::epoll_pwait2(epoll_fd_, events, max_events, &timeout, nullptr);

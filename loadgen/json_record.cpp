@@ -44,6 +44,12 @@ void JsonRecord::add(std::string_view k, double value) {
   std::snprintf(buf, sizeof buf, "%.6g", value);
   body_ += buf;
 }
+void JsonRecord::add_precise(std::string_view k, double value) {
+  key(k);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", value);
+  body_ += std::isfinite(value) ? buf : "null";
+}
 void JsonRecord::add(std::string_view k, std::string_view value) {
   key(k);
   append_escaped(body_, value);

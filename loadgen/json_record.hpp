@@ -14,6 +14,8 @@ class JsonRecord {
   void add(std::string_view key, std::string_view value);
   void add(std::string_view key, const char* value) { add(key, std::string_view(value)); }
   void add_bool(std::string_view key, bool value);
+  // All the digits a double has (Unix times in seconds: %.6g would round them to 10 s).
+  void add_precise(std::string_view key, double value);
   void add_null(std::string_view key);
   template <class T>
   void add_optional(std::string_view key, const std::optional<T>& value) {

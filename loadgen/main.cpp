@@ -1,6 +1,7 @@
 // loadgen: verified load against one or more servers, latency histograms, and the server's memory from /proc.
 //   loadgen --target 127.0.0.1:8080 --workload http --connections 100 --duration 10 [--json out.json]
 //   loadgen merge a.hlog b.hlog
+//   loadgen probe --server-pid PID --start-at T --duration D --json probe.json   (fleet: the server's side)
 // See README.md for the modes, the JSON record and the memory accounting.
 #include <netdb.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "loadgen/driver.hpp"
 #include "loadgen/hdr_log.hpp"
 #include "loadgen/run.hpp"
+#include "loadgen/server_probe.hpp"
 
 namespace {
 
@@ -72,6 +74,7 @@ int merge_logs(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "merge") return merge_logs(argc, argv);
+  if (argc >= 2 && std::string_view(argv[1]) == "probe") return run_probe(argc, argv);
   ::signal(SIGPIPE, SIG_IGN);
   EngineConfig config;
   Options& options = config.options;
@@ -100,14 +103,15 @@ int main(int argc, char** argv) {
   ::sigaction(SIGTERM, &action, nullptr);
 
   std::unique_ptr<Driver> driver;
+  const SlotRange slots = rank_slots(options);
   if (plan.processes > 1) {
     if (!options.quiet)
       std::fprintf(stderr, "loadgen: %u connections need %u worker processes (%u connections each at most)\n",
-                   options.connections, plan.processes, plan.per_process_budget);
-    driver = std::make_unique<ProcessDriver>(std::vector<std::string>(argv, argv + argc), options.connections,
+                   slots.size(), plan.processes, plan.per_process_budget);
+    driver = std::make_unique<ProcessDriver>(std::vector<std::string>(argv, argv + argc), slots.begin, slots.end,
                                              plan.processes, options.threads);
   } else {
-    driver = std::make_unique<ThreadDriver>(config, 0, options.connections, options.threads);
+    driver = std::make_unique<ThreadDriver>(config, slots.begin, slots.end, options.threads);
   }
   return run_coordinator(config, plan, *driver, stop_requested);
 }

@@ -15,6 +15,12 @@ std::string_view mode_name(Mode m) {
   return "?";
 }
 
+SlotRange rank_slots(const Options& o) {
+  const std::uint32_t share = o.connections / o.ranks, extra = o.connections % o.ranks;
+  const std::uint32_t begin = o.rank * share + std::min(o.rank, extra);
+  return {begin, begin + share + (o.rank < extra ? 1 : 0)};
+}
+
 std::optional<int> parse_options(int argc, char** argv, Options& o) {
   CLI::App app{"tasks-vs-threads load generator: verified request/reply load, latency histograms, server memory"};
   std::map<std::string, Workload> workloads;
@@ -50,6 +56,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
       ->check(CLI::Range(1u, 1'000'000u));
   app.add_option("--drain", o.drain_s, "chat: longest wait for in-flight deliveries after posting stops (s)")
       ->check(CLI::Range(0.0, 60.0));
+  app.add_option("--drain-quiet-ms", o.drain_quiet_ms,
+                 "chat: the drain also ends after this long without a delivery (raise it on lossy links: TCP's "
+                 "retransmission timeout is at least 200 ms)")
+      ->check(CLI::Range(1.0, 60'000.0));
   app.add_option("--compute-small-kib", o.compute_small_kib, "compute: KiB of work in a small request")
       ->check(CLI::Range(0u, 65536u));
   app.add_option("--compute-large-kib", o.compute_large_kib, "compute: KiB of work in a large request")
@@ -75,6 +85,11 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
                  "Read the server's CPU time from this cgroup directory (cpuacct.usage or cpu.stat)");
   app.add_option("--perf", o.perf_path,
                  "perf executable for the server's syscall, context-switch and wait counts ('' = do not count)");
+  app.add_option("--rank", o.rank, "fleet: this load generator's index, 0..ranks-1");
+  app.add_option("--ranks", o.ranks, "fleet: load generators sharing --connections and --rate")
+      ->check(CLI::Range(1u, 100'000u));
+  app.add_option("--start-at", o.start_at, "fleet: go at this absolute time (Unix seconds; ranks begin together)")
+      ->check(CLI::NonNegativeNumber);
   auto* worker = app.add_flag("--worker-internal", o.worker)->group("");
   app.add_option("--worker-slot-begin", o.slot_begin)->group("")->needs(worker);
   app.add_option("--worker-slot-end", o.slot_end)->group("")->needs(worker);
@@ -87,6 +102,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
   }
   if ((o.mode == Mode::open || o.workload == Workload::chat) && o.rate <= 0) {
     std::fprintf(stderr, "loadgen: --mode open and --workload chat need --rate > 0\n");
+    return 2;
+  }
+  if (o.rank >= o.ranks || o.ranks > o.connections) {
+    std::fprintf(stderr, "loadgen: want --rank < --ranks <= --connections\n");
     return 2;
   }
   if (o.mode == Mode::idle && o.hold_s > 0) o.duration_s = o.hold_s;

@@ -32,6 +32,7 @@ struct Options {
   double think_time_ms = 0;
   std::uint32_t groups = 10;   // chat
   double drain_s = 5;          // chat: the longest wait for in-flight deliveries after posting stops
+  double drain_quiet_ms = 300; // chat: the drain ends earlier after this long without a delivery
   std::uint32_t compute_small_kib = 1;
   std::uint32_t compute_large_kib = 256;
   double compute_large_fraction = 0.05;
@@ -47,6 +48,11 @@ struct Options {
   // Cost of the work: CPU time of both sides and the server's syscall/context-switch/wait counts (with --server-pid).
   std::string server_cgroup;              // read the server's CPU time from this cgroup directory instead of its pid
   std::string perf_path = "/usr/bin/perf";  // "" = do not count syscalls/context switches/waits
+  // Fleet (issue 14): this process is rank `rank` of `ranks` load generators sharing one run of `connections`
+  // connections and `rate`; it owns a contiguous share of the global slots, so the schedule, chat groups and echo
+  // lines are those of one big run. `start_at` (Unix seconds, 0 = now) is the absolute instant every rank says go.
+  std::uint32_t rank = 0, ranks = 1;
+  double start_at = 0;
 
   // Hidden: this process is worker `worker_index` of a parent loadgen and owns global connection slots
   // [slot_begin, slot_end); it talks to the parent over stdin/stdout.
@@ -56,6 +62,13 @@ struct Options {
 };
 
 std::string_view mode_name(Mode m);
+
+// The global connection slots [begin, end) this rank owns: N/ranks each, the first N%ranks one more (none lost).
+struct SlotRange {
+  std::uint32_t begin = 0, end = 0;
+  std::uint32_t size() const { return end - begin; }
+};
+SlotRange rank_slots(const Options& options);
 
 // Parses argv; returns the exit code to use when the process should stop now (help: 0, bad arguments: 2).
 std::optional<int> parse_options(int argc, char** argv, Options& options);

@@ -20,6 +20,7 @@
 #include "loadgen/hdr_log.hpp"
 #include "loadgen/json_record.hpp"
 #include "loadgen/probe.hpp"
+#include "loadgen/wall_clock.hpp"
 
 namespace tvt::loadgen {
 namespace {
@@ -28,6 +29,7 @@ constexpr std::int64_t ns_per_s = 1'000'000'000;
 constexpr auto poll_interval = std::chrono::milliseconds(5);
 constexpr std::int64_t fd_settle_budget_ns = 2 * ns_per_s;  // how long the server gets to close its sockets
 constexpr double rate_tolerance = 0.05;                    // open loop, chat: achieved more than 5 % off --rate
+constexpr double max_start_skew_s = 0.1;                   // fleet: a rank that says go later than this lags
 
 struct TimedSample {
   std::int64_t at_ns;
@@ -42,12 +44,6 @@ void sleep_until(std::int64_t until, std::chrono::nanoseconds longest) {
   timespec ts{static_cast<time_t>(deadline / ns_per_s), static_cast<long>(deadline % ns_per_s)};
   while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
   }
-}
-
-double wall_clock_s() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 std::optional<double> per_conn(std::int64_t after, std::int64_t before, std::int64_t connections) {
@@ -81,6 +77,7 @@ struct RunSamples {
   std::int64_t fds_peak = -1;
   double go_wall_s = 0;
   std::int64_t window_start = 0, window_end = 0;
+  double ready_wall_s = 0;           // when every connection of this rank was ready
   RunResult result;
   std::string driver_error;
   ServerSample server_after;         // after every connection closed and the server's sockets settled
@@ -137,6 +134,8 @@ std::optional<RunSamples> sample_run(const Options& o, Driver& driver, const std
   };
   take_sample(monotonic_ns());  // all connected, no load yet
 
+  r.ready_wall_s = wall_clock_s();
+  if (o.start_at > 0) sleep_until_wall(o.start_at, stop_requested);
   const std::int64_t go_ns = monotonic_ns();
   r.go_wall_s = wall_clock_s();
   driver.go(go_ns);
@@ -236,10 +235,18 @@ Derived derive(const Options& o, const CapacityPlan& plan, const RunSamples& r) 
   const Counters& k = result.counters;
   const Histogram main = result.total(HistKind::main);
   const double duration_s = o.duration_s;
-  const auto n = static_cast<std::int64_t>(o.connections);
+  const SlotRange slots = rank_slots(o);
+  const auto n = static_cast<std::int64_t>(slots.size());  // this rank's share (all of them without --ranks)
+  const double rate = o.rate * static_cast<double>(slots.size()) / static_cast<double>(o.connections);
   const bool open_loop = o.mode == Mode::open;
   const bool chat = o.workload == Workload::chat;
   const bool compute = o.workload == Workload::compute;
+  const bool fleet = o.ranks > 1;
+  // Fleet: how late this rank said go after --start-at (it was still connecting, or its clock is off).
+  const double start_skew_s = o.start_at > 0 ? r.go_wall_s - o.start_at : 0;
+  if (o.start_at > 0 && start_skew_s > max_start_skew_s)
+    reasons.push_back("rank " + std::to_string(o.rank) + " started " +
+                      std::to_string(static_cast<std::int64_t>(start_skew_s * 1000)) + " ms after --start-at");
 
   // Status: failed when nothing worked, degraded for any shortfall, with the reason said.
   std::string& status = d.status;
@@ -255,12 +262,12 @@ Derived derive(const Options& o, const CapacityPlan& plan, const RunSamples& r) 
   double& achieved_rate = d.achieved_rate;
   if (open_loop || chat) {
     achieved_rate = rps;
-    if (achieved_rate < (1 - rate_tolerance) * o.rate)
+    if (achieved_rate < (1 - rate_tolerance) * rate)
       reasons.push_back("rate not reached: " + std::to_string(static_cast<std::int64_t>(achieved_rate)) + "/s of " +
-                        std::to_string(static_cast<std::int64_t>(o.rate)) + "/s");
-    else if (achieved_rate > (1 + rate_tolerance) * o.rate)
+                        std::to_string(static_cast<std::int64_t>(rate)) + "/s");
+    else if (achieved_rate > (1 + rate_tolerance) * rate)
       reasons.push_back("rate exceeded: " + std::to_string(static_cast<std::int64_t>(achieved_rate)) + "/s of " +
-                        std::to_string(static_cast<std::int64_t>(o.rate)) + "/s");
+                        std::to_string(static_cast<std::int64_t>(rate)) + "/s");
     if (k.dropped_sends > 0) reasons.push_back(std::to_string(k.dropped_sends) + " sends dropped");
   }
   std::int64_t& lost = d.lost;
@@ -268,10 +275,12 @@ Derived derive(const Options& o, const CapacityPlan& plan, const RunSamples& r) 
     lost = std::max<std::int64_t>(0, k.chat_expected - (k.deliveries - k.duplicated) - k.dropped_by_policy);
     // "Lost" cannot tell a dropped message from one still queued in an overloaded server when the drain ends, so
     // the reason says which bound was hit rather than guessing.
-    if (lost > 0)
+    // A rank's members receive other ranks' posts: only the fleet's merge can tell what was lost.
+    if (lost > 0 && !fleet)
       reasons.push_back(std::to_string(lost) + " chat messages not delivered within the drain (" +
                         std::to_string(static_cast<std::int64_t>(o.drain_s)) +
-                        " s after posting stopped, or 0.3 s without a delivery)");
+                        " s after posting stopped, or " + std::to_string(static_cast<std::int64_t>(o.drain_quiet_ms)) +
+                        " ms without a delivery)");
     if (k.duplicated > 0) reasons.push_back(std::to_string(k.duplicated) + " chat messages duplicated");
   }
   bool& fd_leak = d.fd_leak;
@@ -312,7 +321,7 @@ Derived derive(const Options& o, const CapacityPlan& plan, const RunSamples& r) 
     add_percentiles(json, "uncorrected_", result.total(HistKind::uncorrected), false);
   }
   if (open_loop || chat) {
-    json.add("target_rate", o.rate);
+    json.add("target_rate", rate);
     json.add("achieved_rate", achieved_rate);
     json.add("dropped_sends", k.dropped_sends);
   }
@@ -380,6 +389,20 @@ Derived derive(const Options& o, const CapacityPlan& plan, const RunSamples& r) 
     json.add("large_p99_us", large.percentile(99));
   }
   add_cost(json, o, plan, r);
+  if (fleet || o.start_at > 0) {
+    // What the fleet's merge needs beyond the single-host keys (docs/CONTRACTS.md, "loadgen fleet rank keys").
+    json.add("rank", static_cast<std::int64_t>(o.rank));
+    json.add("ranks", static_cast<std::int64_t>(o.ranks));
+    json.add("slot_begin", static_cast<std::int64_t>(slots.begin));
+    json.add("slot_end", static_cast<std::int64_t>(slots.end));
+    json.add_precise("start_at", o.start_at);
+    json.add_precise("ready_wall_s", r.ready_wall_s);
+    json.add_precise("go_wall_s", r.go_wall_s);
+    json.add("start_skew_ms", start_skew_s * 1000);
+    json.add("scheduled_sends", k.scheduled_sends);
+    json.add("chat_expected", k.chat_expected);
+    json.add("deliveries_in_window", k.deliveries_in_window);
+  }
   json.add("status", status);
   json.add("reason", reason);
   return d;

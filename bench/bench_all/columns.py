@@ -38,6 +38,8 @@ HARNESS = [
     "log",                 # logs/<stem> prefix of this run's files (.server.log, .loadgen.log, .json)
     "timeline",            # timelines/<stem>.csv written by loadgen --timeline ("" if none)
     "hdr_log",             # hdr/<stem>.hlog written by loadgen --hdr-log ("" if none)
+    "ranks",               # scripts/fleet: load-generator hosts (loadgen ranks) of the run ("" = single host)
+    "rank_start_skew_ms",  # scripts/fleet: each rank's go after --start-at, ms, ';'-joined in rank order
 ]
 
 HEADER = LEADING + LOADGEN + HARNESS
