@@ -164,7 +164,7 @@ class Charts:
             if int(row["connections"]) == largest:
                 by_name.setdefault(tr.label(row), {k: tr.num(row.get(k)) or 0.0 for k, _, _ in parts}) \
                     .setdefault("_kernel", tr.num(row.get("kernel_per_conn_bytes")) or 0.0)
-        names = sorted(by_name, key=tr.order_key)
+        names = sorted(by_name, key=self.r.order_key)
         fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(names) + 2), 4.2))
         bottoms = [0.0] * len(names)
         legend = []
@@ -226,7 +226,7 @@ class Charts:
                 ax.yaxis.set_major_formatter(FuncFormatter(formatter))
             ax.set_ylim(bottom=0 if not log_y else None)
         axes[0][0].set_ylabel(ylabel)
-        labels = sorted(handles, key=tr.order_key)
+        labels = sorted(handles, key=self.r.order_key)
         fig.legend([handles[l] for l in labels], labels, loc="upper center", ncol=min(8, len(labels)),
                    bbox_to_anchor=(0.5, 1.03), frameon=False)
         fig.suptitle(title, y=1.09)
@@ -254,7 +254,7 @@ class Charts:
             row_axes[0].set_ylabel("latency (log)")
         for ax in axes[-1]:
             ax.set_xlabel("connections")
-        labels = sorted(handles, key=tr.order_key)
+        labels = sorted(handles, key=self.r.order_key)
         fig.legend([handles[l] for l in labels], labels, loc="upper center", ncol=min(8, len(labels)),
                    bbox_to_anchor=(0.5, 1.0 + 0.06 / len(workloads)), frameon=False)
         fig.suptitle("Latency percentiles vs connections (closed loop)", y=1.0 + 0.12 / len(workloads))
@@ -270,7 +270,7 @@ class Charts:
         counts = sorted({int(r["connections"]) for r in rows})
         fig, axes = plt.subplots(1, len(counts), figsize=(5.5 * len(counts) + 1, 4), squeeze=False)
         for ax, count in zip(axes[0], counts):
-            cell = sorted((r for r in rows if int(r["connections"]) == count), key=lambda r: tr.order_key(tr.label(r)))
+            cell = sorted((r for r in rows if int(r["connections"]) == count), key=lambda r: self.r.order_key(tr.label(r)))
             names = [tr.label(r) for r in cell]
             values = [tr.num(r.get("small_p99_us")) or tr.num(r.get("p99_us")) or 0 for r in cell]
             ax.bar(names, values, color=[tr.colour(n) for n in names],
@@ -296,7 +296,7 @@ class Charts:
         workload, mode, count = cell
         rows = [r for r in self.r.ok(workload=workload, mode=mode) if int(r["connections"]) == count
                 and r.get(column) and r.get("repetition", "0") == "0"]
-        return f"{workload} {mode}, {count:,} connections", sorted(rows, key=lambda r: tr.order_key(tr.label(r)))
+        return f"{workload} {mode}, {count:,} connections", sorted(rows, key=lambda r: self.r.order_key(tr.label(r)))
 
     def hdr_distribution(self, stem: Optional[str]) -> None:
         what, rows = self.pick_runs(stem, "hdr_log")
@@ -407,7 +407,7 @@ class Charts:
         rows_n = (len(names) + columns - 1) // columns
         fig, axes = plt.subplots(rows_n, columns, figsize=(3.6 * columns + 0.5, 3.0 * rows_n + 0.5), squeeze=False)
         for ax, name in zip(axes.flat, names):
-            models = sorted(panels[name], key=tr.order_key)
+            models = sorted(panels[name], key=self.r.order_key)
             values = [sorted(panels[name][m])[len(panels[name][m]) // 2] for m in models]
             ax.bar(models, values, color=[tr.colour(m) for m in models], edgecolor="black", linewidth=0.4)
             ax.set_yscale("log")

@@ -8,14 +8,13 @@ throughput and latency, compute, chat, micro, callgrind), charts, and every fail
 import base64
 import html
 import os
-import statistics
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tvt_results as tr  # noqa: E402
 
-REFERENCE = "threads"
+REFERENCE = tr.REFERENCE_BACKEND
 
 
 def fmt_bytes(v: Optional[float]) -> str:
@@ -137,8 +136,7 @@ def _inline(text: str) -> str:
 
 
 def median_of(rows: List[Dict[str, str]], column: str) -> Optional[float]:
-    values = [v for v in (tr.num(r.get(column)) for r in rows) if v is not None]
-    return statistics.median(values) if values else None
+    return tr.median(tr.num(r.get(column)) for r in rows)
 
 
 def group(rows: List[Dict[str, str]]) -> Dict[Tuple[str, str, int], List[Dict[str, str]]]:
@@ -187,7 +185,7 @@ def build(r: tr.Results) -> Doc:
     if idle_counts:
         at = 10000 if 10000 in idle_counts else idle_counts[-1]
         ref = idle.get(("http", REFERENCE, at))
-        for key in sorted((k for k in idle if k[2] == at and k[1] != REFERENCE), key=lambda k: tr.order_key(k[1])):
+        for key in sorted((k for k in idle if k[2] == at and k[1] != REFERENCE), key=lambda k: r.order_key(k[1])):
             total, user = median_of(idle[key], "total_per_conn_bytes"), median_of(idle[key], "rss_per_conn_bytes")
             if ref and total:
                 ref_total = median_of(ref, "total_per_conn_bytes")
@@ -201,7 +199,7 @@ def build(r: tr.Results) -> Doc:
         at = 1000 if 1000 in closed_counts else closed_counts[len(closed_counts) // 2]
         ref = closed.get(("http", REFERENCE, at))
         ref_p99, ref_rps = (median_of(ref, "p99_us"), median_of(ref, "rps")) if ref else (None, None)
-        for key in sorted((k for k in closed if k[0] == "http" and k[2] == at), key=lambda k: tr.order_key(k[1])):
+        for key in sorted((k for k in closed if k[0] == "http" and k[2] == at), key=lambda k: r.order_key(k[1])):
             p99, rps = median_of(closed[key], "p99_us"), median_of(closed[key], "rps")
             text = f"http at {at:,} connections, {key[1]}: p99 **{fmt_us(p99)}**, {fmt_num(rps)} requests/s"
             if key[1] != REFERENCE and ref_rps and rps:
@@ -218,7 +216,7 @@ def build(r: tr.Results) -> Doc:
               "user + kernel. Socket buffers are listed apart: they belong to both ends.")
         rows = []
         for (workload, name, count), group_rows in sorted(idle.items(), key=lambda kv: (kv[0][0], kv[0][2],
-                                                                                          tr.order_key(kv[0][1]))):
+                                                                                          r.order_key(kv[0][1]))):
             rows.append([workload, name, f"{count:,}", fmt_bytes(median_of(group_rows, "rss_per_conn_bytes")),
                          fmt_bytes(median_of(group_rows, "pte_per_conn_bytes")),
                          fmt_bytes(median_of(group_rows, "kernel_stack_per_conn_bytes")),
@@ -232,7 +230,7 @@ def build(r: tr.Results) -> Doc:
         doc.h(2, "Throughput and latency (closed loop)")
         rows = []
         for (workload, name, count), g in sorted(closed.items(), key=lambda kv: (kv[0][0], kv[0][2],
-                                                                                tr.order_key(kv[0][1]))):
+                                                                                r.order_key(kv[0][1]))):
             if workload in ("chat", "compute"):
                 continue
             rows.append([workload, name, f"{count:,}", fmt_num(median_of(g, "rps")), fmt_us(median_of(g, "p50_us")),
@@ -249,7 +247,7 @@ def build(r: tr.Results) -> Doc:
                   [[k[1], f"{k[2]:,}", fmt_num(median_of(g, "rps")), fmt_us(median_of(g, "small_p50_us")),
                     fmt_us(median_of(g, "small_p99_us")), fmt_us(median_of(g, "small_p999_us")),
                     fmt_us(median_of(g, "large_p99_us"))]
-                   for k, g in sorted(compute.items(), key=lambda kv: (kv[0][2], tr.order_key(kv[0][1])))],
+                   for k, g in sorted(compute.items(), key=lambda kv: (kv[0][2], r.order_key(kv[0][1])))],
                   right=range(1, 7))
     chat = group([x for x in ok if x["workload"] == "chat"])
     if chat:
@@ -259,7 +257,7 @@ def build(r: tr.Results) -> Doc:
                   [[k[1], f"{k[2]:,}", fmt_num(median_of(g, "deliveries_per_s")), fmt_us(median_of(g, "p50_us")),
                     fmt_us(median_of(g, "p99_us")), fmt_us(median_of(g, "p999_us")), fmt_num(median_of(g, "lost")),
                     fmt_num(median_of(g, "duplicated")), fmt_num(median_of(g, "dropped_by_policy"))]
-                   for k, g in sorted(chat.items(), key=lambda kv: (kv[0][2], tr.order_key(kv[0][1])))],
+                   for k, g in sorted(chat.items(), key=lambda kv: (kv[0][2], r.order_key(kv[0][1])))],
                   right=range(1, 9))
     micro = [m for m in r.micro if tr.num(m.get("real_time_ns")) is not None]
     if micro:
