@@ -24,10 +24,16 @@ import runner  # noqa: E402
 
 SERVER = LOADGEN = ""
 READY = re.compile(r"ready port=(\d+) pid=(\d+)")
-# A short run of each mode whose record has mode-specific keys: closed (latency, throughput), idle (memory).
-RUNS = [["--workload", "http", "--mode", "closed", "--connections", "4", "--duration", "0.3", "--warmup", "0"],
-        ["--workload", "http", "--mode", "idle", "--connections", "4", "--duration", "0.2", "--warmup", "0",
-         "--hold", "0.2"]]
+# A short run of each mode and workload whose record has keys of its own (latency and throughput, memory, schedule,
+# connection storms, chat deliveries, compute's small/large split): together they write every key.
+_SHORT = ["--connections", "4", "--duration", "0.3", "--warmup", "0"]
+RUNS = [["--workload", "http", "--mode", "closed"] + _SHORT,
+        ["--workload", "http", "--mode", "idle"] + _SHORT + ["--hold", "0.2"],
+        ["--workload", "http", "--mode", "open", "--rate", "400"] + _SHORT,
+        ["--workload", "echo", "--mode", "storm"] + _SHORT,
+        ["--workload", "chat", "--mode", "closed", "--groups", "1", "--rate", "50"] + _SHORT,
+        ["--workload", "compute", "--mode", "open", "--rate", "100", "--compute-small-kib", "1",
+         "--compute-large-kib", "2", "--compute-large-fraction", "0.5"] + _SHORT]
 
 
 class LoadgenKeys(unittest.TestCase):
@@ -38,7 +44,7 @@ class LoadgenKeys(unittest.TestCase):
             line = server.stdout.readline()  # the ready line is the server's first line (docs/CONTRACTS.md)
             match = READY.search(line)
             self.assertIsNotNone(match, f"no ready line from the server: {line!r}")
-            out = os.path.join(folder, f"{loadgen_args[3]}.json")
+            out = os.path.join(folder, f"{loadgen_args[1]}-{loadgen_args[3]}.json")
             done = subprocess.run([LOADGEN, "--target", f"127.0.0.1:{match.group(1)}", "--threads", "1",
                                    "--server-pid", match.group(2), "--json", out] + loadgen_args,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
@@ -52,6 +58,7 @@ class LoadgenKeys(unittest.TestCase):
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+            server.stdout.close()
 
     def test_every_key_is_a_column_and_every_column_a_key(self):
         seen = []
