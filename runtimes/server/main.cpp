@@ -109,6 +109,10 @@ int main(int argc, char** argv) {
                "compute: run the digest via spawn_blocking (coro, coro-local, fiber, fiber-mt; others compute inline)");
   app.add_option("--max-header-bytes", limits.max_header_bytes, "http: largest header section")->capture_default_str();
   app.add_option("--max-header-fields", limits.max_header_fields, "http: most header fields")->capture_default_str();
+  app.add_option("--added-work", limits.added_work,
+                 "Tests the regression gate: N more steps of fixed CPU work per http/echo/compute request, the same "
+                 "in every back end (0 = none)")
+      ->capture_default_str();
   app.add_flag("--list-backends", list, "Print the back-end names, one per line, and exit");
   bool list_workloads = false;
   app.add_flag("--list-workloads", list_workloads, "Print the workload names, one per line, and exit");
