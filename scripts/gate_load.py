@@ -7,6 +7,8 @@ from typing import Dict, List, Tuple
 import tvt_results as tr
 
 Key = Tuple  # (label, workload, connections) or (label, workload, mode, connections) or (model, case)
+# Rows whose numbers count: a degraded row measured (it fell short of its schedule; the gate warns about it).
+MEASURED = ("ok", "degraded")
 
 
 class Run(tr.Results):
@@ -25,7 +27,7 @@ def memory_values(run: Run, column: str) -> Dict[Key, List[float]]:
     values: Dict[Key, List[float]] = {}
     for row in run.rows:
         v = tr.num(row.get(column))
-        if row.get("mode") == "idle" and row.get("status") == "ok" and v is not None:
+        if row.get("mode") == "idle" and row.get("status") in MEASURED and v is not None:
             values.setdefault((tr.label(row), row["workload"], int(row["connections"])), []).append(v)
     return values
 
@@ -35,7 +37,7 @@ def cost_values(run: Run, column: str, modes: Tuple[str, ...]) -> Dict[Key, List
     values: Dict[Key, List[float]] = {}
     for row in run.rows:
         v = tr.num(row.get(column))
-        if row.get("mode") in modes and row.get("status") == "ok" and v is not None:
+        if row.get("mode") in modes and row.get("status") in MEASURED and v is not None:
             values.setdefault((tr.label(row), row["workload"], row["mode"], int(row["connections"])), []).append(v)
     return values
 
@@ -45,7 +47,7 @@ def rps_values(run: Run) -> Dict[Key, List[float]]:
     values: Dict[Key, List[float]] = {}
     for row in sorted(run.rows, key=lambda r: int(r.get("repetition") or 0)):
         v = tr.num(row.get("rps"))
-        if row.get("mode") == "closed" and row.get("status") == "ok" and v:
+        if row.get("mode") == "closed" and row.get("status") in MEASURED and v:
             values.setdefault((tr.label(row), row["workload"], int(row["connections"])), []).append(v)
     return values
 

@@ -1,7 +1,8 @@
 """The gate's comparison rules: which metric is judged how, and the verdict lines they produce.
 
 Judged (stable on a shared 2-core machine; thresholds from measured scatter, see scripts/README.md):
-- absolute, on the run alone: every row ok, zero errors, no fd leak; every callgrind case ok;
+- absolute, on the run alone: no failed row, zero errors, no fd leak; every callgrind case ok (a degraded row, one
+  that measured but fell short of its schedule, warns);
 - memory per idle connection (rss_per_conn_bytes) per back end and count;
 - callgrind instruction counts: the micro hot paths (model x case) and the whole server path per request
   (`server-<workload>` cases, extras.py);
@@ -9,8 +10,9 @@ Judged (stable on a shared 2-core machine; thresholds from measured scatter, see
   (server_cpu_us_per_op) of the http and echo rows;
 - wall-clock (absolute requests/s, micro real time) only with >= MIN_REPETITIONS on both sides and a significant
   Mann-Whitney U test, else "unreliable" (never fails).
-Warned, never failed: same-run ratios of requests/s to the reference back end. Between ci runs of unchanged code
-they scattered by up to 46 % (the client caps every async back end), so they cannot tell a regression from noise.
+Warned, never failed: degraded rows, and same-run ratios of requests/s to the reference back end. Between ci runs
+of unchanged code the ratios scattered by up to 46 % (the client caps every async back end), so they cannot tell a
+regression from noise.
 """
 import math
 import statistics
@@ -43,7 +45,7 @@ RULES = {
     "syscalls_per_op": Rule(0.10, False, floor=0.05),
     "ctx_switches_per_op": Rule(0.10, False, floor=0.05),
     "instructions_per_op": Rule(0.05, False),
-    "server_cpu_us_per_op": Rule(0.10, False, floor=0.3, unit="µs"),
+    "server_cpu_us_per_op": Rule(0.15, False, floor=0.3, unit="µs"),  # spread 17-29 % loaded, 1-12 % quiet
     "rps_ratio": Rule(0.50, True, warn_only=True),
     "rps": Rule(0.05, True),            # wall-clock: only with >= 9 repetitions and a significant U test
     "micro_real_time_ns": Rule(0.05, False),
@@ -144,20 +146,30 @@ def compare_samples(name: str, rule: Rule, base: Dict, now: Dict, describe, alph
 
 
 def absolute_checks(run: load.Run) -> List[Line]:
+    """Failed rows (no trustworthy measurement: a crash, a hang, loadgen without a record), errors and fd leaks fail.
+    Degraded rows only warn: they measured, but fell short of the schedule (a rate not reached, a chat drain that
+    timed out, a stop that overran its budget), which on a shared machine follows the load: two clean ci runs here
+    had one or two each, never the same cell twice."""
     lines = []
-    bad = [r for r in run.rows if r.get("status") != "ok" or (tr.num(r.get("errors")) or 0) > 0
-           or r.get("fd_leak") == "true"]
-    for r in bad:
+    bad, degraded = [], []
+    for r in run.rows:
+        errors = (tr.num(r.get("errors")) or 0) > 0
+        if r.get("status") not in ("ok", "degraded") or errors or r.get("fd_leak") == "true":
+            bad.append(r)
+        elif r.get("status") == "degraded":
+            degraded.append(r)
+    for r in bad + degraded:
         what = f"{tr.label(r)} {r['workload']} {r['mode']} {r['connections']}"
         detail = r.get("status", "?")
         if (tr.num(r.get("errors")) or 0) > 0:
             detail += f", {r['errors']} errors"
         if r.get("fd_leak") == "true":
             detail += ", fd leak"
-        lines.append(Line(f"run {what}", "ok", detail, "", "ok, 0 errors", "FAILED", note=r.get("reason") or ""))
+        verdict = "warning" if r in degraded else "FAILED"
+        lines.append(Line(f"run {what}", "ok", detail, "", "ok, 0 errors", verdict, note=r.get("reason") or ""))
     if not run.rows:
         lines.append(Line("runs", "", "no rows", "", ">= 1 run", "FAILED"))
-    lines.insert(0, Line("runs ok, zero errors", "", f"{len(run.rows) - len(bad)}/{len(run.rows)}", "",
+    lines.insert(0, Line("runs measured, zero errors", "", f"{len(run.rows) - len(bad)}/{len(run.rows)}", "",
                          "all", "ok" if not bad and run.rows else "FAILED"))
     for r in run.callgrind:
         if r.get("status") != "ok":

@@ -269,6 +269,10 @@ def build(r: tr.Results) -> Doc:
                     m.get("iterations", ""), m.get("counters", "")] for m in medians], right=(1, 2, 3))
     if r.callgrind:
         doc.h(2, "Instruction counts (callgrind)")
+        if any(c.get("region") == "per-request" for c in r.callgrind):
+            doc.p("`server-<workload>` rows: user-space instructions per request of the whole server path (the real "
+                  "server under callgrind answering 500 requests one at a time on one connection, after 50 warm-up "
+                  "requests); the other rows count a fixed hot-path case of the `hotpath` driver.")
         doc.table(["model", "case", "instructions", "region", "status"],
                   [[c["model"], c["case"], fmt_num(tr.num(c.get("instructions"))), c.get("region", ""),
                     c.get("status", "") + (f": {c['reason']}" if c.get("reason") else "")] for c in r.callgrind],

@@ -88,6 +88,22 @@ class GateFixtures(unittest.TestCase):
         self.assertIn("FAILED", text)
         self.assertIn("signal 11", text)  # the reason is printed
 
+    def test_a_degraded_run_only_warns(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            run = os.path.join(tmp, "run")
+            shutil.copytree(fixture("noise"), run)
+            path = os.path.join(run, "results.csv")
+            with open(path, newline="") as f:
+                text = f.read()
+            text = text.replace(",ok,,", ",degraded,rate not reached: 454/s of 500/s,", 1)
+            with open(path, "w", newline="") as f:
+                f.write(text)
+            code, out = run_gate(run, fixture("baseline"))
+        self.assertEqual(code, 0, out)
+        self.assertIn("degraded", out)
+        self.assertIn("rate not reached", out)
+        self.assertTrue([line for line in out.splitlines() if line.startswith("run ") and line.endswith("warning")])
+
     def test_wall_clock_needs_repetitions_and_significance(self):
         code, text = run_gate(fixture("wallclock_slower"), fixture("wallclock_baseline"))
         self.assertEqual(code, 1)
