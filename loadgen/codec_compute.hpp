@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "loadgen/codec.hpp"
+#include "loadgen/engine_config.hpp"
 
 namespace tvt::loadgen {
 
@@ -34,6 +35,25 @@ class ComputeReplyVerifier {
  private:
   const char* expected_ = nullptr;
   std::uint32_t matched_ = 0;
+};
+
+// The compute workload for the engine (workload_codec.hpp): a deterministic mix of small and large requests, each
+// size with its own latency histogram; the two expected replies are computed once per engine thread.
+class ComputeCodec {
+ public:
+  static constexpr bool request_reply = true;
+  static constexpr bool sized_requests = true;
+  using Conn = ComputeReplyVerifier;
+
+  ComputeCodec(const EngineConfig& config, std::uint32_t, std::uint32_t);
+  Outgoing request(Conn& verifier, std::uint32_t slot, std::uint64_t sequence, char* send_buffer);
+  FeedResult feed(Conn& verifier, const char* data, std::size_t size) { return verifier.feed(data, size); }
+
+ private:
+  std::uint32_t small_kib_, large_kib_;
+  double large_fraction_;
+  char small_reply_[compute_reply_bytes]{};
+  char large_reply_[compute_reply_bytes]{};
 };
 
 }  // namespace tvt::loadgen

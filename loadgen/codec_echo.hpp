@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "loadgen/codec.hpp"
+#include "loadgen/engine_config.hpp"
 
 namespace tvt::loadgen {
 
@@ -36,6 +37,23 @@ class EchoReplyVerifier {
   const char* expected_ = nullptr;
   std::uint32_t expected_size_ = 0;
   std::uint32_t matched_ = 0;
+};
+
+// The echo workload for the engine (workload_codec.hpp): a fresh line per request, written in the connection's
+// send buffer, which is also what the reply is compared with.
+class EchoCodec {
+ public:
+  static constexpr bool request_reply = true;
+  static constexpr bool sized_requests = false;
+  using Conn = EchoReplyVerifier;
+
+  EchoCodec(const EngineConfig&, std::uint32_t, std::uint32_t) {}
+  Outgoing request(Conn& verifier, std::uint32_t slot, std::uint64_t sequence, char* send_buffer) {
+    const std::size_t length = echo_make_line(send_buffer, slot, sequence);
+    verifier.expect(send_buffer, length);
+    return {send_buffer, static_cast<std::uint16_t>(length)};
+  }
+  FeedResult feed(Conn& verifier, const char* data, std::size_t size) { return verifier.feed(data, size); }
 };
 
 }  // namespace tvt::loadgen

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "loadgen/codec.hpp"
+#include "loadgen/engine_config.hpp"
 
 namespace tvt::loadgen {
 
@@ -30,6 +31,25 @@ class HttpReplyVerifier {
   std::uint32_t header_bytes_ = 0;
   std::int64_t content_length_ = -1;  // -1: no Content-Length seen
   std::int64_t body_left_ = 0;
+};
+
+// The http workload for the engine (workload_codec.hpp): every request is the same prebuilt GET.
+class HttpCodec {
+ public:
+  static constexpr bool request_reply = true;
+  static constexpr bool sized_requests = false;
+  using Conn = HttpReplyVerifier;
+
+  HttpCodec(const EngineConfig& config, std::uint32_t, std::uint32_t)
+      : request_(http_request(config.targets.front().text)) {}
+  Outgoing request(Conn& verifier, std::uint32_t, std::uint64_t, char*) {
+    verifier.reset();
+    return {request_.data(), static_cast<std::uint16_t>(request_.size())};
+  }
+  FeedResult feed(Conn& verifier, const char* data, std::size_t size) { return verifier.feed(data, size); }
+
+ private:
+  std::string request_;
 };
 
 }  // namespace tvt::loadgen

@@ -226,4 +226,11 @@ int run_worker(const EngineConfig& config) {
   return 0;
 }
 
+std::vector<pid_t> ProcessDriver::worker_pids() const {
+  std::vector<pid_t> pids;
+  for (const auto& w : workers_)
+    if (w.pid > 0) pids.push_back(w.pid);
+  return pids;
+}
+
 }  // namespace tvt::loadgen

@@ -27,6 +27,7 @@ class Driver {
   virtual void stop() = 0;                   // finish early (signal)
   virtual bool done() = 0;
   virtual RunResult result() = 0;            // once done()
+  virtual std::vector<pid_t> worker_pids() const { return {}; }  // worker processes, once started
   const std::string& error() const { return error_; }
 
  protected:
@@ -67,6 +68,7 @@ class ProcessDriver final : public Driver {
   void stop() override;
   bool done() override;
   RunResult result() override;
+  std::vector<pid_t> worker_pids() const override;
 
  private:
   struct Worker {

@@ -3,21 +3,18 @@
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <queue>
-#include <string_view>
 
-#include "loadgen/codec_echo.hpp"
-#include "loadgen/codec_http.hpp"
+#include "loadgen/workload_codec.hpp"
 
 namespace tvt::loadgen {
 
@@ -37,8 +34,6 @@ constexpr std::int64_t go_poll_interval_ns = 1 * ns_per_ms;
 constexpr std::int64_t chat_quiet_ns = 300 * ns_per_ms;  // drain ends after this long without a delivery
 constexpr int max_events = 512;
 constexpr std::size_t recv_buffer_bytes = 64 * 1024;
-constexpr std::size_t send_buffer_bytes = 96;  // echo line, compute request, chat MSG line
-constexpr std::size_t chat_line_max_bytes = 160;
 
 enum class ErrorKind { connect, reset, timeout, bad_reply, closed };
 
@@ -55,6 +50,8 @@ enum class ConnState : std::uint8_t {
   finished,
 };
 
+// A connection: the engine's part, and `codec`, the workload's own per-connection state (workload_codec.hpp).
+template <class CodecConn>
 struct Conn {
   int fd = -1;
   std::uint32_t slot = 0;
@@ -62,22 +59,18 @@ struct Conn {
   ConnState state = ConnState::unopened;
   bool ready = false;           // was ready at least once
   bool writing = false;         // EPOLLOUT is in the interest set
-  bool large = false;           // compute: the request in flight is a large one
+  HistKind size_class = HistKind::main;  // sized requests: the histogram of the request in flight
   std::uint16_t send_offset = 0, send_length = 0;
-  std::uint16_t line_length = 0;  // chat: bytes of an unfinished received line
   const char* send_data = nullptr;
   std::int64_t intended_ns = 0;       // open loop: when the request in flight was due
   std::int64_t sent_ns = 0;
   std::int64_t deadline_ns = 0;
-  std::int64_t next_due_ns = 0;       // open loop / chat: when the next send is due
-  std::int64_t schedule_start_ns = 0; // open loop / chat: the first due time
+  std::int64_t next_due_ns = 0;       // open loop / chat: when the next send is due (ArrivalSchedule::never: none)
+  std::uint64_t due_index = 0;        // open loop / chat: which of the schedule's dues next_due_ns is
+  std::int64_t last_send_ns = 0;      // open loop / chat: when this connection's previous send left (0: none yet)
   std::uint64_t sequence = 0;
-  std::uint32_t chat_table_offset = 0;  // chat: first entry of this receiver's per-sender table
-  HttpReplyVerifier http;
-  EchoReplyVerifier echo;
-  ComputeReplyVerifier compute;
+  CodecConn codec;
   char send_buffer[send_buffer_bytes];
-  char line[chat_line_max_bytes];  // chat only; a few hundred bytes a connection is no concern at 40k
 };
 
 struct TimerEntry {
@@ -87,51 +80,37 @@ struct TimerEntry {
   bool operator>(const TimerEntry& o) const { return due_ns > o.due_ns; }
 };
 
-// Number of k >= 0 with first + k * step in [from, to).
-std::int64_t count_due_in(std::int64_t first, std::int64_t step, std::int64_t from, std::int64_t to) {
-  if (step <= 0 || to <= from) return 0;
-  auto index_at_or_after = [&](std::int64_t t) -> std::int64_t {
-    if (t <= first) return 0;
-    return (t - first + step - 1) / step;
-  };
-  return std::max<std::int64_t>(0, index_at_or_after(to) - index_at_or_after(from));
-}
-
+// One engine thread, compiled once per workload codec: request/reply codecs run the closed, open, idle and storm
+// modes; chat (request_reply == false) posts on its schedule and receives at any time.
+template <class Codec>
 class EngineThread {
  public:
-  EngineThread(const EngineConfig& config, Coordinator& coordinator, std::uint32_t slot_begin, std::uint32_t slot_end)
-      : config_(config), options_(config.options), coordinator_(coordinator), conns_(slot_end - slot_begin) {
+  using Conn = loadgen::Conn<typename Codec::Conn>;
+  static constexpr bool chat = !Codec::request_reply;
+
+  EngineThread(const EngineConfig& config, Coordinator& coordinator, std::uint32_t slot_begin, std::uint32_t slot_end,
+               Codec codec)
+      : config_(config), options_(config.options), coordinator_(coordinator), codec_(std::move(codec)),
+        conns_(slot_end - slot_begin) {
     for (std::uint32_t i = 0; i < conns_.size(); ++i) conns_[i].slot = slot_begin + i;
     std::vector<TimerEntry> storage;
     storage.reserve(conns_.size() * 2 + 16);
     timers_ = decltype(timers_)(std::greater<TimerEntry>{}, std::move(storage));
     recv_buffer_ = std::make_unique<char[]>(recv_buffer_bytes);
-    if (options_.workload == Workload::chat) prepare_chat_tables();
-    if (options_.mode == Mode::open) open_interval_ns_ = per_connection_interval_ns();
-    if (options_.workload == Workload::chat) open_interval_ns_ = per_connection_interval_ns();
+    scheduled_ = options_.mode == Mode::open || chat;
+    lateness_.threshold_ns = static_cast<std::int64_t>(options_.late_threshold_us * 1000);
+    if (scheduled_) {
+      // Precomputed before the first connect; a second past the window covers a late go.
+      const auto span = static_cast<std::int64_t>((options_.warmup_s + options_.duration_s + 1) * ns_per_s);
+      schedule_ = ArrivalSchedule(options_.arrivals, options_.rate, config_.total_connections, slot_begin, slot_end,
+                                  span, options_.seed);
+    }
   }
 
   RunResult run();
 
  private:
   // --- set-up ---
-  std::int64_t per_connection_interval_ns() const {
-    return static_cast<std::int64_t>(static_cast<double>(config_.total_connections) * ns_per_s / options_.rate);
-  }
-  std::uint32_t group_of(std::uint32_t slot) const { return slot % options_.groups; }
-  std::uint32_t group_size(std::uint32_t group) const {
-    const std::uint32_t n = config_.total_connections, g = options_.groups;
-    return n / g + (group < n % g ? 1 : 0);
-  }
-  void prepare_chat_tables() {
-    std::size_t total = 0;
-    for (auto& c : conns_) {
-      c.chat_table_offset = static_cast<std::uint32_t>(total);
-      total += group_size(group_of(c.slot));
-    }
-    chat_last_seen_.assign(total, 0);
-  }
-
   std::int64_t connect_budget_ns() const {
     return std::max(static_cast<std::int64_t>(options_.connect_timeout_s * ns_per_s),
                     static_cast<std::int64_t>(options_.timeout_ms * ns_per_ms));
@@ -148,14 +127,48 @@ class EngineThread {
   void on_event(Conn& c, std::uint32_t events);
   void on_readable(Conn& c);
   bool on_bytes(Conn& c, const char* data, std::size_t size, std::int64_t now);  // false: the connection failed
-  bool on_chat_line(Conn& c, std::string_view line, std::int64_t now);
   void on_reply(Conn& c, std::int64_t now);
+  // What the chat codec reports, line by line, for connection `c`; false fails the connection.
+  struct ChatSink {
+    EngineThread& engine;
+    Conn& c;
+    std::int64_t now;
+    bool joined() {
+      if (c.state != ConnState::priming) return false;  // a JOINED nobody asked for
+      engine.mark_ready(c, now);
+      return true;
+    }
+    bool delivered(std::int64_t due_ns, bool duplicate) {
+      auto& k = engine.result_.counters;
+      ++k.deliveries;
+      engine.last_delivery_ns_ = now;
+      if (duplicate) ++k.duplicated;
+      if (engine.in_window(now)) {
+        ++k.deliveries_in_window;
+        const std::size_t interval = engine.interval_of(now);
+        ++engine.result_.interval_counts[interval].requests;
+        engine.record(HistKind::main, interval, now - due_ns);
+      }
+      return true;
+    }
+    bool dropped_by_policy(std::int64_t n) {
+      engine.result_.counters.dropped_by_policy += n;
+      return true;
+    }
+  };
   void next_request(Conn& c, std::int64_t now);
   void fail(Conn& c, ErrorKind kind, std::int64_t now);
   void close_conn(Conn& c);
   void set_writing(Conn& c, bool writing);
   void add_timer(Conn& c, std::int64_t due) { timers_.push({due, index_of(c), ++c.timer_generation}); }
   void cancel_timer(Conn& c) { ++c.timer_generation; }
+  // Moves `c` to its next due time.
+  void advance_schedule(Conn& c) {
+    const std::int64_t due = schedule_.due(c.slot, ++c.due_index);
+    c.next_due_ns = due == ArrivalSchedule::never ? due : go_ns_ + due;
+  }
+  // A scheduled send due at `due` left at `now`: its lateness, and the gap since the connection's previous send.
+  void account_send(Conn& c, std::int64_t due, std::int64_t now);
   std::uint32_t index_of(const Conn& c) const { return static_cast<std::uint32_t>(&c - conns_.data()); }
 
   // --- phases ---
@@ -176,22 +189,25 @@ class EngineThread {
   const EngineConfig& config_;
   const Options& options_;
   Coordinator& coordinator_;
+  Codec codec_;
   std::vector<Conn> conns_;
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<TimerEntry>> timers_;
   std::unique_ptr<char[]> recv_buffer_;
-  std::vector<std::uint32_t> chat_last_seen_;  // per receiver, per sender of its group: last sequence + 1
   int epoll_fd_ = -1;
   Phase phase_ = Phase::connecting;
   std::int64_t ready_count_ = 0;
   std::int64_t connect_deadline_ns_ = 0;
   std::int64_t go_ns_ = 0, window_start_ns_ = 0, window_end_ns_ = 0, drain_deadline_ns_ = 0;
   std::int64_t last_delivery_ns_ = 0;
-  std::int64_t open_interval_ns_ = 0;
+  bool scheduled_ = false;  // open loop or chat: sends follow schedule_
+  ArrivalSchedule schedule_;
+  LatenessTally lateness_;
   std::size_t interval_count_ = 1;
   RunResult result_;
 };
 
-void EngineThread::set_writing(Conn& c, bool writing) {
+template <class Codec>
+void EngineThread<Codec>::set_writing(Conn& c, bool writing) {
   if (c.writing == writing) return;
   epoll_event ev{};
   ev.events = EPOLLIN | (writing ? EPOLLOUT : 0u);
@@ -200,7 +216,8 @@ void EngineThread::set_writing(Conn& c, bool writing) {
   c.writing = writing;
 }
 
-void EngineThread::open_conn(Conn& c, std::int64_t now) {
+template <class Codec>
+void EngineThread<Codec>::open_conn(Conn& c, std::int64_t now) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     fail(c, ErrorKind::connect, now);
@@ -242,14 +259,15 @@ void EngineThread::open_conn(Conn& c, std::int64_t now) {
   }
 }
 
-void EngineThread::on_connected(Conn& c, std::int64_t now) {
+template <class Codec>
+void EngineThread<Codec>::on_connected(Conn& c, std::int64_t now) {
   set_writing(c, false);
-  c.line_length = 0;
+  c.codec = typename Codec::Conn{};  // a reconnect starts with no partial line or reply
   c.send_offset = c.send_length = 0;
-  if (options_.workload == Workload::chat) {
-    const int n = std::snprintf(c.send_buffer, send_buffer_bytes, "JOIN g%u\n", group_of(c.slot));
-    c.send_data = c.send_buffer;
-    c.send_length = static_cast<std::uint16_t>(n);
+  if constexpr (chat) {
+    const Outgoing join = codec_.join(c.slot, c.send_buffer);
+    c.send_data = join.data;
+    c.send_length = join.length;
     c.state = ConnState::priming;
     c.deadline_ns = now + connect_budget_ns();
     flush(c);
@@ -264,7 +282,8 @@ void EngineThread::on_connected(Conn& c, std::int64_t now) {
   }
 }
 
-void EngineThread::mark_ready(Conn& c, std::int64_t now) {
+template <class Codec>
+void EngineThread<Codec>::mark_ready(Conn& c, std::int64_t now) {
   if (!c.ready) {
     c.ready = true;
     ++ready_count_;
@@ -276,8 +295,9 @@ void EngineThread::mark_ready(Conn& c, std::int64_t now) {
   }
 }
 
-void EngineThread::start_traffic(Conn& c, std::int64_t now) {
-  if (options_.workload == Workload::chat) {
+template <class Codec>
+void EngineThread<Codec>::start_traffic(Conn& c, std::int64_t now) {
+  if constexpr (chat) {
     c.state = ConnState::chat_live;
     add_timer(c, std::max(c.next_due_ns, now));
     return;
@@ -297,60 +317,45 @@ void EngineThread::start_traffic(Conn& c, std::int64_t now) {
   }
 }
 
-void EngineThread::send_request(Conn& c, std::int64_t intended, std::int64_t now) {
-  switch (options_.workload) {
-    case Workload::http:
-      c.send_data = config_.http_request.data();
-      c.send_length = static_cast<std::uint16_t>(config_.http_request.size());
-      c.http.reset();
-      break;
-    case Workload::echo:
-      c.send_data = c.send_buffer;
-      c.send_length = static_cast<std::uint16_t>(echo_make_line(c.send_buffer, c.slot, c.sequence));
-      c.echo.expect(c.send_buffer, c.send_length);
-      break;
-    case Workload::compute: {
-      // A deterministic per-(slot, sequence) draw, so every run sends the same mix.
-      std::uint64_t z = (static_cast<std::uint64_t>(c.slot) << 32 | c.sequence) * 0x9e3779b97f4a7c15ULL;
-      z ^= z >> 29;
-      const double u = static_cast<double>(z % 1'000'000) / 1e6;
-      c.large = u < options_.compute_large_fraction;
-      c.send_data = c.send_buffer;
-      c.send_length = static_cast<std::uint16_t>(compute_make_request(
-          c.send_buffer, c.large ? options_.compute_large_kib : options_.compute_small_kib));
-      c.compute.expect(c.large ? config_.compute_large_reply : config_.compute_small_reply);
-      break;
-    }
-    case Workload::chat: break;  // chat posts through chat_post
+template <class Codec>
+void EngineThread<Codec>::send_request(Conn& c, std::int64_t intended, std::int64_t now) {
+  if constexpr (!chat) {
+    const Outgoing request = codec_.request(c.codec, c.slot, c.sequence, c.send_buffer);
+    c.send_data = request.data;
+    c.send_length = request.length;
+    c.size_class = request.size_class;
   }
   ++c.sequence;
   c.send_offset = 0;
   c.intended_ns = intended;
   c.sent_ns = now;
   c.deadline_ns = now + static_cast<std::int64_t>(options_.timeout_ms * ns_per_ms);
-  if (options_.mode == Mode::open) c.next_due_ns = intended + open_interval_ns_;
+  if (options_.mode == Mode::open) {
+    account_send(c, intended, now);
+    advance_schedule(c);
+  }
   c.state = ConnState::awaiting;
   flush(c);
 }
 
-void EngineThread::chat_post(Conn& c, std::int64_t now) {
+template <class Codec>
+void EngineThread<Codec>::chat_post(Conn& c, std::int64_t now) {
   const std::int64_t due = c.next_due_ns;
-  c.next_due_ns += open_interval_ns_;
+  advance_schedule(c);
   if (phase_ != Phase::running || due >= window_end_ns_) return;  // posting stops at the end of the window
   if (c.send_offset < c.send_length) {
     // The previous line is still not written: the server is not reading. Skipped, and counted if it was due in the
     // window, never silently.
     if (due >= window_start_ns_) ++result_.counters.dropped_sends;
   } else {
-    const std::uint32_t group = group_of(c.slot);
-    const int n = std::snprintf(c.send_buffer, send_buffer_bytes, "MSG g%u %u:%llu:%lld\n", group, c.slot,
-                                static_cast<unsigned long long>(c.sequence), static_cast<long long>(due));
+    account_send(c, due, now);
+    const Outgoing post = codec_.post(c.slot, c.sequence, due, c.send_buffer);
     ++c.sequence;
-    c.send_data = c.send_buffer;
+    c.send_data = post.data;
     c.send_offset = 0;
-    c.send_length = static_cast<std::uint16_t>(n);
+    c.send_length = post.length;
     ++result_.counters.chat_sent;
-    result_.counters.chat_expected += group_size(group);
+    result_.counters.chat_expected += codec_.group_size(codec_.group_of(c.slot));
     if (due >= window_start_ns_) ++result_.counters.requests;
     flush(c);
     if (c.state == ConnState::backoff) return;
@@ -358,7 +363,23 @@ void EngineThread::chat_post(Conn& c, std::int64_t now) {
   add_timer(c, std::max(c.next_due_ns, now));
 }
 
-void EngineThread::flush(Conn& c) {
+template <class Codec>
+void EngineThread<Codec>::account_send(Conn& c, std::int64_t due, std::int64_t now) {
+  // Lateness is the client's own delay (timer wake-up, other connections' work, a reply still out), kept apart
+  // from latency so a run can show it kept its schedule.
+  if (due >= window_start_ns_ && due < window_end_ns_) {
+    lateness_.add(due, now);
+    if (c.last_send_ns >= window_start_ns_) {
+      const double units = static_cast<double>(now - c.last_send_ns) * gap_units_per_mean / schedule_.mean_gap_ns();
+      result_.intervals[static_cast<std::size_t>(HistKind::send_gaps)][interval_of(now)].record(
+          static_cast<std::int64_t>(units));
+    }
+  }
+  c.last_send_ns = now;
+}
+
+template <class Codec>
+void EngineThread<Codec>::flush(Conn& c) {
   while (c.send_offset < c.send_length) {
     const ssize_t n = ::send(c.fd, c.send_data + c.send_offset, c.send_length - c.send_offset, MSG_NOSIGNAL);
     if (n > 0) {
@@ -376,7 +397,8 @@ void EngineThread::flush(Conn& c) {
   set_writing(c, false);
 }
 
-void EngineThread::on_event(Conn& c, std::uint32_t events) {
+template <class Codec>
+void EngineThread<Codec>::on_event(Conn& c, std::uint32_t events) {
   if (c.fd < 0) return;
   if (c.state == ConnState::connecting) {
     int error = 0;
@@ -394,7 +416,8 @@ void EngineThread::on_event(Conn& c, std::uint32_t events) {
   if (c.fd >= 0 && (events & EPOLLOUT) != 0 && c.writing) flush(c);
 }
 
-void EngineThread::on_readable(Conn& c) {
+template <class Codec>
+void EngineThread<Codec>::on_readable(Conn& c) {
   char* buffer = recv_buffer_.get();
   for (;;) {
     const ssize_t n = ::recv(c.fd, buffer, recv_buffer_bytes, 0);
@@ -415,104 +438,31 @@ void EngineThread::on_readable(Conn& c) {
   }
 }
 
-bool EngineThread::on_bytes(Conn& c, const char* data, std::size_t size, std::int64_t now) {
-  if (options_.workload == Workload::chat) {
-    while (size > 0) {
-      const char* newline = static_cast<const char*>(std::memchr(data, '\n', size));
-      const std::size_t take = newline != nullptr ? static_cast<std::size_t>(newline - data) : size;
-      if (c.line_length + take > chat_line_max_bytes) {
-        fail(c, ErrorKind::bad_reply, now);
-        return false;
-      }
-      if (newline == nullptr) {
-        std::memcpy(c.line + c.line_length, data, take);
-        c.line_length = static_cast<std::uint16_t>(c.line_length + take);
-        return true;
-      }
-      std::string_view line;
-      if (c.line_length == 0) {
-        line = std::string_view(data, take);
-      } else {
-        std::memcpy(c.line + c.line_length, data, take);
-        line = std::string_view(c.line, c.line_length + take);
-      }
-      c.line_length = 0;
-      data += take + 1;
-      size -= take + 1;
-      if (!on_chat_line(c, line, now)) return false;
+template <class Codec>
+bool EngineThread<Codec>::on_bytes(Conn& c, const char* data, std::size_t size, std::int64_t now) {
+  if constexpr (chat) {
+    if (!codec_.feed(c.codec, c.slot, data, size, ChatSink{*this, c, now})) {
+      fail(c, ErrorKind::bad_reply, now);
+      return false;
     }
     return true;
-  }
+  } else {
   if (c.state != ConnState::awaiting && c.state != ConnState::priming) {
     fail(c, ErrorKind::bad_reply, now);  // bytes nobody asked for
     return false;
   }
-  FeedResult r{};
-  switch (options_.workload) {
-    case Workload::http: r = c.http.feed(data, size); break;
-    case Workload::echo: r = c.echo.feed(data, size); break;
-    case Workload::compute: r = c.compute.feed(data, size); break;
-    case Workload::chat: break;
-  }
+  const FeedResult r = codec_.feed(c.codec, data, size);
   if (r.status == ReplyStatus::bad || (r.status == ReplyStatus::complete && r.consumed != size)) {
     fail(c, ErrorKind::bad_reply, now);
     return false;
   }
   if (r.status == ReplyStatus::complete) on_reply(c, now);
   return c.fd >= 0;
+  }
 }
 
-bool EngineThread::on_chat_line(Conn& c, std::string_view line, std::int64_t now) {
-  if (line.starts_with("MSG ")) {
-    // MSG g<group> <sender>:<seq>:<due_ns>
-    const auto space = line.find(' ', 4);
-    if (space == std::string_view::npos) return fail(c, ErrorKind::bad_reply, now), false;
-    std::string_view payload = line.substr(space + 1);
-    std::uint32_t sender = 0;
-    std::uint64_t seq = 0;
-    std::int64_t due = 0;
-    const char* p = payload.data();
-    const char* end = p + payload.size();
-    auto r1 = std::from_chars(p, end, sender);
-    if (r1.ec != std::errc{} || r1.ptr == end || *r1.ptr != ':') return fail(c, ErrorKind::bad_reply, now), false;
-    auto r2 = std::from_chars(r1.ptr + 1, end, seq);
-    if (r2.ec != std::errc{} || r2.ptr == end || *r2.ptr != ':') return fail(c, ErrorKind::bad_reply, now), false;
-    auto r3 = std::from_chars(r2.ptr + 1, end, due);
-    if (r3.ec != std::errc{} || r3.ptr != end || sender >= config_.total_connections ||
-        group_of(sender) != group_of(c.slot))
-      return fail(c, ErrorKind::bad_reply, now), false;
-    ++result_.counters.deliveries;
-    last_delivery_ns_ = now;
-    std::uint32_t& last = chat_last_seen_[c.chat_table_offset + sender / options_.groups];
-    if (seq + 1 <= last) {
-      ++result_.counters.duplicated;
-    } else {
-      last = static_cast<std::uint32_t>(seq + 1);
-    }
-    if (in_window(now)) {
-      ++result_.counters.deliveries_in_window;
-      const std::size_t interval = interval_of(now);
-      ++result_.interval_counts[interval].requests;
-      record(HistKind::main, interval, now - due);
-    }
-    return true;
-  }
-  if (line.starts_with("DROPPED ")) {
-    std::int64_t n = 0;
-    const auto r = std::from_chars(line.data() + 8, line.data() + line.size(), n);
-    if (r.ec != std::errc{} || r.ptr != line.data() + line.size()) return fail(c, ErrorKind::bad_reply, now), false;
-    result_.counters.dropped_by_policy += n;
-    return true;
-  }
-  if (line.starts_with("JOINED ") && c.state == ConnState::priming) {
-    mark_ready(c, now);
-    return true;
-  }
-  fail(c, ErrorKind::bad_reply, now);  // ERR, LEFT, or anything unexpected
-  return false;
-}
-
-void EngineThread::on_reply(Conn& c, std::int64_t now) {
+template <class Codec>
+void EngineThread<Codec>::on_reply(Conn& c, std::int64_t now) {
   if (c.state == ConnState::priming) {
     mark_ready(c, now);
     return;
@@ -523,13 +473,13 @@ void EngineThread::on_reply(Conn& c, std::int64_t now) {
     ++result_.interval_counts[interval].requests;
     record(HistKind::main, interval, now - c.intended_ns);
     if (options_.mode == Mode::open) record(HistKind::uncorrected, interval, now - c.sent_ns);
-    if (options_.workload == Workload::compute)
-      record(c.large ? HistKind::large : HistKind::small, interval, now - c.sent_ns);
+    if constexpr (Codec::sized_requests) record(c.size_class, interval, now - c.sent_ns);
   }
   next_request(c, now);
 }
 
-void EngineThread::next_request(Conn& c, std::int64_t now) {
+template <class Codec>
+void EngineThread<Codec>::next_request(Conn& c, std::int64_t now) {
   if (phase_ != Phase::running || now >= window_end_ns_) {
     c.state = ConnState::paused;  // the window is over: no new requests
     return;
@@ -549,7 +499,8 @@ void EngineThread::next_request(Conn& c, std::int64_t now) {
   }
 }
 
-void EngineThread::close_conn(Conn& c) {
+template <class Codec>
+void EngineThread<Codec>::close_conn(Conn& c) {
   if (c.fd >= 0) ::close(c.fd);  // close() also removes it from the epoll set
   c.fd = -1;
   c.writing = false;
@@ -557,7 +508,8 @@ void EngineThread::close_conn(Conn& c) {
   cancel_timer(c);
 }
 
-void EngineThread::fail(Conn& c, ErrorKind kind, std::int64_t now) {
+template <class Codec>
+void EngineThread<Codec>::fail(Conn& c, ErrorKind kind, std::int64_t now) {
   close_conn(c);
   if (phase_ == Phase::done) return;
   auto& k = result_.counters;
@@ -573,7 +525,8 @@ void EngineThread::fail(Conn& c, ErrorKind kind, std::int64_t now) {
   if (phase_ != Phase::draining) add_timer(c, now + reconnect_backoff_ns);
 }
 
-void EngineThread::on_go(std::int64_t go_ns) {
+template <class Codec>
+void EngineThread<Codec>::on_go(std::int64_t go_ns) {
   go_ns_ = go_ns;
   window_start_ns_ = go_ns + static_cast<std::int64_t>(options_.warmup_s * ns_per_s);
   window_end_ns_ = window_start_ns_ + static_cast<std::int64_t>(options_.duration_s * ns_per_s);
@@ -583,16 +536,17 @@ void EngineThread::on_go(std::int64_t go_ns) {
   auto use = [&](HistKind kind) { result_.intervals[static_cast<std::size_t>(kind)].assign(interval_count_, {}); };
   use(HistKind::main);
   if (options_.mode == Mode::open) use(HistKind::uncorrected);
-  if (options_.workload == Workload::compute) {
+  if constexpr (Codec::sized_requests) {
     use(HistKind::small);
     use(HistKind::large);
   }
-  // Open loop and chat: connection s's schedule starts s/rate after go, so the sends of all connections interleave
-  // evenly at the total rate.
-  if (open_interval_ns_ > 0) {
+  // Open loop and chat: each connection follows its ArrivalSchedule from go (uniform: slot s starts s/rate after go,
+  // so the sends of all connections interleave evenly at the total rate).
+  if (scheduled_) {
+    use(HistKind::send_gaps);
     for (auto& c : conns_) {
-      c.schedule_start_ns = go_ns + static_cast<std::int64_t>(static_cast<double>(c.slot) * ns_per_s / options_.rate);
-      c.next_due_ns = c.schedule_start_ns;
+      c.due_index = 0;
+      c.next_due_ns = go_ns + schedule_.due(c.slot, 0);
     }
   }
   phase_ = Phase::running;
@@ -601,21 +555,26 @@ void EngineThread::on_go(std::int64_t go_ns) {
     if (c.state == ConnState::waiting_go) start_traffic(c, now);
 }
 
-void EngineThread::end_window(std::int64_t now) {
+template <class Codec>
+void EngineThread<Codec>::end_window(std::int64_t now) {
   auto& k = result_.counters;
+  k.late_sends = lateness_.late;
+  k.worst_lateness_ns = lateness_.worst_ns;
   for (auto& c : conns_) {
     if (c.fd >= 0 && c.state != ConnState::connecting) ++k.open_at_end;
-    if (open_interval_ns_ > 0) {
+    if (scheduled_) {
       // Sends are issued in due order, so the ones due in the window that never went out (the connection fell behind,
-      // or was not connected) are exactly the dues from next_due_ns on.
-      k.scheduled_sends += count_due_in(c.schedule_start_ns, open_interval_ns_, window_start_ns_, window_end_ns_);
-      k.dropped_sends += count_due_in(c.next_due_ns, open_interval_ns_, window_start_ns_, window_end_ns_);
+      // or was not connected) are exactly the dues from due_index on.
+      const std::int64_t from = window_start_ns_ - go_ns_, to = window_end_ns_ - go_ns_;
+      k.scheduled_sends += schedule_.count_due(c.slot, 0, from, to);
+      k.dropped_sends += schedule_.count_due(c.slot, c.due_index, from, to);
     }
   }
   (void)now;
 }
 
-void EngineThread::fire_timers(std::int64_t now) {
+template <class Codec>
+void EngineThread<Codec>::fire_timers(std::int64_t now) {
   while (!timers_.empty() && timers_.top().due_ns <= now) {
     const TimerEntry t = timers_.top();
     timers_.pop();
@@ -631,13 +590,16 @@ void EngineThread::fire_timers(std::int64_t now) {
         if (phase_ == Phase::running && t.due_ns < window_end_ns_)
           send_request(c, options_.mode == Mode::open ? c.next_due_ns : now, now);
         break;
-      case ConnState::chat_live: chat_post(c, now); break;
+      case ConnState::chat_live:
+        if constexpr (chat) chat_post(c, now);
+        break;
       default: break;
     }
   }
 }
 
-void EngineThread::scan_timeouts(std::int64_t now) {
+template <class Codec>
+void EngineThread<Codec>::scan_timeouts(std::int64_t now) {
   for (auto& c : conns_) {
     const bool waiting = c.state == ConnState::connecting || c.state == ConnState::priming ||
                          c.state == ConnState::awaiting;
@@ -645,7 +607,11 @@ void EngineThread::scan_timeouts(std::int64_t now) {
   }
 }
 
-RunResult EngineThread::run() {
+template <class Codec>
+RunResult EngineThread<Codec>::run() {
+  // Sends must leave on time: the kernel's default 50 us timer slack would let every epoll_pwait2 timeout (the
+  // next-send timer) fire up to 50 us late.
+  ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   const std::int64_t start = monotonic_ns();
   result_.counters.connect_start_ns = start;
@@ -687,7 +653,7 @@ RunResult EngineThread::run() {
     fire_timers(now);  // before the end-of-window check, so a send due just before the end is not lost to it
     if (phase_ == Phase::running && now >= window_end_ns_) {
       end_window(now);
-      if (options_.workload != Workload::chat) break;
+      if constexpr (!chat) break;
       phase_ = Phase::draining;
       last_delivery_ns_ = now;
       drain_deadline_ns_ = now + static_cast<std::int64_t>(options_.drain_s * ns_per_s);
@@ -722,8 +688,10 @@ RunResult EngineThread::run() {
 
 RunResult engine_run(const EngineConfig& config, Coordinator& coordinator, std::uint32_t slot_begin,
                      std::uint32_t slot_end) {
-  EngineThread thread(config, coordinator, slot_begin, slot_end);
-  return thread.run();
+  return with_client_codec(config, slot_begin, slot_end, [&]<class Codec>(Codec codec) {
+    EngineThread<Codec> thread(config, coordinator, slot_begin, slot_end, std::move(codec));
+    return thread.run();
+  });
 }
 
 }  // namespace tvt::loadgen

@@ -12,35 +12,13 @@
 // Ownership: a thread touches only its own connections, timers and histograms; the only shared state is the
 // Coordinator's atomics. No allocation happens on the request path: buffers, timers and histograms are sized before
 // the first connect.
-#include <netinet/in.h>
-
 #include <atomic>
 #include <cstdint>
-#include <string>
-#include <vector>
 
-#include "loadgen/codec_compute.hpp"
-#include "loadgen/options.hpp"
+#include "loadgen/engine_config.hpp"
 #include "loadgen/run_result.hpp"
 
 namespace tvt::loadgen {
-
-struct Target {
-  sockaddr_in address{};
-  std::string text;  // as given, HOST:PORT
-};
-
-// Immutable for the whole run; shared by every engine thread of a process.
-struct EngineConfig {
-  Options options;
-  std::vector<Target> targets;
-  std::uint32_t total_connections = 0;   // all processes together (slots are numbered 0..total-1)
-  std::uint32_t source_addresses = 0;    // 0: let the kernel pick the source; k: bind 127.0.0.(1 + slot's share)
-  std::uint32_t slots_per_source = 0;    // per target, per source address
-  std::string http_request;
-  char compute_small_reply[compute_reply_bytes]{};
-  char compute_large_reply[compute_reply_bytes]{};
-};
 
 // Synchronises the engine threads of one process with whoever drives the run. All fields are seq_cst: they change a
 // handful of times per run, so there is nothing to gain from weaker orders.

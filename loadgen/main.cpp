@@ -12,7 +12,6 @@
 #include <thread>
 
 #include "loadgen/capacity.hpp"
-#include "loadgen/codec_http.hpp"
 #include "loadgen/driver.hpp"
 #include "loadgen/hdr_log.hpp"
 #include "loadgen/run.hpp"
@@ -89,11 +88,6 @@ int main(int argc, char** argv) {
     config.targets.push_back(target);
   }
   config.total_connections = options.connections;
-  config.http_request = http_request(config.targets.front().text);
-  if (options.workload == Workload::compute) {
-    compute_expected_reply(options.compute_small_kib, config.compute_small_reply);
-    compute_expected_reply(options.compute_large_kib, config.compute_large_reply);
-  }
   const CapacityPlan plan = plan_capacity(options, loopback);
   config.source_addresses = plan.source_addresses;
   config.slots_per_source = plan.slots_per_source;

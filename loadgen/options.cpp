@@ -5,16 +5,6 @@
 
 namespace tvt::loadgen {
 
-std::string_view workload_name(Workload w) {
-  switch (w) {
-    case Workload::http: return "http";
-    case Workload::echo: return "echo";
-    case Workload::chat: return "chat";
-    case Workload::compute: return "compute";
-  }
-  return "?";
-}
-
 std::string_view mode_name(Mode m) {
   switch (m) {
     case Mode::closed: return "closed";
@@ -27,8 +17,8 @@ std::string_view mode_name(Mode m) {
 
 std::optional<int> parse_options(int argc, char** argv, Options& o) {
   CLI::App app{"tasks-vs-threads load generator: verified request/reply load, latency histograms, server memory"};
-  const std::map<std::string, Workload> workloads{
-      {"http", Workload::http}, {"echo", Workload::echo}, {"chat", Workload::chat}, {"compute", Workload::compute}};
+  std::map<std::string, Workload> workloads;
+  for (const Workload w : protocol::all_workloads) workloads.emplace(protocol::name(w), w);
   const std::map<std::string, Mode> modes{
       {"closed", Mode::closed}, {"open", Mode::open}, {"idle", Mode::idle}, {"storm", Mode::storm}};
   app.add_option("--target", o.targets, "HOST:PORT of a server (repeat to spread connections over several)")
@@ -75,6 +65,16 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
   app.add_option("--source-addresses", o.source_addresses,
                  "Spread connections over 127.0.0.1..127.0.0.N (0 = only when the port range requires)");
   app.add_flag("--quiet,-q", o.quiet, "No progress lines on stderr");
+  const std::map<std::string, Arrivals> arrivals{{"uniform", Arrivals::uniform}, {"poisson", Arrivals::poisson}};
+  app.add_option("--arrivals", o.arrivals, "open loop and chat: uniform (evenly spaced) or poisson (seeded schedule)")
+      ->transform(CLI::CheckedTransformer(arrivals, CLI::ignore_case));
+  app.add_option("--seed", o.seed, "poisson: the schedule's seed (same seed, same schedule)");
+  app.add_option("--late-threshold-us", o.late_threshold_us, "A send leaving later than this behind schedule is late")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--server-cgroup", o.server_cgroup,
+                 "Read the server's CPU time from this cgroup directory (cpuacct.usage or cpu.stat)");
+  app.add_option("--perf", o.perf_path,
+                 "perf executable for the server's syscall, context-switch and wait counts ('' = do not count)");
   auto* worker = app.add_flag("--worker-internal", o.worker)->group("");
   app.add_option("--worker-slot-begin", o.slot_begin)->group("")->needs(worker);
   app.add_option("--worker-slot-end", o.slot_end)->group("")->needs(worker);

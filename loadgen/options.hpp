@@ -6,9 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "loadgen/schedule.hpp"
+#include "protocol/workload.hpp"
+
 namespace tvt::loadgen {
 
-enum class Workload { http, echo, chat, compute };
+using protocol::Workload;
 enum class Mode { closed, open, idle, storm };
 
 struct Options {
@@ -37,6 +40,13 @@ struct Options {
   std::uint32_t max_fds_per_process = 0;  // 0 = from RLIMIT_NOFILE; tests lower it to exercise worker processes
   std::uint32_t source_addresses = 0;     // 0 = as many 127.0.0.x as the ephemeral port range requires
   bool quiet = false;
+  // Open loop and chat: the send schedule, and what counts as a late send.
+  Arrivals arrivals = Arrivals::uniform;
+  std::uint64_t seed = 1;                 // poisson: the schedule's seed
+  double late_threshold_us = 50;          // a send that leaves more than this behind its due time is late
+  // Cost of the work: CPU time of both sides and the server's syscall/context-switch/wait counts (with --server-pid).
+  std::string server_cgroup;              // read the server's CPU time from this cgroup directory instead of its pid
+  std::string perf_path = "/usr/bin/perf";  // "" = do not count syscalls/context switches/waits
 
   // Hidden: this process is worker `worker_index` of a parent loadgen and owns global connection slots
   // [slot_begin, slot_end); it talks to the parent over stdin/stdout.
@@ -45,7 +55,6 @@ struct Options {
   std::uint32_t worker_threads = 0;
 };
 
-std::string_view workload_name(Workload w);
 std::string_view mode_name(Mode m);
 
 // Parses argv; returns the exit code to use when the process should stop now (help: 0, bad arguments: 2).

@@ -1,8 +1,11 @@
 #include "loadgen/run.hpp"
 
+#include <sys/prctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +14,9 @@
 #include <thread>
 #include <vector>
 
+#include "loadgen/cost.hpp"
+#include "loadgen/cost_meter.hpp"
+#include "loadgen/cpu_time.hpp"
 #include "loadgen/hdr_log.hpp"
 #include "loadgen/json_record.hpp"
 #include "loadgen/probe.hpp"
@@ -21,13 +27,22 @@ namespace {
 constexpr std::int64_t ns_per_s = 1'000'000'000;
 constexpr auto poll_interval = std::chrono::milliseconds(5);
 constexpr std::int64_t fd_settle_budget_ns = 2 * ns_per_s;  // how long the server gets to close its sockets
-constexpr double rate_shortfall_tolerance = 0.95;           // open loop: below 95 % of --rate is a shortfall
+constexpr double rate_tolerance = 0.05;                    // open loop, chat: achieved more than 5 % off --rate
 
 struct TimedSample {
   std::int64_t at_ns;
   ServerSample server;
   MachineSample machine;
 };
+
+// Sleeps until `until` (CLOCK_MONOTONIC) or for at most `longest`, whichever is first; precise to microseconds
+// (the coordinator sets its timer slack to 1 ns), so the cost window's edges are read when they are due.
+void sleep_until(std::int64_t until, std::chrono::nanoseconds longest) {
+  const std::int64_t deadline = std::min(until, monotonic_ns() + static_cast<std::int64_t>(longest.count()));
+  timespec ts{static_cast<time_t>(deadline / ns_per_s), static_cast<long>(deadline % ns_per_s)};
+  while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+  }
+}
 
 double wall_clock_s() {
   timespec ts{};
@@ -57,26 +72,52 @@ void add_percentiles(JsonRecord& json, const std::string& prefix, const Histogra
   }
 }
 
-}  // namespace
+// Step 1, sample: everything observed during the run, before any of it is interpreted.
+struct RunSamples {
+  ServerSample server_before;
+  MachineSample machine_before;
+  std::int64_t established = 0;
+  std::vector<TimedSample> samples;  // the first is "all connected, no load"; then one per second of the window
+  std::int64_t fds_peak = -1;
+  double go_wall_s = 0;
+  std::int64_t window_start = 0, window_end = 0;
+  RunResult result;
+  std::string driver_error;
+  ServerSample server_after;         // after every connection closed and the server's sockets settled
+  bool interrupted = false;
+  CostWindow cost;                   // the measured window (storm: the connect burst)
+  std::string cost_note;             // why a cost figure is missing
+};
 
-int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver& driver,
-                    const std::atomic<bool>& stop_requested) {
-  const Options& o = config.options;
-  std::FILE* human = o.json_path == "-" ? stderr : stdout;
+// Step 2's output: what the run's figures say, derived from the samples alone.
+struct Derived {
+  std::string status, reason;
+  double rps = 0;
+  double achieved_rate = 0;
+  std::int64_t lost = 0;
+  bool fd_leak = false;
+  JsonRecord json;
+};
+
+// Runs the driver from connect to close and samples around it; nullopt when the driver could not start.
+std::optional<RunSamples> sample_run(const Options& o, Driver& driver, const std::atomic<bool>& stop_requested) {
   const bool sampling = o.server_pid > 0;
-  std::vector<std::string> reasons;  // measured shortfalls only; the plan's warnings are context for them
-
+  RunSamples r;
+  ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
   // Before any connection.
-  const ServerSample server_before = sampling ? probe_server(o.server_pid) : ServerSample{};
-  const MachineSample machine_before = probe_machine();
-  if (sampling && server_before.rss_bytes < 0)
-    reasons.push_back("server pid " + std::to_string(o.server_pid) + " not readable in /proc");
+  r.server_before = sampling ? probe_server(o.server_pid) : ServerSample{};
+  r.machine_before = probe_machine();
+  // The cost of the work: over the measured window, or the connect burst in storm mode; idle does no work.
+  CostMeter cost(o);
+  const bool costing = o.mode != Mode::idle;
+  if (costing) cost.prepare();
 
   const std::int64_t start_ns = monotonic_ns();
   if (!driver.start()) {
     std::fprintf(stderr, "loadgen: %s\n", driver.error().c_str());
-    return 1;
+    return std::nullopt;
   }
+  if (costing && o.mode == Mode::storm) cost.open(start_ns, driver.worker_pids());
   std::int64_t last_progress_ns = start_ns;
   while (!driver.ready()) {
     if (stop_requested.load()) driver.stop();
@@ -87,54 +128,111 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
       last_progress_ns = now;
     }
   }
-  const std::int64_t established = driver.established();
-  std::vector<TimedSample> samples;
-  std::int64_t fds_peak = -1;
+  if (o.mode == Mode::storm) cost.close(monotonic_ns());
+  r.established = driver.established();
   auto take_sample = [&](std::int64_t at) {
     TimedSample s{at, sampling ? probe_server(o.server_pid) : ServerSample{}, probe_machine()};
-    fds_peak = std::max(fds_peak, s.server.fds);
-    samples.push_back(s);
+    r.fds_peak = std::max(r.fds_peak, s.server.fds);
+    r.samples.push_back(s);
   };
   take_sample(monotonic_ns());  // all connected, no load yet
 
   const std::int64_t go_ns = monotonic_ns();
-  const double go_wall_s = wall_clock_s();
+  r.go_wall_s = wall_clock_s();
   driver.go(go_ns);
-  const std::int64_t window_start = go_ns + static_cast<std::int64_t>(o.warmup_s * ns_per_s);
-  const std::int64_t window_end = window_start + static_cast<std::int64_t>(o.duration_s * ns_per_s);
+  r.window_start = go_ns + static_cast<std::int64_t>(o.warmup_s * ns_per_s);
+  r.window_end = r.window_start + static_cast<std::int64_t>(o.duration_s * ns_per_s);
   // One sample in the middle of each second of the window, for the timeline and the steady-state figures.
-  std::int64_t next_sample = window_start + ns_per_s / 2;
+  std::int64_t next_sample = r.window_start + ns_per_s / 2;
   bool stopped = false;
   while (!driver.done()) {
     if (stop_requested.load() && !stopped) {
       driver.stop();
       stopped = true;
     }
-    const std::int64_t now = monotonic_ns();
-    if (now >= next_sample && now < window_end) {
+    std::int64_t now = monotonic_ns();
+    if (costing && o.mode != Mode::storm && !cost.was_opened() && now >= r.window_start) {
+      cost.open(now, driver.worker_pids());
+    }
+    if (cost.is_open() && now >= r.window_end) cost.close(now);
+    if (now >= next_sample && now < r.window_end) {
       take_sample(now);
       next_sample += ns_per_s;
     }
-    std::this_thread::sleep_for(poll_interval);
+    // The next edge of the cost window, if one is ahead, else the next poll.
+    now = monotonic_ns();
+    std::int64_t edge = now + poll_interval.count() * 1'000'000;
+    if (costing && !cost.was_opened()) edge = std::min(edge, r.window_start);
+    else if (cost.is_open()) edge = std::min(edge, r.window_end);
+    sleep_until(edge, poll_interval);
   }
-  const std::int64_t end_ns = monotonic_ns();
-  RunResult result = driver.result();
-  if (!driver.error().empty()) reasons.push_back(driver.error());
+  cost.close(monotonic_ns());  // interrupted before the window's end: the window is what was measured
+  r.result = driver.result();
+  r.driver_error = driver.error();
 
   // After: every connection is closed; give the server a moment to close its ends.
-  ServerSample server_after;
   if (sampling) {
     const std::int64_t deadline = monotonic_ns() + fd_settle_budget_ns;
     do {
-      server_after = probe_server(o.server_pid);
-      if (server_after.sockets <= server_before.sockets) break;
+      r.server_after = probe_server(o.server_pid);
+      if (r.server_after.sockets <= r.server_before.sockets) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     } while (monotonic_ns() < deadline);
   }
+  r.interrupted = stop_requested.load();
+  r.cost = cost.window();
+  r.cost_note = cost.note();
+  return r;
+}
+
+// The cost and schedule keys (issue 13): CPU per unit of work, the server's kernel-event counts, and whether the
+// client kept its send schedule.
+void add_cost(JsonRecord& json, const Options& o, const CapacityPlan& plan, const RunSamples& r) {
+  const Counters& k = r.result.counters;
+  const bool chat = o.workload == Workload::chat;
+  const std::int64_t ops = o.mode == Mode::storm ? r.established : chat ? k.deliveries_in_window : k.requests;
+  CostWindow window = r.cost;
+  if (o.server_pid > 0) window.server_cpus = cpus_allowed(o.server_pid).value_or(1);
+  const auto engine_threads = static_cast<int>(o.threads * std::max<std::uint32_t>(1, plan.processes));
+  window.client_cpus = std::min(cpus_allowed(0).value_or(1), std::max(1, engine_threads));
+  const Cost cost = derive_cost(window, ops);
+  json.add_optional("server_cpu_us_per_op", cost.server_cpu_us_per_op);
+  json.add_optional("server_cpu_util", cost.server_cpu_util);
+  json.add_optional("client_cpu_util", cost.client_cpu_util);
+  if (cost.bound.empty()) json.add_null("bound");
+  else json.add("bound", cost.bound);
+  json.add_optional("syscalls_per_op", cost.syscalls_per_op);
+  json.add_optional("ctx_switches_per_op", cost.ctx_switches_per_op);
+  json.add_optional("waits_per_op", cost.waits_per_op);
+  json.add_null("instructions_per_op");  // measured by bench_all's callgrind run, not here
+  json.add("cost_note", r.cost_note);
+  if (o.mode == Mode::open || chat) {
+    json.add("late_sends", k.late_sends);
+    json.add("worst_lateness_us", static_cast<double>(k.worst_lateness_ns) / 1000.0);
+    json.add("arrivals", arrivals_name(o.arrivals));
+    const FitResult fit = exponential_fit(r.result.total(HistKind::send_gaps));
+    if (o.arrivals == Arrivals::poisson && fit.p >= 0) json.add("arrivals_fit_p", fit.p);
+    else json.add_null("arrivals_fit_p");
+  }
+}
+
+// Step 2, derive: status, reasons and the JSON record (flat, docs/CONTRACTS.md) from the samples.
+Derived derive(const Options& o, const CapacityPlan& plan, const RunSamples& r) {
+  Derived d;
+  const bool sampling = o.server_pid > 0;
+  std::vector<std::string> reasons;  // measured shortfalls only; the plan's warnings are context for them
+  if (sampling && r.server_before.rss_bytes < 0)
+    reasons.push_back("server pid " + std::to_string(o.server_pid) + " not readable in /proc");
+  if (!r.driver_error.empty()) reasons.push_back(r.driver_error);
+  const ServerSample& server_before = r.server_before;
+  const ServerSample& server_after = r.server_after;
+  const MachineSample& machine_before = r.machine_before;
+  const std::int64_t established = r.established;
+  const RunResult& result = r.result;
 
   // The steady sample: the last one taken inside the window (the idle hold's end, or late in a load run); the
   // "connected, no load" sample when the window was too short for any.
-  const TimedSample& steady = samples.back();
+  const TimedSample& steady = r.samples.back();
   const Counters& k = result.counters;
   const Histogram main = result.total(HistKind::main);
   const double duration_s = o.duration_s;
@@ -144,7 +242,8 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
   const bool compute = o.workload == Workload::compute;
 
   // Status: failed when nothing worked, degraded for any shortfall, with the reason said.
-  std::string status = "ok";
+  std::string& status = d.status;
+  status = "ok";
   if (established < n)
     reasons.push_back("established " + std::to_string(established) + " of " + std::to_string(n) + " connections");
   if (k.errors() > 0)
@@ -152,16 +251,19 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
                       ", reset " + std::to_string(k.errors_reset) + ", timeout " + std::to_string(k.errors_timeout) +
                       ", bad_reply " + std::to_string(k.errors_bad_reply) + ", closed " +
                       std::to_string(k.errors_closed) + ")");
-  const double rps = duration_s > 0 ? static_cast<double>(k.requests) / duration_s : 0;
-  double achieved_rate = 0;
+  const double rps = d.rps = duration_s > 0 ? static_cast<double>(k.requests) / duration_s : 0;
+  double& achieved_rate = d.achieved_rate;
   if (open_loop || chat) {
     achieved_rate = rps;
-    if (achieved_rate < rate_shortfall_tolerance * o.rate)
+    if (achieved_rate < (1 - rate_tolerance) * o.rate)
       reasons.push_back("rate not reached: " + std::to_string(static_cast<std::int64_t>(achieved_rate)) + "/s of " +
+                        std::to_string(static_cast<std::int64_t>(o.rate)) + "/s");
+    else if (achieved_rate > (1 + rate_tolerance) * o.rate)
+      reasons.push_back("rate exceeded: " + std::to_string(static_cast<std::int64_t>(achieved_rate)) + "/s of " +
                         std::to_string(static_cast<std::int64_t>(o.rate)) + "/s");
     if (k.dropped_sends > 0) reasons.push_back(std::to_string(k.dropped_sends) + " sends dropped");
   }
-  std::int64_t lost = 0;
+  std::int64_t& lost = d.lost;
   if (chat) {
     lost = std::max<std::int64_t>(0, k.chat_expected - (k.deliveries - k.duplicated) - k.dropped_by_policy);
     // "Lost" cannot tell a dropped message from one still queued in an overloaded server when the drain ends, so
@@ -172,7 +274,7 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
                         " s after posting stopped, or 0.3 s without a delivery)");
     if (k.duplicated > 0) reasons.push_back(std::to_string(k.duplicated) + " chat messages duplicated");
   }
-  bool fd_leak = false;
+  bool& fd_leak = d.fd_leak;
   // A leak is a socket the server still holds after every connection closed (other fds may be opened lazily).
   if (sampling && server_after.sockets >= 0 && server_before.sockets >= 0 &&
       server_after.sockets > server_before.sockets) {
@@ -180,7 +282,7 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
     reasons.push_back("server sockets did not return to idle within 2 s: " + std::to_string(server_before.sockets) +
                       " before, " + std::to_string(server_after.sockets) + " after");
   }
-  if (stop_requested.load()) reasons.push_back("interrupted");
+  if (r.interrupted) reasons.push_back("interrupted");
   if (!reasons.empty()) {
     status = "degraded";
     // Say which limits were predicted before the run, beside the shortfall they may explain.
@@ -190,12 +292,11 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
   if (established == 0 || (load_mode && !chat && k.requests == 0 && duration_s > 0) ||
       (chat && k.deliveries == 0 && duration_s > 0))
     status = "failed";
-  std::string reason;
-  for (const auto& r : reasons) reason += (reason.empty() ? "" : "; ") + r;
+  std::string& reason = d.reason;
+  for (const auto& text : reasons) reason += (reason.empty() ? "" : "; ") + text;
 
-  // The JSON record (flat, docs/CONTRACTS.md).
-  JsonRecord json;
-  json.add("workload", workload_name(o.workload));
+  JsonRecord& json = d.json;
+  json.add("workload", protocol::name(o.workload));
   json.add("mode", mode_name(o.mode));
   std::string targets;
   for (const auto& t : o.targets) targets += (targets.empty() ? "" : ",") + t;
@@ -238,7 +339,7 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
                                  ? server_after.cpu_s - server_before.cpu_s
                                  : s.cpu_s);
     json.add("server_fds_idle", server_before.fds);
-    json.add("server_fds_peak", fds_peak);
+    json.add("server_fds_peak", r.fds_peak);
     json.add("server_fds_after", server_after.fds);
     json.add_bool("fd_leak", fd_leak);
     const auto rss = per_conn(s.rss_bytes, server_before.rss_bytes, established);
@@ -278,9 +379,17 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
     json.add("large_requests", large.count());
     json.add("large_p99_us", large.percentile(99));
   }
+  add_cost(json, o, plan, r);
   json.add("status", status);
   json.add("reason", reason);
+  return d;
+}
 
+// Step 3, write: the JSON record, the timeline and the HdrHistogram log, each atomically; false if any failed.
+bool write_outputs(const Options& o, const RunSamples& r, const Derived& d) {
+  const RunResult& result = r.result;
+  const JsonRecord& json = d.json;
+  const double duration_s = o.duration_s;
   bool output_ok = true;
   if (!o.json_path.empty() && !write_file_atomically(o.json_path, json.str())) {
     std::fprintf(stderr, "loadgen: cannot write %s\n", o.json_path.c_str());
@@ -291,9 +400,9 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
     for (std::size_t i = 0; i < result.interval_counts.size(); ++i) {
       const Histogram* h = i < result.of(HistKind::main).size() ? &result.of(HistKind::main)[i] : nullptr;
       std::int64_t rss = -1;
-      for (const auto& s : samples)
-        if (s.at_ns >= window_start + static_cast<std::int64_t>(i) * ns_per_s &&
-            s.at_ns < window_start + static_cast<std::int64_t>(i + 1) * ns_per_s)
+      for (const auto& s : r.samples)
+        if (s.at_ns >= r.window_start + static_cast<std::int64_t>(i) * ns_per_s &&
+            s.at_ns < r.window_start + static_cast<std::int64_t>(i + 1) * ns_per_s)
           rss = s.server.rss_bytes;
       csv += std::to_string(i) + "," + std::to_string(result.interval_counts[i].requests) + "," +
              std::to_string(result.interval_counts[i].errors) + "," +
@@ -310,7 +419,7 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
     // Written to a temporary name and renamed, like every output, so a reader never sees half a log.
     const std::string tmp = o.hdr_log_path + ".tmp." + std::to_string(::getpid());
     HdrLogWriter writer;
-    const double window_start_wall = go_wall_s + o.warmup_s;
+    const double window_start_wall = r.go_wall_s + o.warmup_s;
     bool ok = writer.open(tmp, window_start_wall);
     const auto& intervals = result.of(HistKind::main);
     for (std::size_t i = 0; ok && i < intervals.size(); ++i) {
@@ -324,14 +433,30 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
     }
   }
 
-  // Human summary, wrk-like.
+  return output_ok;
+}
+
+// The human summary, wrk-like.
+void print_summary(const Options& o, const CapacityPlan& plan, const RunSamples& r, const Derived& d) {
+  std::FILE* human = o.json_path == "-" ? stderr : stdout;
+  const bool sampling = o.server_pid > 0;
+  const Counters& k = r.result.counters;
+  const Histogram main = r.result.total(HistKind::main);
+  const auto n = static_cast<std::int64_t>(o.connections);
+  const std::int64_t established = r.established;
+  const double duration_s = o.duration_s;
+  const bool open_loop = o.mode == Mode::open;
+  const bool chat = o.workload == Workload::chat;
+  const TimedSample& steady = r.samples.back();
+  std::string targets;
+  for (const auto& t : o.targets) targets += (targets.empty() ? "" : ",") + t;
   std::fprintf(human, "loadgen %s/%s: %lld connections (%lld established) to %s, %.1f s (+%.1f s warmup), %u thread%s%s\n",
-               std::string(workload_name(o.workload)).c_str(), std::string(mode_name(o.mode)).c_str(),
+               std::string(protocol::name(o.workload)).c_str(), std::string(mode_name(o.mode)).c_str(),
                static_cast<long long>(n), static_cast<long long>(established), targets.c_str(), duration_s, o.warmup_s,
                o.threads, o.threads == 1 ? "" : "s",
                plan.processes > 1 ? (", " + std::to_string(plan.processes) + " processes").c_str() : "");
   std::fprintf(human, "  %lld %s in %.2f s, %.1f/s%s\n", static_cast<long long>(k.requests),
-               chat ? "messages posted" : "requests", duration_s, rps,
+               chat ? "messages posted" : "requests", duration_s, d.rps,
                k.errors() == 0 ? ", every reply verified" : "");
   if (main.count() > 0)
     std::fprintf(human, "  latency%s us: p50 %lld  p90 %lld  p99 %lld  p99.9 %lld  max %lld  mean %.1f\n",
@@ -339,15 +464,21 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
                  static_cast<long long>(main.percentile(90)), static_cast<long long>(main.percentile(99)),
                  static_cast<long long>(main.percentile(99.9)), static_cast<long long>(main.max()), main.mean());
   if (open_loop) {
-    const Histogram u = result.total(HistKind::uncorrected);
+    const Histogram u = r.result.total(HistKind::uncorrected);
     std::fprintf(human, "  latency (uncorrected) us: p50 %lld  p99 %lld  p99.9 %lld  max %lld; rate %.1f/s of %.1f/s, %lld dropped sends\n",
                  static_cast<long long>(u.percentile(50)), static_cast<long long>(u.percentile(99)),
-                 static_cast<long long>(u.percentile(99.9)), static_cast<long long>(u.max()), achieved_rate, o.rate,
+                 static_cast<long long>(u.percentile(99.9)), static_cast<long long>(u.max()), d.achieved_rate, o.rate,
                  static_cast<long long>(k.dropped_sends));
   }
+  if (open_loop || chat)
+    std::fprintf(human, "  schedule: %s arrivals, %lld of %lld sends later than %.0f us, worst %.1f us\n",
+                 std::string(arrivals_name(o.arrivals)).c_str(), static_cast<long long>(k.late_sends),
+                 static_cast<long long>(k.scheduled_sends), o.late_threshold_us,
+                 static_cast<double>(k.worst_lateness_ns) / 1000.0);
+  if (!r.cost_note.empty()) std::fprintf(human, "  cost: %s\n", r.cost_note.c_str());
   if (chat)
     std::fprintf(human, "  chat: %lld deliveries, %lld lost, %lld duplicated, %lld dropped by policy\n",
-                 static_cast<long long>(k.deliveries), static_cast<long long>(lost),
+                 static_cast<long long>(k.deliveries), static_cast<long long>(d.lost),
                  static_cast<long long>(k.duplicated), static_cast<long long>(k.dropped_by_policy));
   if (o.mode == Mode::storm || o.mode == Mode::idle)
     std::fprintf(human, "  connect: %.3f s to all ready\n", static_cast<double>(k.all_ready_ns - k.connect_start_ns) / 1e9);
@@ -359,12 +490,25 @@ int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver
   if (sampling && established > 0 && steady.server.rss_bytes >= 0)
     std::fprintf(human, "  server: rss %.1f MiB (%+.0f B/conn), %lld threads, fds idle %lld peak %lld after %lld%s\n",
                  static_cast<double>(steady.server.rss_bytes) / 1048576.0,
-                 static_cast<double>(steady.server.rss_bytes - server_before.rss_bytes) / static_cast<double>(established),
-                 static_cast<long long>(steady.server.threads), static_cast<long long>(server_before.fds),
-                 static_cast<long long>(fds_peak), static_cast<long long>(server_after.fds), fd_leak ? " LEAK" : "");
-  std::fprintf(human, "  status: %s%s%s\n", status.c_str(), reason.empty() ? "" : " - ", reason.c_str());
-  (void)end_ns;
-  return status == "failed" || !output_ok ? 1 : 0;
+                 static_cast<double>(steady.server.rss_bytes - r.server_before.rss_bytes) /
+                     static_cast<double>(established),
+                 static_cast<long long>(steady.server.threads), static_cast<long long>(r.server_before.fds),
+                 static_cast<long long>(r.fds_peak), static_cast<long long>(r.server_after.fds),
+                 d.fd_leak ? " LEAK" : "");
+  std::fprintf(human, "  status: %s%s%s\n", d.status.c_str(), d.reason.empty() ? "" : " - ", d.reason.c_str());
+}
+
+}  // namespace
+
+int run_coordinator(const EngineConfig& config, const CapacityPlan& plan, Driver& driver,
+                    const std::atomic<bool>& stop_requested) {
+  const Options& o = config.options;
+  const std::optional<RunSamples> samples = sample_run(o, driver, stop_requested);
+  if (!samples) return 1;
+  const Derived derived = derive(o, plan, *samples);
+  const bool output_ok = write_outputs(o, *samples, derived);
+  print_summary(o, plan, *samples, derived);
+  return derived.status == "failed" || !output_ok ? 1 : 0;
 }
 
 }  // namespace tvt::loadgen

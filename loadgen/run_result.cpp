@@ -25,6 +25,8 @@ constexpr CounterField counter_fields[] = {
     {"open_at_end", &Counters::open_at_end, Combine::sum},
     {"scheduled_sends", &Counters::scheduled_sends, Combine::sum},
     {"dropped_sends", &Counters::dropped_sends, Combine::sum},
+    {"late_sends", &Counters::late_sends, Combine::sum},
+    {"worst_lateness_ns", &Counters::worst_lateness_ns, Combine::max},
     {"chat_sent", &Counters::chat_sent, Combine::sum},
     {"chat_expected", &Counters::chat_expected, Combine::sum},
     {"deliveries", &Counters::deliveries, Combine::sum},

@@ -18,8 +18,9 @@ enum class HistKind : std::uint8_t {
   uncorrected,  // open loop: from the actual send
   small,        // compute: small requests
   large,        // compute: large requests
+  send_gaps,    // open loop / chat: gaps between one connection's consecutive sends (schedule.hpp's gap units)
 };
-inline constexpr std::size_t hist_kind_count = 4;
+inline constexpr std::size_t hist_kind_count = 5;
 
 struct Counters {
   std::int64_t requests = 0;  // completed in the measured window (chat: messages posted in it)
@@ -28,6 +29,8 @@ struct Counters {
   std::int64_t open_at_end = 0;          // connections still open when the measured window ended
   std::int64_t scheduled_sends = 0;      // open loop / chat: sends due in the measured window
   std::int64_t dropped_sends = 0;        // of those, not sent in the window
+  std::int64_t late_sends = 0;           // of those, sent more than --late-threshold-us after they were due
+  std::int64_t worst_lateness_ns = 0;    // max over workers
   std::int64_t chat_sent = 0;            // every message posted (warmup included)
   std::int64_t chat_expected = 0;        // sum over posted messages of the group's size
   std::int64_t deliveries = 0;           // every message received

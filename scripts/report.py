@@ -170,7 +170,7 @@ def build(r: tr.Results) -> Doc:
         f"(soft/hard), pid_max {limits.get('pid_max', '?')}, max_map_count {limits.get('max_map_count', '?')}, "
         f"ephemeral ports {ports[0]}–{ports[1] if ports else ''}" if ports else
         f"Limits: open files {limits.get('open_files_hard', '?')}, pid_max {limits.get('pid_max', '?')}",
-        f"Back ends: {', '.join(meta.get('backends', [])) or '?'}; workloads: "
+        f"Back ends: {', '.join(r.peer_label(b) for b in meta.get('backends', [])) or '?'}; workloads: "
         f"{', '.join(meta.get('workloads', [])) or '?'}; pinning: {meta.get('pinning', '?')}",
     ])
 

@@ -137,6 +137,7 @@ class Results:
         self.micro = read_csv(os.path.join(folder, "micro.csv"))
         self.callgrind = read_csv(os.path.join(folder, "callgrind.csv"))
         self.backends = Backends.of_folder(folder)
+        self.registry = {str(e["name"]): e for e in self.backends.entries}  # name -> registry entry
 
     def order_key(self, name: str):
         return self.backends.order_key(name)
@@ -144,6 +145,11 @@ class Results:
     @property
     def profile(self) -> str:
         return str(self.meta.get("profile") or (self.rows[0].get("profile") if self.rows else ""))
+
+    def peer_label(self, name: str) -> str:
+        """`name`, marked `(peer, <language>)` when the run's registry says it is another language's runtime."""
+        entry = self.registry.get(name, {})
+        return f"{name} (peer, {entry.get('language', '?')})" if entry.get("peer") else name
 
     def ok(self, **match) -> List[Dict[str, str]]:
         return [r for r in ok_rows(self.rows) if all(r.get(k) == v for k, v in match.items())]

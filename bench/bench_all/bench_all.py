@@ -24,6 +24,7 @@ from typing import Dict, List, Optional
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import backends as registry  # noqa: E402
 import columns  # noqa: E402
 import extras  # noqa: E402
 import machine  # noqa: E402
@@ -82,13 +83,6 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
 
 def executable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
-
-
-def list_backends(server: str) -> List[str]:
-    out = subprocess.run([server, "--list-backends"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
-    if out.returncode != 0:
-        raise RuntimeError(f"`server --list-backends` failed: {out.stderr.decode(errors='replace').strip()}")
-    return [line.strip() for line in out.stdout.decode().splitlines() if line.strip()]
 
 
 def list_workloads(server: str, backend: str, run_dir: str) -> List[str]:
@@ -205,8 +199,10 @@ def main(argv: List[str]) -> int:
                 "(or run scripts/bench, which does both)")
             return EXIT_USAGE
     try:
-        backends = pick(args.backends, list_backends(server), "back end")
-    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        registry_text = registry.list_text(server)
+        registered = {b.name: b for b in registry.parse(registry_text)}
+        backends = [registered[name] for name in pick(args.backends, list(registered), "back end")]
+    except (RuntimeError, ValueError, OSError, subprocess.SubprocessError) as e:
         log(str(e))
         return EXIT_USAGE
     if not backends:
@@ -245,7 +241,7 @@ def main(argv: List[str]) -> int:
         return EXIT_USAGE
     log(f"results in {run_dir}")
     try:
-        offered = list_workloads(server, backends[0], run_dir)
+        offered = list_workloads(server, backends[0].name, run_dir)
     except KeyboardInterrupt:
         runner.kill_all_groups()
         return EXIT_INTERRUPTED
@@ -261,7 +257,7 @@ def main(argv: List[str]) -> int:
     pinning = runner.Pinning(enabled=not args.no_pin)
     meta = {
         "profile": profile.name, "started_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "finished_utc": None, "state": "running", "backends": backends, "workloads": workloads,
+        "finished_utc": None, "state": "running", "backends": [b.name for b in backends], "workloads": workloads,
         "workloads_offered": offered,
         "repetitions": repetitions, "largest_connections": largest, "pinning": pinning.describe(),
         "overrides": overrides, "server_args": server_args, "planned_runs": len(specs), "server": server,
@@ -271,11 +267,13 @@ def main(argv: List[str]) -> int:
     meta.update(machine.collect(REPO, build_dir))
     meta_path = os.path.join(run_dir, "meta.json")
     extras.write_json_atomic(meta_path, meta)
+    # The registry as the server printed it, so readers of this folder take names, order and capabilities from it.
+    extras.write_text_atomic(os.path.join(run_dir, registry.FILE_NAME), registry_text)
     csv_path = os.path.join(run_dir, "results.csv")
     rows: List[Dict[str, object]] = []
     extras.write_csv_atomic(csv_path, columns.HEADER, rows)
 
-    log(f"profile {profile.name}: {len(specs)} runs over back ends {', '.join(backends)}; "
+    log(f"profile {profile.name}: {len(specs)} runs over back ends {', '.join(meta['backends'])}; "
         f"workloads {', '.join(workloads)}; pinning {pinning.describe()}")
     progress = Progress(specs)
     interrupted = False

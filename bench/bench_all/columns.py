@@ -21,6 +21,9 @@ LOADGEN = [
     "kernel_per_conn_bytes", "total_per_conn_bytes",
     "deliveries", "deliveries_per_s", "lost", "duplicated", "dropped_by_policy",
     "small_requests", "small_p50_us", "small_p99_us", "small_p999_us", "large_requests", "large_p99_us",
+    "server_cpu_us_per_op", "server_cpu_util", "client_cpu_util", "bound",
+    "syscalls_per_op", "ctx_switches_per_op", "waits_per_op", "instructions_per_op", "cost_note",
+    "late_sends", "worst_lateness_us", "arrivals", "arrivals_fit_p",
     "status", "reason",
 ]
 

@@ -25,10 +25,6 @@ MICRO_CSV_HEADER = ["binary", "name", "family", "model", "run_name", "run_type",
 
 CALLGRIND_CSV_HEADER = ["model", "case", "instructions", "region", "status", "reason", "wall_s", "out_file"]
 
-# The hot paths the gate counts instructions for (issue 7). Used when `hotpath --list` is not supported.
-DEFAULT_HOTPATH_CASES = [(m, c) for m in ("threads", "fiber", "coro-local", "coro", "asio")
-                         for c in ("spawn", "switch", "http-parse")]
-
 _UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
@@ -40,6 +36,15 @@ def write_csv_atomic(path: str, header: List[str], rows: List[Dict[str, object]]
         writer.writeheader()
         for row in rows:
             writer.writerow({k: csv_value(row.get(k)) for k in header})
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -146,7 +151,7 @@ def _micro_row(binary: str, bench: Dict[str, object]) -> Dict[str, object]:
 # ------------------------------------------------------------------------------------------------------ callgrind
 
 def hotpath_cases(hotpath: str, log) -> List[Tuple[str, str]]:
-    """`hotpath --list` prints one "<model> <case>" per line; older drivers without it get the default table."""
+    """`hotpath --list` prints one "<model> <case>" per line: the driver is the one list of what it can count."""
     try:
         out = subprocess.run([hotpath, "--list"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=20)
     except (OSError, subprocess.SubprocessError):
@@ -158,8 +163,7 @@ def hotpath_cases(hotpath: str, log) -> List[Tuple[str, str]]:
             if len(parts) == 2 and not line.startswith("#"):
                 cases.append((parts[0], parts[1]))
     if not cases:
-        log("callgrind: `hotpath --list` gave nothing; using the default model x case table")
-        cases = list(DEFAULT_HOTPATH_CASES)
+        log("callgrind: `hotpath --list` gave nothing; no hot paths counted")
     return cases
 
 

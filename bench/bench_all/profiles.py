@@ -1,7 +1,8 @@
 """Profiles: which runs make up a bench_all matrix, and how long each may take.
 
 A profile is a list of cells (workload x mode x connection counts x load settings); bench_all crosses every cell
-with every back end the server lists (new back ends join automatically) and every repetition. Workloads the server
+with every back end the server lists (new back ends join automatically), the variants each back end declares for the
+cell's workload (when the cell asks for them), and every repetition. Workloads the server
 does not list (chat and compute before issue 8 lands) are left out and said so, not failed.
 
 Time budgets here (2 vCPU): ci < 3 min, default < 10 min, full < 30 min. bench_all --dry-run prints the estimate.
@@ -9,9 +10,7 @@ Time budgets here (2 vCPU): ci < 3 min, default < 10 min, full < 30 min. bench_a
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-# Back ends that accept `server --offload` (docs/CONTRACTS.md, compute). Compute runs them with and without it, to show
-# head-of-line blocking and its spawn_blocking fix; the others run compute once.
-OFFLOAD_BACKENDS = ("coro", "coro-local", "fiber", "fiber-mt")
+from backends import Backend, Variant
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class Cell:
     warmup_s: float = 1.0
     hold_s: float = 0.0             # idle mode: how long connections stay open while the server is sampled
     loadgen_args: Tuple[str, ...] = ()   # extra loadgen arguments ("{groups}" is replaced by connections // 100)
-    offload_variants: bool = False  # also run OFFLOAD_BACKENDS with --offload
+    variants: bool = False          # also run each back end's registry variants for this workload (e.g. offload)
 
 
 LARGEST = -1  # placeholder in Cell.connections: the largest count this machine allows (see largest_connections)
@@ -74,7 +73,7 @@ PROFILES: Dict[str, Profile] = {
             Cell("http", "idle", (100, 1000, 10000), duration_s=2.0, warmup_s=0.0, hold_s=2.0),
             Cell("chat", "closed", (1000,), duration_s=3.0, warmup_s=1.0, loadgen_args=_CHAT),
             Cell("compute", "open", (100,), duration_s=3.0, warmup_s=1.0, loadgen_args=_COMPUTE,
-                 offload_variants=True),
+                 variants=True),
         ),
         # 5 repetitions, not the suite's 9: the median is as stable here, and the micro suite was half of the
         # default profile's 10 minutes (the fixed-size memory and skynet runs do not shrink with min_time).
@@ -91,7 +90,7 @@ PROFILES: Dict[str, Profile] = {
             Cell("http", "storm", (10000,), duration_s=1.0, warmup_s=0.0),
             Cell("chat", "closed", (1000, 10000), duration_s=5.0, warmup_s=1.0, loadgen_args=_CHAT),
             Cell("compute", "open", (100, 1000), duration_s=5.0, warmup_s=1.0, loadgen_args=_COMPUTE,
-                 offload_variants=True),
+                 variants=True),
         ),
         micro_args=(),
         micro_timeout_s=600.0,
@@ -138,7 +137,7 @@ class RunSpec:
         return 1.0 + self.connections * 1e-4 + self.warmup_s + self.duration_s + self.hold_s
 
 
-def expand(profile: Profile, backends: List[str], workloads: List[str], largest: int, repetitions: int,
+def expand(profile: Profile, backends: List[Backend], workloads: List[str], largest: int, repetitions: int,
            overrides: Optional[dict] = None) -> List[RunSpec]:
     """The matrix in run order. Repetitions are the outer loop and back ends the inner one, so that every
     back end of a cell runs close together in time and repeated runs interleave (drift hits all back ends alike)."""
@@ -151,15 +150,16 @@ def expand(profile: Profile, backends: List[str], workloads: List[str], largest:
             counts = overrides.get("connections") or [largest if c == LARGEST else c for c in cell.connections]
             for connections in dict.fromkeys(counts):  # ordered, without duplicates
                 for backend in backends:
-                    variants = [""]
-                    if cell.offload_variants and backend in OFFLOAD_BACKENDS:
-                        variants.append("offload")
+                    variants: List[Optional[Variant]] = [None]
+                    if cell.variants:
+                        variants += backend.variants_for(cell.workload)
                     for variant in variants:
-                        specs.append(_spec(cell, backend, connections, variant, repetition, overrides))
+                        specs.append(_spec(cell, backend.name, connections, variant, repetition, overrides))
     return specs
 
 
-def _spec(cell: Cell, backend: str, connections: int, variant: str, repetition: int, overrides: dict) -> RunSpec:
+def _spec(cell: Cell, backend: str, connections: int, variant: Optional[Variant], repetition: int,
+          overrides: dict) -> RunSpec:
     chat_rate = max(100, min(connections * 2, CHAT_MAX_RATE))
     substitutions = {"groups": str(max(1, connections // 100)), "chat_rate": str(chat_rate)}
     loadgen_args = [a.format(**substitutions) for a in cell.loadgen_args]
@@ -171,4 +171,5 @@ def _spec(cell: Cell, backend: str, connections: int, variant: str, repetition: 
         duration_s=overrides.get("duration_s", cell.duration_s),
         warmup_s=overrides.get("warmup_s", cell.warmup_s) if cell.mode != "idle" else 0.0,
         hold_s=hold_s, loadgen_args=loadgen_args,
-        server_args=["--offload"] if variant == "offload" else [], variant=variant, repetition=repetition)
+        server_args=list(variant.args) if variant else [], variant=variant.name if variant else "",
+        repetition=repetition)

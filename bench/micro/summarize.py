@@ -5,7 +5,7 @@ usage: summarize.py FILE.json [FILE.json ...]
 Prints one markdown table per benchmark family: rows = the family's variants (placement, units, leaves), columns =
 models, cells = the median of the family's headline counter (ns_per_unit, ns_per_round_trip, ns_per_yield,
 rss_per_unit_bytes / total_per_unit_bytes). Rows without a median (one repetition) fall back to the single run.
-Stdlib only. Families, headline counters, name parsing and model order come from scripts/tvt_results.py (the one
+Stdlib only. Families, headline counters and name parsing come from scripts/tvt_results.py (the one
 results library, shared with the charts and the report).
 """
 import json
@@ -37,7 +37,6 @@ def read_json(path):
             raise
         print(f"summarize.py: {path} is truncated; using its complete entries", file=sys.stderr)
         return json.loads(text[:cut] + "\n    }\n  ]\n}")
-
 
 
 def load(paths):
@@ -82,8 +81,8 @@ def fmt(value):
 
 def main(paths):
     cells = load(paths)
-    seen = {model for (_, _, model) in cells}
-    models = tr.Backends([], "").sorted(seen)
+    # Columns in the order the benchmarks ran, which is the binaries' model order (bench/micro/models/all_models.hpp).
+    models = list(dict.fromkeys(model for (_, _, model) in cells))
     for family, metrics in HEADLINE.items():
         variants = sorted({v for (f, v, _) in cells if f == family}, key=lambda v: (len(v), v))
         if not variants:

@@ -32,7 +32,7 @@
 #include <thread>
 #include <vector>
 
-#include "asio/chat_room.hpp"
+#include "asio/chat_hub.hpp"
 #include "asio/deadline.hpp"
 #include "net/log.hpp"
 #include "net/unique_fd.hpp"
@@ -112,7 +112,7 @@ awaitable<void> serve_session(tcp::socket socket, Session session, std::chrono::
 
 class Server {
  public:
-  Server(int listen_fd, const server::ServerOptions& options, unsigned threads)
+  Server(int listen_fd, const backend::ServerOptions& options, unsigned threads)
       : options_(options), threads_(threads), io_(static_cast<int>(threads)),
         control_(threads > 1 ? asio::any_io_executor(asio::make_strand(io_)) : io_.get_executor()),
         acceptor_(control_, tcp::v4(), dup_or_throw(listen_fd)),
@@ -120,7 +120,7 @@ class Server {
                   options.workload.limits.chat_outbox_bytes),
         spare_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
 
-  void run(server::StopSignal& stop) {
+  void run(backend::StopSignal& stop) {
     asio::co_spawn(control_, accept_loop(), log_exception);
     asio::co_spawn(control_, watch_stop(stop), log_exception);
     std::vector<std::thread> helpers;
@@ -198,7 +198,7 @@ class Server {
     });
   }
 
-  awaitable<void> watch_stop(server::StopSignal& stop) {
+  awaitable<void> watch_stop(backend::StopSignal& stop) {
     asio::posix::stream_descriptor stop_fd(control_, dup_or_throw(stop.fd()));
     std::error_code ec;
     co_await stop_fd.async_wait(asio::posix::descriptor_base::wait_read, asio::redirect_error(use_awaitable, ec));
@@ -206,7 +206,7 @@ class Server {
     io_.stop();
   }
 
-  const server::ServerOptions& options_;
+  const backend::ServerOptions& options_;
   unsigned threads_;
   asio::io_context io_;  // first member: destroyed last, after everything that registered with it
   asio::any_io_executor control_;
@@ -217,11 +217,11 @@ class Server {
 
 }  // namespace
 
-void AsioBackend::serve(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop) {
+void AsioBackend::serve(int listen_fd, const backend::ServerOptions& options, backend::StopSignal& stop) {
   Server(listen_fd, options, 1).run(stop);
 }
 
-void AsioMtBackend::serve(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop) {
+void AsioMtBackend::serve(int listen_fd, const backend::ServerOptions& options, backend::StopSignal& stop) {
   Server(listen_fd, options, std::max(1u, options.worker_threads)).run(stop);
 }
 

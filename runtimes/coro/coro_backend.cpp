@@ -19,7 +19,7 @@
 
 #include "coro/async_fd.hpp"
 #include "coro/block_on.hpp"
-#include "coro/chat.hpp"
+#include "coro/chat_hub.hpp"
 #include "coro/compute_offload.hpp"
 #include "coro/spawn.hpp"
 #include "coro/tcp_listener.hpp"
@@ -143,8 +143,8 @@ Task<void> accept_into(TcpListener& listener, MakeTask make_task, SpawnConnectio
 // frame, so the loop must be gone before it returns).
 // `chat_hub` outlives the runtime (it is declared before the pool / block_on), so no connection outlives it.
 template <class Start>
-Task<void> serve_until_stopped(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop,
-                               Start start, chat::Hub& chat_hub) {
+Task<void> serve_until_stopped(int listen_fd, const backend::ServerOptions& options, backend::StopSignal& stop,
+                               Start start, chat::ChatHub& chat_hub) {
   TcpListener listener = TcpListener::borrow(listen_fd);
   AsyncFd stop_fd(stop.fd(), Ownership::borrowed);
   const auto& workload = options.workload;
@@ -179,14 +179,14 @@ Task<void> serve_until_stopped(int listen_fd, const server::ServerOptions& optio
 
 }  // namespace
 
-void CoroLocalBackend::serve(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop) {
-  chat::Hub chat_hub(options.workload.limits.chat_outbox_bytes);
+void CoroLocalBackend::serve(int listen_fd, const backend::ServerOptions& options, backend::StopSignal& stop) {
+  chat::ChatHub chat_hub(options.workload.limits.chat_outbox_bytes);
   block_on(serve_until_stopped(
       listen_fd, options, stop, [](Task<void> task) { return spawn_local(std::move(task)); }, chat_hub));
 }
 
-void CoroBackend::serve(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop) {
-  chat::Hub chat_hub(options.workload.limits.chat_outbox_bytes);
+void CoroBackend::serve(int listen_fd, const backend::ServerOptions& options, backend::StopSignal& stop) {
+  chat::ChatHub chat_hub(options.workload.limits.chat_outbox_bytes);
   ThreadPool pool(options.worker_threads);
   block_on(serve_until_stopped(
       listen_fd, options, stop, [&pool](Task<void> task) { return pool.spawn(std::move(task)); }, chat_hub));

@@ -25,7 +25,7 @@
 #include "fiber/detail/io_wait.hpp"
 #include "fiber/detail/worker.hpp"
 #include "fiber/mutex.hpp"
-#include "fiber/offloading_compute_session.hpp"
+#include "fiber/compute_offload.hpp"
 #include "fiber/scheduler.hpp"
 #include "fiber/socket_stream.hpp"
 #include "fiber/spawn.hpp"
@@ -85,7 +85,7 @@ class ConnectionSet {
 };
 
 struct Shared {
-  const server::ServerOptions& options;
+  const backend::ServerOptions& options;
   ConnectionSet connections;
   std::optional<ChatHub> chat_hub;
 };
@@ -117,7 +117,7 @@ void serve_connection_fiber(Shared& shared, net::UniqueFd fd) {
   }
 }
 
-void accept_loop(Shared& shared, int listen_fd, server::StopSignal& stop) {
+void accept_loop(Shared& shared, int listen_fd, backend::StopSignal& stop) {
   net::set_nonblocking(listen_fd);
   net::Acceptor acceptor(listen_fd, /*nonblocking_connections=*/true);
   detail::Worker& w = *detail::current_worker();
@@ -161,7 +161,7 @@ StackPool::GuardPolicy guard_policy_from_environment() {
   return StackPool::GuardPolicy::automatic;
 }
 
-void serve_on_fibers(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop,
+void serve_on_fibers(int listen_fd, const backend::ServerOptions& options, backend::StopSignal& stop,
                      unsigned workers) {
   Scheduler scheduler({.workers = workers,
                        .stack_size_bytes = options.stack_size_bytes != 0 ? options.stack_size_bytes : 64 * 1024,
@@ -174,11 +174,11 @@ void serve_on_fibers(int listen_fd, const server::ServerOptions& options, server
 
 }  // namespace
 
-void FiberBackend::serve(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop) {
+void FiberBackend::serve(int listen_fd, const backend::ServerOptions& options, backend::StopSignal& stop) {
   serve_on_fibers(listen_fd, options, stop, 1);
 }
 
-void FiberMtBackend::serve(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop) {
+void FiberMtBackend::serve(int listen_fd, const backend::ServerOptions& options, backend::StopSignal& stop) {
   serve_on_fibers(listen_fd, options, stop, options.worker_threads != 0 ? options.worker_threads : 1);
 }
 

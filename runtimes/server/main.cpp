@@ -1,6 +1,7 @@
 // server: serves one workload on one back end until SIGINT/SIGTERM.
 //   server --backend threads --workload http --port 0
 // Prints exactly one line on stdout, "ready port=<p> pid=<pid>", once the socket listens; errors go to stderr.
+// A peer back end (another language's runtime) is served by its own executable: see exec_peer.
 #include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
@@ -8,12 +9,17 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <filesystem>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#include "backend/server_options.hpp"
+#include "backend/stop_signal.hpp"
 #include "net/socket.hpp"
 #include "server/registry.hpp"
 
@@ -28,7 +34,7 @@ constexpr auto graceful_stop_budget = std::chrono::milliseconds(1800);
 // Ownership: it refers to `stop`, so it is declared after it and joined (by its destructor) before `stop` dies.
 class SignalThread {
  public:
-  explicit SignalThread(server::StopSignal& stop) : thread_([this, &stop] { run(stop); }) {}
+  explicit SignalThread(backend::StopSignal& stop) : thread_([this, &stop] { run(stop); }) {}
   SignalThread(const SignalThread&) = delete;
   SignalThread& operator=(const SignalThread&) = delete;
   ~SignalThread() {
@@ -41,7 +47,7 @@ class SignalThread {
   }
 
  private:
-  void run(server::StopSignal& stop) {
+  void run(backend::StopSignal& stop) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -67,10 +73,37 @@ class SignalThread {
   std::thread thread_;   // last: starts after the members it uses exist
 };
 
-std::string backend_names() {
+// The names of the registered back ends that satisfy `pred`, comma-separated (help and error texts).
+template <class Pred>
+std::string backend_names(Pred pred) {
   std::string names;
-  for (const auto& b : server::backends()) names.append(names.empty() ? "" : ", ").append(b.name);
+  for (const auto& b : server::backends())
+    if (pred(b)) names.append(names.empty() ? "" : ", ").append(b.name);
   return names;
+}
+std::string backend_names() {
+  return backend_names([](const server::BackendEntry&) { return true; });
+}
+bool has_variant(const server::BackendEntry& b, std::string_view variant) {
+  for (const auto& v : b.variants)
+    if (v.name == variant) return true;
+  return false;
+}
+
+// Replaces this process with the peer's executable, found beside this one, with the same argv: the pid that prints
+// "ready" is then the pid the load generator samples. Returns only on failure, with the exit code.
+int exec_peer(const server::BackendEntry& peer, char** argv) {
+  std::error_code error;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) {
+    std::fprintf(stderr, "server: cannot find own executable: %s\n", error.message().c_str());
+    return 1;
+  }
+  const auto path = (self.parent_path() / std::string(peer.executable)).string();
+  ::execv(path.c_str(), argv);
+  std::fprintf(stderr, "server: cannot run back end '%.*s' (%s): %s\n", static_cast<int>(peer.name.size()),
+               peer.name.data(), path.c_str(), std::strerror(errno));
+  return 1;
 }
 
 }  // namespace
@@ -88,7 +121,7 @@ int main(int argc, char** argv) {
   bool list = false;
   bool offload = false;
 
-  app.add_option("--backend,-b", backend_name, "Back end: " + backend_names());
+  app.add_option("--backend,-b", backend_name, "Back end (--list-backends describes each): " + backend_names());
   app.add_option("--workload,-w", workload_name, "Workload: echo, http, chat, compute")->capture_default_str();
   app.add_option("--host", host, "Address to listen on")->capture_default_str();
   app.add_option("--port,-p", port, "Port to listen on (0 = pick a free one)")->capture_default_str();
@@ -97,7 +130,9 @@ int main(int argc, char** argv) {
   app.add_option("--idle-timeout-ms", idle_timeout_ms,
                  "Close a connection idle, or slow to send a whole request, for this long (0 = off)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--threads", threads, "Worker threads for multi-threaded back ends (0 = one per core)");
+  app.add_option("--threads", threads,
+                 "Worker threads (0 = one per core); honoured by " +
+                     backend_names([](const auto& b) { return b.threads_option; }));
   app.add_option("--body-size", limits.http_body_bytes, "http: bytes in the 200 response body")->capture_default_str();
   app.add_option("--max-line", limits.max_line_bytes, "echo, chat, compute: longest accepted line in bytes")
       ->capture_default_str();
@@ -106,14 +141,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{256}, std::size_t{1} << 30))
       ->capture_default_str();
   app.add_flag("--offload", offload,
-               "compute: run the digest via spawn_blocking (coro, coro-local, fiber, fiber-mt; others compute inline)");
+               "compute: run the digest via spawn_blocking; honoured by " +
+                   backend_names([](const auto& b) { return has_variant(b, "offload"); }) +
+                   " (the others compute inline)");
   app.add_option("--max-header-bytes", limits.max_header_bytes, "http: largest header section")->capture_default_str();
   app.add_option("--max-header-fields", limits.max_header_fields, "http: most header fields")->capture_default_str();
   app.add_option("--added-work", limits.added_work,
                  "Tests the regression gate: N more steps of fixed CPU work per http/echo/compute request, the same "
                  "in every back end (0 = none)")
       ->capture_default_str();
-  app.add_flag("--list-backends", list, "Print the back-end names, one per line, and exit");
+  app.add_flag("--list-backends", list,
+               "Print the back ends as JSON Lines (name, summary, language, peer, threads_option, variants) and exit");
   bool list_workloads = false;
   app.add_flag("--list-workloads", list_workloads, "Print the workload names, one per line, and exit");
   CLI11_PARSE(app, argc, argv);
@@ -126,15 +164,16 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  if (list) {
-    for (const auto& b : server::backends()) std::printf("%.*s\n", static_cast<int>(b.name.size()), b.name.data());
+  if (list) {  // bench_all, the tests and the docs read the list and each back end's capabilities from here
+    for (const auto& b : server::backends()) std::printf("%s\n", server::to_json_line(b).c_str());
     return 0;
   }
-  const auto* backend = server::find_backend(backend_name);
-  if (backend == nullptr) {
+  const auto* entry = server::find_backend(backend_name);
+  if (entry == nullptr) {
     std::fprintf(stderr, "server: unknown --backend '%s' (have: %s)\n", backend_name.c_str(), backend_names().c_str());
     return 2;
   }
+  if (entry->serve == nullptr) return exec_peer(*entry, argv);  // before any thread or signal mask exists
   const auto workload = protocol::parse_workload(workload_name);
   if (!workload) {
     std::fprintf(stderr, "server: unknown --workload '%s'\n", workload_name.c_str());
@@ -159,17 +198,17 @@ int main(int argc, char** argv) {
   ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
   try {
-    server::ServerOptions options{protocol::WorkloadConfig(*workload, limits)};
+    backend::ServerOptions options{protocol::WorkloadConfig(*workload, limits)};
     options.stack_size_bytes = stack_size;
     options.offload_compute = offload;
     options.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
     options.worker_threads = threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
     auto listener = net::listen_tcp(host, port);
-    server::StopSignal stop;
+    backend::StopSignal stop;
     SignalThread signals(stop);
     std::printf("ready port=%u pid=%d\n", static_cast<unsigned>(net::local_port(listener.get())), ::getpid());
     std::fflush(stdout);
-    backend->serve(listener.get(), options, stop);
+    entry->serve(listener.get(), options, stop);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "server: %s\n", e.what());
     return 1;

@@ -63,7 +63,7 @@ using ChatHub = blocking::ChatHub<ThreadSync>;
 struct Connection {
   int fd;
   ConnectionSet* set;
-  const server::ServerOptions* options;
+  const backend::ServerOptions* options;
   ChatHub* chat_hub;  // shared by every connection of a chat server
 };
 
@@ -86,7 +86,7 @@ void* run_connection(void* arg) {
 }
 
 // Starts a detached thread for `fd`; on failure (EAGAIN: thread or memory limits) the connection is closed.
-bool start_connection_thread(net::UniqueFd fd, ConnectionSet& set, const server::ServerOptions& options,
+bool start_connection_thread(net::UniqueFd fd, ConnectionSet& set, const backend::ServerOptions& options,
                              ChatHub& chat_hub, const pthread_attr_t& attr) {
   auto conn = std::make_unique<Connection>(Connection{fd.get(), &set, &options, &chat_hub});
   set.add(fd.get());
@@ -105,7 +105,7 @@ bool start_connection_thread(net::UniqueFd fd, ConnectionSet& set, const server:
 
 }  // namespace
 
-void ThreadsBackend::serve(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop) {
+void ThreadsBackend::serve(int listen_fd, const backend::ServerOptions& options, backend::StopSignal& stop) {
   pthread_attr_t attr;
   ::pthread_attr_init(&attr);
   ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

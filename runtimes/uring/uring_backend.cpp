@@ -255,7 +255,7 @@ class Loop {
  public:
   using Conn = typename Protocol::Conn;
 
-  Loop(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop, Protocol protocol)
+  Loop(int listen_fd, const backend::ServerOptions& options, backend::StopSignal& stop, Protocol protocol)
       : buffers_(read_buffer_group, read_buffer_count, read_buffer_bytes),
         ring_(sq_entries, cq_entries),
         protocol_(std::move(protocol)),
@@ -635,7 +635,7 @@ class Loop {
   Ring ring_;
   Protocol protocol_;
   int listen_fd_;
-  server::StopSignal& stop_;
+  backend::StopSignal& stop_;
   std::int64_t timeout_ms_;
   unsigned table_size_;
   __kernel_timespec tick_{};
@@ -650,13 +650,13 @@ class Loop {
 };
 
 template <class Protocol>
-void run_loop(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop, Protocol protocol) {
+void run_loop(int listen_fd, const backend::ServerOptions& options, backend::StopSignal& stop, Protocol protocol) {
   Loop<Protocol>(listen_fd, options, stop, std::move(protocol)).run();
 }
 
 }  // namespace
 
-void UringBackend::serve(int listen_fd, const server::ServerOptions& options, server::StopSignal& stop) {
+void UringBackend::serve(int listen_fd, const backend::ServerOptions& options, backend::StopSignal& stop) {
   // --offload is ignored, as the asio back end does: one thread, nothing to offload to; compute runs inline.
   const auto& workload = options.workload;
   if (workload.workload == protocol::Workload::chat) {

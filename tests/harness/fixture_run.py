@@ -31,9 +31,7 @@ COSTS = {  # name: (syscalls_per_op, ctx_switches_per_op, server_cpu_us_per_op, 
     "coro-local": (2.43, 0.069, 7.6, 6000), "coro": (2.99, 0.35, 8.4, 7200), "asio": (2.68, 0.006, 8.8, 8000),
     "asio-mt": (2.7, 0.05, 9.4, 8500),
 }
-COST_COLUMNS = ["syscalls_per_op", "ctx_switches_per_op", "server_cpu_us_per_op"]
-# The fixtures' header: the schema, plus the per-request cost columns where columns.py does not have them yet.
-HEADER = columns.HEADER + [c for c in COST_COLUMNS if c not in columns.HEADER]
+HEADER = columns.HEADER
 
 
 # ------------------------------------------------------------------------------------------- HdrHistogram encoder

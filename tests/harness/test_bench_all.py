@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness_util import BENCH_ALL, REPO, FakeBuild, write_exec  # noqa: E402
 
 sys.path.insert(0, os.path.join(REPO, "bench", "bench_all"))
+import backends  # noqa: E402
 import columns  # noqa: E402
 import extras  # noqa: E402
 import profiles  # noqa: E402
@@ -139,6 +140,8 @@ class BenchAllFaults(unittest.TestCase):
         env = self.fake.env(FAKE_BACKENDS="ok")
         first = self.bench_all(*QUICK, "--run-name", "same", env=env)
         self.assertEqual(first.returncode, 0, first.stderr.decode())
+        listed = backends.read_file(os.path.join(self.fake.results, "same", backends.FILE_NAME))
+        self.assertEqual([b.name for b in listed], ["ok"])  # the registry travels with the run
         before = open(os.path.join(self.fake.results, "same", "results.csv")).read()
         second = self.bench_all(*QUICK, "--run-name", "same", env=env)
         self.assertEqual(second.returncode, 2)
@@ -206,13 +209,37 @@ class Extras(unittest.TestCase):
         self.assertEqual(extras.parse_callgrind_total(path), 123456)
 
 
+def registry_line(name, threads_option=False, offload=False):
+    variants = [{"name": "offload", "args": ["--offload"], "workloads": ["compute"]}] if offload else []
+    return json.dumps({"name": name, "summary": name, "language": "C++", "peer": False,
+                       "threads_option": threads_option, "variants": variants})
+
+
+class Registry(unittest.TestCase):
+    def test_parse_reads_capabilities_in_order(self):
+        parsed = backends.parse(registry_line("b", offload=True) + "\n\n" + registry_line("a", threads_option=True))
+        self.assertEqual([b.name for b in parsed], ["b", "a"])
+        self.assertEqual([v.name for v in parsed[0].variants_for("compute")], ["offload"])
+        self.assertEqual(parsed[0].variants_for("http"), [])
+        self.assertTrue(parsed[1].threads_option)
+
+    def test_parse_refuses_a_line_that_is_not_an_entry(self):
+        for bad in ("threads", '{"name": "threads"}', "[1, 2]"):
+            with self.assertRaises(ValueError, msg=bad):
+                backends.parse(bad)
+
+
 class Profiles(unittest.TestCase):
-    BACKENDS = ["threads", "fiber", "fiber-mt", "coro-local", "coro", "asio", "asio-mt"]
+    BACKENDS = backends.parse("\n".join([
+        registry_line("threads"), registry_line("fiber", offload=True),
+        registry_line("fiber-mt", threads_option=True, offload=True), registry_line("coro-local", offload=True),
+        registry_line("coro", threads_option=True, offload=True), registry_line("asio"),
+        registry_line("asio-mt", threads_option=True)]))
 
     def test_default_profile_covers_issue_2(self):
         specs = profiles.expand(profiles.PROFILES["default"], self.BACKENDS, ["echo", "http"], 19000, 1)
         closed = {(s.backend, s.workload, s.connections) for s in specs if s.mode == "closed"}
-        for b in self.BACKENDS:
+        for b in (b.name for b in self.BACKENDS):
             for w in ("echo", "http"):
                 for n in (100, 1000, 10000):
                     self.assertIn((b, w, n), closed)
@@ -222,12 +249,12 @@ class Profiles(unittest.TestCase):
     def test_full_profile_reaches_the_largest_count(self):
         self.assertEqual(profiles.largest_connections(20000, 32768), 19000)
         specs = profiles.expand(profiles.PROFILES["full"], self.BACKENDS, ["http"], 19000, 1)
-        for b in self.BACKENDS:
+        for b in (b.name for b in self.BACKENDS):
             for mode in ("closed", "idle"):
                 self.assertEqual({s.connections for s in specs if s.backend == b and s.mode == mode},
                                  {1000, 5000, 10000, 19000})
 
-    def test_offload_variants_and_interleaving(self):
+    def test_variants_come_from_the_registry_and_runs_interleave(self):
         specs = profiles.expand(profiles.PROFILES["default"], self.BACKENDS, ["compute"], 19000, 3)
         variants = {(s.backend, s.variant) for s in specs}
         self.assertIn(("coro", "offload"), variants)

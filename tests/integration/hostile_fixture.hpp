@@ -6,7 +6,6 @@
 // within 2 s. Figures go to stdout as "[hostile] ..." lines, for the report.
 #include <gtest/gtest.h>
 
-#include <cctype>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -31,13 +30,6 @@ inline constexpr bool check_memory = true;
 #else
 inline constexpr bool check_memory = true;
 #endif
-
-inline std::string test_name_for(const ::testing::TestParamInfo<std::string>& info) {
-  std::string name = info.param;
-  for (auto& c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  return name;
-}
 
 // The back ends to test: what the server says it has (a placeholder that fails loudly if the server cannot run).
 inline std::vector<std::string> backends_under_test() {

@@ -1,8 +1,7 @@
 #pragma once
-// Test harness for loadgen integration tests: a real `server` child (ready line parsed, SIGTERM on scope exit), a
-// real `loadgen` child run to completion with a bounded wait, and a reader for its flat JSON record.
+// Test harness for loadgen integration tests: a real `server` child (support/server_process.hpp), a real `loadgen`
+// child run to completion with a bounded wait, and a reader for its flat JSON record.
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +15,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "support/server_process.hpp"
 
 namespace tvt::loadgen_test {
 
@@ -42,55 +43,24 @@ inline pid_t spawn(const std::vector<std::string>& args, int* stdout_read = null
   return pid;
 }
 
+// The server under load: the one server-process helper (support/server_process.hpp), as loadgen sees it.
 class Server {
  public:
-  explicit Server(const std::string& workload, const std::string& backend = "threads") {
-    int out = -1;
-    pid_ = spawn({bin("server"), "--backend", backend, "--workload", workload, "--port", "0"}, &out);
-    std::string line;
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < give_up) {
-      pollfd p{out, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buf[256];
-      const auto n = ::read(out, buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(out);
-    const auto at = line.find("ready port=");
-    if (at == std::string::npos) {
-      stop();
-      throw std::runtime_error("server did not get ready: '" + line + "'");
-    }
-    port_ = std::stoi(line.substr(at + 11));
-  }
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
-  ~Server() { stop(); }
+  explicit Server(const std::string& workload, const std::string& backend = "threads")
+      : process_(config(workload, backend)) {}
 
-  std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
-  pid_t pid() const { return pid_; }
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGCONT);
-    ::kill(pid_, SIGTERM);
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) != pid_) {
-      if (std::chrono::steady_clock::now() > give_up) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    pid_ = -1;
-  }
+  std::string target() const { return "127.0.0.1:" + std::to_string(process_.port()); }
+  pid_t pid() const { return process_.pid(); }
 
  private:
-  pid_t pid_ = -1;
-  int port_ = 0;
+  static test::ServerConfig config(const std::string& workload, const std::string& backend) {
+    test::ServerConfig c;
+    c.backend = backend;
+    c.workload = workload;
+    return c;
+  }
+
+  test::ServerProcess process_;
 };
 
 // Waits for a child (≤ timeout, then SIGKILL); returns its exit code, or -1 if it had to be killed.

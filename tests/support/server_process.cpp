@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "server/registry.hpp"
+
 namespace tvt::test {
 namespace {
 
@@ -74,16 +76,7 @@ std::string ServerProcess::executable() { return std::string(TVT_BIN_DIR) + "/se
 
 std::vector<std::string> ServerProcess::list_backends() {
   std::vector<std::string> names;
-  const auto command = executable() + " --list-backends";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return names;
-  char line[256];
-  while (std::fgets(line, sizeof line, pipe) != nullptr) {
-    std::string name(line);
-    while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
-    if (!name.empty()) names.push_back(name);
-  }
-  ::pclose(pipe);
+  for (const auto& entry : server::backends()) names.emplace_back(entry.name);
   return names;
 }
 
@@ -146,6 +139,7 @@ ExitReport ServerProcess::stop(std::chrono::milliseconds budget) {
   ExitReport report;
   const auto start = Clock::now();
   if (running()) {
+    ::kill(pid_, SIGCONT);  // a test may have stopped it (SIGSTOP); a stopped process would sit on the SIGTERM
     ::kill(pid_, budget.count() > 0 ? SIGTERM : SIGKILL);
     while (running() && Clock::now() - start < budget) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }

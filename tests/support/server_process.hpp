@@ -64,7 +64,7 @@ class ServerProcess {
   // report.
   ExitReport stop(std::chrono::milliseconds budget = std::chrono::milliseconds(2000));
 
-  // The built `server` executable, and what `server --list-backends` prints.
+  // The built `server` executable, and the names of its back ends (the registry it is built from).
   static std::string executable();
   static std::vector<std::string> list_backends();
 
@@ -79,5 +79,14 @@ class ServerProcess {
 };
 
 std::string describe(const ExitReport& report);
+
+// A gtest parameter name for a back end ("asio-mt" -> "asio_mt"), for suites instantiated over list_backends().
+// A function object, so that it can be passed as is (gtest calls it with a TestParamInfo<std::string>).
+inline constexpr auto test_name_for = [](const auto& info) {
+  std::string name = info.param;
+  for (auto& c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) c = '_';
+  return name;
+};
 
 }  // namespace tvt::test

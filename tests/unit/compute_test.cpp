@@ -1,6 +1,8 @@
 // The compute protocol, sans-I/O: request parsing at every byte boundary, the digest's known values, and errors.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,24 @@ std::uint64_t reference_digest(std::uint32_t kib) {
       h *= 1099511628211ULL;
     }
   return h;
+}
+
+// The vectors every language's digest is checked against (the peers' own tests read the same file).
+TEST(ComputeDigest, MatchesTheSharedTestVectors) {
+  std::ifstream vectors(TVT_COMPUTE_VECTORS);
+  ASSERT_TRUE(vectors) << TVT_COMPUTE_VECTORS;
+  std::string line;
+  int checked = 0;
+  while (std::getline(vectors, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::uint32_t kib = 0;
+    std::string digest;
+    ASSERT_TRUE(fields >> kib >> digest) << "malformed vector line: " << line;
+    EXPECT_EQ(hex(compute_digest(kib)), digest + "\n") << "kib " << kib;
+    ++checked;
+  }
+  EXPECT_GE(checked, 10) << "too few vectors in " << TVT_COMPUTE_VECTORS;
 }
 
 TEST(ComputeDigest, IsFnv1aOverThePattern) {

@@ -1,6 +1,6 @@
 // Unit tests of the coroutine runtime: Task, block_on, spawn_local, spawn, JoinHandle, cancellation, wakers,
 // yield_now, sleep, timeout, oneshot, channel, mutex, task_local, spawn_blocking, TCP.
-#include "coro/task.hpp"  // first: the public headers are self-contained
+#include "coro/task.hpp"
 #include "coro/async_fd.hpp"
 #include "coro/block_on.hpp"
 #include "coro/channel.hpp"
@@ -23,6 +23,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <optional>
 #include <chrono>
 #include <stdexcept>
 #include <string>
@@ -115,6 +116,7 @@ TEST(CoroTask, AMillionNestedAwaitsDoNotOverflow) {
   EXPECT_EQ(block_on(nested(chain_length)), chain_length);
 }
 
+// Local only, like ASpawnIsOneAllocation: spawn_local's own contract (it needs block_on; one allocation per spawn).
 TEST(CoroSpawnLocal, OutsideBlockOnIsAClearError) {
   try {
     auto h = spawn_local(answer());
@@ -124,6 +126,7 @@ TEST(CoroSpawnLocal, OutsideBlockOnIsAClearError) {
   }
 }
 
+// Local only: the interleaving order is the one-thread executor's promise; a pool gives none.
 TEST(CoroSpawnLocal, InterleavesOnOneThreadAndJoinsInOrder) {
   std::vector<int> order;
   auto worker = [](std::vector<int>& log, int id) -> Task<int> {
@@ -143,53 +146,8 @@ TEST(CoroSpawnLocal, InterleavesOnOneThreadAndJoinsInOrder) {
   EXPECT_EQ(order, (std::vector<int>{1, 2, 11, 12}));  // both ran before either continued: one thread, interleaved
 }
 
-TEST(CoroSpawn, RunsOnThePoolAndRethrows) {
-  ThreadPool pool(2);
-  auto main_task = [&]() -> Task<std::thread::id> {
-    auto h = pool.spawn([]() -> Task<std::thread::id> { co_return std::this_thread::get_id(); }());
-    auto id = co_await h;
-    auto bad = pool.spawn(fail());
-    EXPECT_THROW(co_await bad, std::runtime_error);
-    co_return id;
-  };
-  EXPECT_NE(block_on(main_task()), std::this_thread::get_id());
-}
 
-TEST(CoroSpawn, DroppedHandleDetachesAndTheTaskKeepsRunning) {
-  ThreadPool pool(2);
-  auto [tx, rx] = oneshot<int>();
-  auto main_task = [](ThreadPool& p, OneshotSender<int> sender, OneshotReceiver<int> receiver) -> Task<int> {
-    {
-      auto dropped = p.spawn([](OneshotSender<int> s) -> Task<void> {
-        co_await sleep(10ms);
-        s.send(5);
-      }(std::move(sender)));
-    }  // handle dropped here
-    auto v = co_await receiver.recv();
-    co_return v.value_or(-1);
-  };
-  EXPECT_EQ(block_on(main_task(pool, std::move(tx), std::move(rx))), 5);
-}
 
-TEST(CoroCancel, StopsAParkedTaskAndUnwindsItsFrame) {
-  Counted::reset();
-  auto main_task = []() -> Task<bool> {
-    auto h = spawn_local([](Counted) -> Task<int> {
-      co_await sleep(1h);
-      co_return 1;
-    }(Counted(1)));
-    co_await yield_now();  // let it park
-    EXPECT_EQ(Counted::live, 1);
-    h.cancel();
-    try {
-      co_await h;
-    } catch (const TaskCancelled&) {
-      co_return Counted::live == 0;  // the frame (and its argument) are gone
-    }
-    co_return false;
-  };
-  EXPECT_TRUE(block_on(main_task()));
-}
 
 // Cancelled while running (not parked): the next fd wait or sleep must throw, not return at once. Returning would
 // turn a server's "wait for readable, try_read, EAGAIN" loop into a spin that never ends (a stop that never ends).
@@ -206,6 +164,8 @@ TEST(CoroSpawnLocal, ASpawnIsOneAllocation) {
   EXPECT_EQ(block_on(main_task()), 1);
 }
 
+// Local only: the task cancels itself through a handle the spawner stores after spawn_local returns, which on one
+// thread happens before the task first runs (on a pool the task could read the handle before it is stored).
 TEST(CoroCancel, ACancelWhileRunningStopsTheNextFdWaitAndSleep) {
   auto main_task = []() -> Task<int> {
     int fds[2];
@@ -236,6 +196,7 @@ TEST(CoroCancel, ACancelWhileRunningStopsTheNextFdWaitAndSleep) {
   EXPECT_EQ(block_on(main_task()), 2);
 }
 
+// One flavour each, the next two: block_on cancels what is left of its local tasks, ~ThreadPool what is left of its.
 TEST(CoroCancel, BlockOnCancelsLeftoverLocalTasks) {
   Counted::reset();
   auto main_task = []() -> Task<void> {
@@ -259,62 +220,9 @@ TEST(CoroPool, ShutdownCancelsParkedTasks) {
   EXPECT_EQ(Counted::live, 0);
 }
 
-TEST(CoroSleep, SleepsAtLeastTheDuration) {
-  auto main_task = []() -> Task<std::chrono::steady_clock::duration> {
-    const auto start = std::chrono::steady_clock::now();
-    co_await sleep(20ms);
-    co_return std::chrono::steady_clock::now() - start;
-  };
-  EXPECT_GE(block_on(main_task()), 20ms);
-}
 
-TEST(CoroSleep, ManyLocalSleepersOverlap) {
-  // 100 tasks sleeping 30 ms each on one thread finish together, not one after another: nothing blocks the thread.
-  auto main_task = []() -> Task<std::chrono::steady_clock::duration> {
-    const auto start = std::chrono::steady_clock::now();
-    std::vector<JoinHandle<void>> hs;
-    for (int i = 0; i < 100; ++i) hs.push_back(spawn_local([]() -> Task<void> { co_await sleep(30ms); }()));
-    for (auto& h : hs) co_await h;
-    co_return std::chrono::steady_clock::now() - start;
-  };
-  EXPECT_LT(block_on(main_task()), 100 * 30ms);
-}
 
-TEST(CoroTimeout, ExpiresStopsTheInnerTaskAndThrowsTimedOut) {
-  Counted::reset();
-  auto slow = [](Counted) -> Task<int> {
-    co_await sleep(1h);
-    co_return 1;
-  };
-  auto main_task = [&]() -> Task<bool> {
-    try {
-      co_await timeout(10ms, slow(Counted(1)));
-    } catch (const std::system_error& e) {
-      co_return e.code() == std::errc::timed_out && Counted::live == 0;
-    }
-    co_return false;
-  };
-  EXPECT_TRUE(block_on(main_task()));
-}
 
-TEST(CoroTimeout, ReturnsTheValueInTimeAndNestsOutermostFirst) {
-  auto fast = []() -> Task<int> {
-    co_await sleep(1ms);
-    co_return 3;
-  };
-  EXPECT_EQ(block_on(timeout(1s, fast())), 3);
-  // inner 1 h, outer 10 ms: the outer one fires; the inner one must let its interrupt through.
-  auto inner = []() -> Task<void> { co_await timeout(1h, []() -> Task<void> { co_await sleep(1h); }()); };
-  auto main_task = [&]() -> Task<bool> {
-    try {
-      co_await timeout(10ms, inner());
-    } catch (const std::system_error& e) {
-      co_return e.code() == std::errc::timed_out;
-    }
-    co_return false;
-  };
-  EXPECT_TRUE(block_on(main_task()));
-}
 
 TEST(CoroOneshot, CrossThreadSendAndDroppedSender) {
   ThreadPool pool(2);
@@ -333,43 +241,7 @@ TEST(CoroOneshot, CrossThreadSendAndDroppedSender) {
   EXPECT_TRUE(block_on(main_task()));
 }
 
-TEST(CoroChannel, PingPongOnOneThread) {
-  auto main_task = []() -> Task<int> {
-    auto [to_b, from_a] = channel<int>(1);
-    auto [to_a, from_b] = channel<int>(1);
-    auto b = spawn_local([](Receiver<int> in, Sender<int> out) -> Task<void> {
-      while (auto v = co_await in.recv()) co_await out.send(*v + 1);
-    }(std::move(from_a), std::move(to_a)));
-    int v = 0;
-    for (int i = 0; i < 1000; ++i) {
-      co_await to_b.send(v);
-      v = *co_await from_b.recv();
-    }
-    { auto closing = std::move(to_b); }  // b's recv returns nullopt: it ends
-    co_await b;
-    co_return v;
-  };
-  EXPECT_EQ(block_on(main_task()), 1000);
-}
 
-TEST(CoroChannel, BoundedBackpressureManyProducersOnThePool) {
-  ThreadPool pool(2);
-  constexpr int producers = 8, each = 2000;
-  auto main_task = [&]() -> Task<long> {
-    auto [tx, rx] = channel<int>(4);
-    std::vector<JoinHandle<void>> hs;
-    for (int p = 0; p < producers; ++p)
-      hs.push_back(pool.spawn([](Sender<int> out) -> Task<void> {
-        for (int i = 1; i <= each; ++i) EXPECT_TRUE(co_await out.send(i));
-      }(tx)));
-    { auto last = std::move(tx); }
-    long sum = 0;
-    while (auto v = co_await rx.recv()) sum += *v;
-    for (auto& h : hs) co_await h;
-    co_return sum;
-  };
-  EXPECT_EQ(block_on(main_task()), long{producers} * each * (each + 1) / 2);
-}
 
 TEST(CoroChannel, SendToADroppedReceiverReturnsFalse) {
   auto main_task = []() -> Task<bool> {
@@ -380,61 +252,9 @@ TEST(CoroChannel, SendToADroppedReceiverReturnsFalse) {
   EXPECT_TRUE(block_on(main_task()));
 }
 
-TEST(CoroMutex, NoLostUpdatesAcrossWorkers) {
-  ThreadPool pool(2);
-  Mutex mutex;
-  long counter = 0;  // guarded by `mutex`
-  auto main_task = [&]() -> Task<long> {
-    std::vector<JoinHandle<void>> hs;
-    for (int t = 0; t < 16; ++t)
-      hs.push_back(pool.spawn([](Mutex& m, long& c) -> Task<void> {
-        for (int i = 0; i < 500; ++i) {
-          auto guard = co_await m.lock();
-          const long seen = c;
-          if (i % 7 == 0) co_await yield_now();  // hold it across a suspension
-          c = seen + 1;
-        }
-      }(mutex, counter)));
-    for (auto& h : hs) co_await h;
-    auto guard = co_await mutex.lock();
-    co_return counter;
-  };
-  EXPECT_EQ(block_on(main_task()), 16 * 500);
-}
 
-TaskLocal<int> request_id;
 
-TEST(CoroTaskLocal, EachTaskHasItsOwnValue) {
-  auto main_task = []() -> Task<bool> {
-    request_id.set(1);
-    auto other = spawn_local([]() -> Task<int> {
-      const int before = request_id.get();  // fresh: T{}
-      request_id.set(2);
-      co_await yield_now();
-      co_return before * 10 + request_id.get();
-    }());
-    co_await yield_now();
-    const int r = co_await other;
-    co_return r == 2 && request_id.get() == 1;
-  };
-  EXPECT_TRUE(block_on(main_task()));
-  EXPECT_THROW(request_id.get(), std::logic_error);  // outside a task
-}
 
-TEST(CoroSpawnBlocking, ReturnsAndRethrows) {
-  auto main_task = []() -> Task<bool> {
-    const auto caller = std::this_thread::get_id();
-    auto id = co_await spawn_blocking([] { return std::this_thread::get_id(); });
-    bool threw = false;
-    try {
-      co_await spawn_blocking([]() -> int { throw std::runtime_error("x"); });
-    } catch (const std::runtime_error&) {
-      threw = true;
-    }
-    co_return id != caller && threw;
-  };
-  EXPECT_TRUE(block_on(main_task()));
-}
 
 TEST(CoroBlockOn, InsideATaskIsAnError) {
   auto main_task = []() -> Task<bool> {
@@ -465,6 +285,8 @@ TEST(CoroWaker, APoolTaskWakesALocalTaskOnceAndTheLocalThreadSleepsMeanwhile) {
   EXPECT_EQ(block_on(main_task()), 100);
 }
 
+// The stream tests run on one thread: the sockets are the subject, not the executor (the coro back end serves real
+// connections on the pool in the integration suites).
 TEST(CoroTcp, EchoRoundTripAndErrors) {
   auto main_task = []() -> Task<bool> {
     auto listener = TcpListener::bind("127.0.0.1", 0);
@@ -537,5 +359,234 @@ TEST(CoroTcp, IdleLimitOnReadable) {
   };
   EXPECT_TRUE(block_on(main_task()));
 }
+
+// The executor tests run on both flavours, as the fiber tests run with 1 and 2 workers: `local` = spawn_local inside
+// block_on (one thread: the coro-local back end), `pool` = spawn onto a two-worker ThreadPool (the coro back end).
+// The root task always runs in block_on. Tests that apply to one flavour only stay plain TESTs above and say why.
+enum class Flavour { local, pool };
+
+class CoroExecutor : public ::testing::TestWithParam<Flavour> {
+ protected:
+  CoroExecutor() {
+    if (GetParam() == Flavour::pool) pool_.emplace(2);
+  }
+
+  template <class T>
+  JoinHandle<T> start(Task<T> task) {
+    return pool_ ? pool_->spawn(std::move(task)) : spawn_local(std::move(task));
+  }
+  // Runs `task` on this flavour's executor, joined from a block_on root; returns its result.
+  template <class T>
+  T run(Task<T> task) {
+    return block_on([](CoroExecutor& self, Task<T> t) -> Task<T> { co_return co_await self.start(std::move(t)); }(
+        *this, std::move(task)));
+  }
+
+ private:
+  std::optional<ThreadPool> pool_;
+};
+
+TEST_P(CoroExecutor, TasksRunWhereTheFlavourSays) {
+  auto id = []() -> Task<std::thread::id> { co_return std::this_thread::get_id(); };
+  const bool on_caller = run(id()) == std::this_thread::get_id();
+  EXPECT_EQ(on_caller, GetParam() == Flavour::local);
+}
+
+TEST_P(CoroExecutor, SpawnedTasksReturnAndRethrow) {
+  auto main_task = [&]() -> Task<int> {
+    auto h = start(add_one(41));
+    auto bad = start(fail());
+    EXPECT_THROW(co_await bad, std::runtime_error);
+    co_return co_await h;
+  };
+  EXPECT_EQ(block_on(main_task()), 42);
+}
+
+TEST_P(CoroExecutor, DroppedHandleDetachesAndTheTaskKeepsRunning) {
+  auto [tx, rx] = oneshot<int>();
+  auto main_task = [&](OneshotSender<int> sender, OneshotReceiver<int> receiver) -> Task<int> {
+    {
+      auto dropped = start([](OneshotSender<int> s) -> Task<void> {
+        co_await sleep(10ms);
+        s.send(5);
+      }(std::move(sender)));
+    }  // handle dropped here
+    auto v = co_await receiver.recv();
+    co_return v.value_or(-1);
+  };
+  EXPECT_EQ(block_on(main_task(std::move(tx), std::move(rx))), 5);
+}
+
+TEST_P(CoroExecutor, CancelStopsAParkedTaskAndUnwindsItsFrame) {
+  Counted::reset();
+  auto main_task = [&]() -> Task<bool> {
+    auto h = start([](Counted) -> Task<int> {
+      co_await sleep(1h);
+      co_return 1;
+    }(Counted(1)));
+    co_await yield_now();  // let it park (on a pool it may not have yet: cancel works either way)
+    EXPECT_EQ(Counted::live, 1);
+    h.cancel();
+    try {
+      co_await h;
+    } catch (const TaskCancelled&) {
+      co_return Counted::live == 0;  // the frame (and its argument) are gone once the join sees the cancellation
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(block_on(main_task()));
+}
+
+TEST_P(CoroExecutor, SleepsAtLeastTheDuration) {
+  auto sleeper = []() -> Task<std::chrono::steady_clock::duration> {
+    const auto start = std::chrono::steady_clock::now();
+    co_await sleep(20ms);
+    co_return std::chrono::steady_clock::now() - start;
+  };
+  EXPECT_GE(run(sleeper()), 20ms);
+}
+
+TEST_P(CoroExecutor, ManySleepersOverlap) {
+  // 100 tasks sleeping 30 ms each finish together, not one after another: a sleeper blocks no thread.
+  auto main_task = [&]() -> Task<std::chrono::steady_clock::duration> {
+    const auto start_time = std::chrono::steady_clock::now();
+    std::vector<JoinHandle<void>> hs;
+    for (int i = 0; i < 100; ++i) hs.push_back(start([]() -> Task<void> { co_await sleep(30ms); }()));
+    for (auto& h : hs) co_await h;
+    co_return std::chrono::steady_clock::now() - start_time;
+  };
+  EXPECT_LT(block_on(main_task()), 100 * 30ms);
+}
+
+TEST_P(CoroExecutor, TimeoutExpiresStopsTheInnerTaskAndThrowsTimedOut) {
+  Counted::reset();
+  auto slow = [](Counted) -> Task<int> {
+    co_await sleep(1h);
+    co_return 1;
+  };
+  auto timed = [&]() -> Task<bool> {
+    try {
+      co_await timeout(10ms, slow(Counted(1)));
+    } catch (const std::system_error& e) {
+      co_return e.code() == std::errc::timed_out && Counted::live == 0;
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(run(timed()));
+}
+
+TEST_P(CoroExecutor, TimeoutReturnsTheValueInTimeAndNestsOutermostFirst) {
+  auto fast = []() -> Task<int> {
+    co_await sleep(1ms);
+    co_return 3;
+  };
+  EXPECT_EQ(run(timeout(1s, fast())), 3);
+  // inner 1 h, outer 10 ms: the outer one fires; the inner one must let its interrupt through.
+  auto inner = []() -> Task<void> { co_await timeout(1h, []() -> Task<void> { co_await sleep(1h); }()); };
+  auto timed = [&]() -> Task<bool> {
+    try {
+      co_await timeout(10ms, inner());
+    } catch (const std::system_error& e) {
+      co_return e.code() == std::errc::timed_out;
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(run(timed()));
+}
+
+TEST_P(CoroExecutor, ChannelPingPong) {
+  auto main_task = [&]() -> Task<int> {
+    auto [to_b, from_a] = channel<int>(1);
+    auto [to_a, from_b] = channel<int>(1);
+    auto b = start([](Receiver<int> in, Sender<int> out) -> Task<void> {
+      while (auto v = co_await in.recv()) co_await out.send(*v + 1);
+    }(std::move(from_a), std::move(to_a)));
+    int v = 0;
+    for (int i = 0; i < 1000; ++i) {
+      co_await to_b.send(v);
+      v = *co_await from_b.recv();
+    }
+    { auto closing = std::move(to_b); }  // b's recv returns nullopt: it ends
+    co_await b;
+    co_return v;
+  };
+  EXPECT_EQ(block_on(main_task()), 1000);
+}
+
+TEST_P(CoroExecutor, ChannelBoundedBackpressureManyProducers) {
+  constexpr int producers = 8, each = 2000;
+  auto main_task = [&]() -> Task<long> {
+    auto [tx, rx] = channel<int>(4);
+    std::vector<JoinHandle<void>> hs;
+    for (int p = 0; p < producers; ++p)
+      hs.push_back(start([](Sender<int> out) -> Task<void> {
+        for (int i = 1; i <= each; ++i) EXPECT_TRUE(co_await out.send(i));
+      }(tx)));
+    { auto last = std::move(tx); }
+    long sum = 0;
+    while (auto v = co_await rx.recv()) sum += *v;
+    for (auto& h : hs) co_await h;
+    co_return sum;
+  };
+  EXPECT_EQ(block_on(main_task()), long{producers} * each * (each + 1) / 2);
+}
+
+TEST_P(CoroExecutor, MutexLosesNoUpdates) {
+  Mutex mutex;
+  long counter = 0;  // guarded by `mutex`
+  auto main_task = [&]() -> Task<long> {
+    std::vector<JoinHandle<void>> hs;
+    for (int t = 0; t < 16; ++t)
+      hs.push_back(start([](Mutex& m, long& c) -> Task<void> {
+        for (int i = 0; i < 500; ++i) {
+          auto guard = co_await m.lock();
+          const long seen = c;
+          if (i % 7 == 0) co_await yield_now();  // hold it across a suspension
+          c = seen + 1;
+        }
+      }(mutex, counter)));
+    for (auto& h : hs) co_await h;
+    auto guard = co_await mutex.lock();
+    co_return counter;
+  };
+  EXPECT_EQ(block_on(main_task()), 16 * 500);
+}
+
+TaskLocal<int> request_id;
+
+TEST_P(CoroExecutor, TaskLocalIsPerTask) {
+  auto main_task = [&]() -> Task<bool> {
+    request_id.set(1);
+    auto other = start([]() -> Task<int> {
+      const int before = request_id.get();  // fresh: T{}
+      request_id.set(2);
+      co_await yield_now();
+      co_return before * 10 + request_id.get();
+    }());
+    co_await yield_now();
+    const int r = co_await other;
+    co_return r == 2 && request_id.get() == 1;
+  };
+  EXPECT_TRUE(block_on(main_task()));
+  EXPECT_THROW(request_id.get(), std::logic_error);  // outside a task
+}
+
+TEST_P(CoroExecutor, SpawnBlockingReturnsAndRethrows) {
+  auto offloading = []() -> Task<bool> {
+    const auto caller = std::this_thread::get_id();
+    auto id = co_await spawn_blocking([] { return std::this_thread::get_id(); });
+    bool threw = false;
+    try {
+      co_await spawn_blocking([]() -> int { throw std::runtime_error("x"); });
+    } catch (const std::runtime_error&) {
+      threw = true;
+    }
+    co_return id != caller && threw;
+  };
+  EXPECT_TRUE(run(offloading()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Flavours, CoroExecutor, ::testing::Values(Flavour::local, Flavour::pool),
+                         [](const auto& param_info) { return param_info.param == Flavour::local ? "local" : "pool"; });
 
 }  // namespace

@@ -7,9 +7,11 @@
   earlyexit  says why on stderr and exits 1 before ready
   stubborn   prints ready and ignores SIGTERM (must be SIGKILLed)
   overrun    prints ready, exits 3 on SIGTERM (a back end that overran its graceful stop)
-Env: FAKE_BACKENDS (comma list for --list-backends), FAKE_PID_DIR (each process writes its pid there),
+Env: FAKE_BACKENDS (comma list for --list-backends, printed as the registry's JSON Lines; a name ending in
+"-offload" declares the offload variant for compute), FAKE_PID_DIR (each process writes its pid there),
 FAKE_LIST_WORKLOADS (comma list; empty = behave like a server without --list-workloads).
 """
+import json
 import os
 import signal
 import socket
@@ -29,7 +31,11 @@ def arg(name, default=None):
 
 def main():
     if "--list-backends" in sys.argv:
-        print("\n".join(os.environ.get("FAKE_BACKENDS", "ok").split(",")))
+        for name in os.environ.get("FAKE_BACKENDS", "ok").split(","):
+            variants = [{"name": "offload", "args": ["--offload"], "workloads": ["compute"]}] \
+                if name.endswith("-offload") else []
+            print(json.dumps({"name": name, "summary": f"fake {name}", "language": "C++", "peer": False,
+                              "threads_option": False, "variants": variants}, separators=(",", ":")))
         return 0
     if "--list-workloads" in sys.argv:
         names = os.environ.get("FAKE_LIST_WORKLOADS", "echo,http")

@@ -25,7 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "server/backend.hpp"
+#include "backend/backend.hpp"
 
 namespace tvt::asio_backend {
 
@@ -60,6 +60,6 @@ class ChatHub {
 };
 
 // Serves one chat connection until it ends. `executor` is the socket's (the connection's strand in asio-mt).
-asio::awaitable<void> serve_chat(asio::ip::tcp::socket socket, ChatHub& hub, const server::ServerOptions& options);
+asio::awaitable<void> serve_chat(asio::ip::tcp::socket socket, ChatHub& hub, const backend::ServerOptions& options);
 
 }  // namespace tvt::asio_backend

@@ -5,10 +5,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <system_error>
 
-namespace tvt::server {
+namespace tvt::backend {
 
 class StopSignal {
  public:
@@ -35,4 +36,4 @@ class StopSignal {
   std::atomic<bool> requested_{false};
 };
 
-}  // namespace tvt::server
+}  // namespace tvt::backend

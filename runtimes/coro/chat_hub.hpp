@@ -5,7 +5,8 @@
 // already queued means "look again").
 //
 // Invariants:
-// - Hub map guarded by `map_mutex_`, a Group's member list by its `mutex`, a Member's outbox and flags by its `mutex`.
+// - The hub's map guarded by `map_mutex_`, a Group's member list by its `mutex`, a Member's outbox and flags by its
+//   `mutex`.
 //   Lock order: map -> group -> member; none is held across I/O.
 // - A member's `memberships` is touched only by its reader task. A Group exists while its list is non-empty.
 // - Groups hold weak_ptrs: a member cancelled at shutdown (which cannot await the locks to leave its groups) dies
@@ -71,9 +72,9 @@ struct Group {
   std::vector<std::pair<const Member*, std::weak_ptr<Member>>> members;  // the raw pointer is identity only
 };
 
-class Hub {
+class ChatHub {
  public:
-  explicit Hub(std::size_t outbox_bytes) : outbox_bytes_(outbox_bytes) {}
+  explicit ChatHub(std::size_t outbox_bytes) : outbox_bytes_(outbox_bytes) {}
   std::size_t outbox_bytes() const { return outbox_bytes_; }
 
   // Queues a reply (JOINED/LEFT/ERR) for `m` itself.
@@ -208,7 +209,7 @@ inline Task<void> write_loop(std::shared_ptr<Member> m, std::chrono::millisecond
 // The reader: one connection's commands, until the peer closes, a line is too long, or the connection times out.
 // `spawn_writer(Task<void>) -> JoinHandle<void>` starts the writer where the back end runs its tasks.
 template <class SpawnWriter>
-Task<void> serve_chat(TcpStream stream, Hub& hub, protocol::Limits limits, std::chrono::milliseconds idle_timeout,
+Task<void> serve_chat(TcpStream stream, ChatHub& hub, protocol::Limits limits, std::chrono::milliseconds idle_timeout,
                       SpawnWriter spawn_writer) {
   auto m = std::make_shared<Member>(std::move(stream), hub.outbox_bytes());
   auto writer = spawn_writer(write_loop(m, idle_timeout));
@@ -236,7 +237,7 @@ Task<void> serve_chat(TcpStream stream, Hub& hub, protocol::Limits limits, std::
           case protocol::ChatVerb::msg: co_await hub.post(*m, command.group, line); break;
           case protocol::ChatVerb::invalid: {
             const auto reason = command.reason;
-            co_await Hub::reply(*m, [reason](std::string& out) { protocol::append_error(out, reason); });
+            co_await ChatHub::reply(*m, [reason](std::string& out) { protocol::append_error(out, reason); });
             break;
           }
         }

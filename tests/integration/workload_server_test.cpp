@@ -1,31 +1,103 @@
-// Chat and compute against a real server, on every registered back end: membership, delivery to every member
-// exactly once and in each sender's order, LEAVE, bad input, the slow-consumer policy with bounded memory, compute
-// digests, and a graceful stop with chat connections (including a blocked writer) still open.
+// Every workload against a real server, on every registered back end: exact http replies with keep-alive and
+// pipelining, echo lines, a short wrk run without errors; chat membership, delivery to every member exactly once and
+// in each sender's order, LEAVE, bad input, the slow-consumer policy with bounded memory, a graceful stop with chat
+// connections (including a blocked writer) still open; compute digests, with and without --offload.
+// (Bad input, timeouts, descriptor exhaustion and stop with open connections for echo and http: the Hostile suites.)
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <map>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "integration/server_process.hpp"
+#include "integration/line_client.hpp"
 #include "protocol/compute.hpp"
+#include "support/proc_stats.hpp"
+#include "support/raw_client.hpp"
+#include "support/server_process.hpp"
 
 namespace tvt::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-class ChatServer : public ::testing::TestWithParam<std::string> {};
+class WorkloadServer : public ::testing::TestWithParam<std::string> {
+ protected:
+  test::ServerProcess start(const std::string& workload, std::vector<std::string> extra_args = {}) {
+    test::ServerConfig config;
+    config.backend = GetParam();
+    config.workload = workload;
+    config.extra_args = std::move(extra_args);
+    return test::ServerProcess(config);
+  }
+};
+
+// Resident memory of a running server (0 if it is gone).
+long rss_bytes(const test::ServerProcess& server) {
+  return static_cast<long>(test::vm_rss_bytes(server.pid()).value_or(0));
+}
+
+TEST_P(WorkloadServer, HttpKeepAliveAndPipelining) {
+  auto server = start("http");
+  Client c(server.port());
+  const std::string reply(test::http_ok_reply);
+  c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string got;
+  while (got.size() < reply.size()) {
+    const auto more = c.drain(300ms);
+    if (more.empty()) break;
+    got += more;
+  }
+  EXPECT_EQ(got, reply);
+  c.send("GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+  got.clear();
+  while (got.size() < 2 * reply.size()) {
+    const auto more = c.drain(300ms);
+    if (more.empty()) break;
+    got += more;
+  }
+  EXPECT_EQ(got, reply + reply);
+  EXPECT_TRUE(server.stop().clean()) << server.stderr_text();
+}
+
+TEST_P(WorkloadServer, EchoLinesComeBackInOrder) {
+  auto server = start("echo");
+  Client c(server.port());
+  c.send("one\ntwo\n");
+  EXPECT_EQ(c.read_lines(2), (std::vector<std::string>{"one", "two"}));
+  c.send("three\n");
+  EXPECT_EQ(c.read_lines(1), std::vector<std::string>{"three"});
+  EXPECT_TRUE(server.stop().clean()) << server.stderr_text();
+}
+
+TEST_P(WorkloadServer, WrkRunsWithoutErrors) {
+  if (::access("/usr/bin/wrk", X_OK) != 0) GTEST_SKIP() << "wrk not installed";
+  auto server = start("http");
+  const std::string cmd = "wrk -t1 -c100 -d1s http://127.0.0.1:" + std::to_string(server.port()) + "/ 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string output;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) output += buf;
+  EXPECT_EQ(::pclose(p), 0) << output;
+  EXPECT_NE(output.find("Requests/sec"), std::string::npos) << output;
+  EXPECT_EQ(output.find("Socket errors"), std::string::npos) << output;
+  EXPECT_EQ(output.find("Non-2xx"), std::string::npos) << output;
+  EXPECT_TRUE(server.stop().clean()) << server.stderr_text();
+}
 
 std::vector<std::string> join(Client& c, const std::string& group) {
   c.send("JOIN " + group + "\n");
   return c.read_lines(1);
 }
 
-TEST_P(ChatServer, MessagesReachEveryMemberOnceAndLeaveStopsDelivery) {
-  ServerProcess server(GetParam(), "chat");
+TEST_P(WorkloadServer, MessagesReachEveryMemberOnceAndLeaveStopsDelivery) {
+  auto server = start("chat");
   Client a(server.port()), b(server.port()), c(server.port());
   EXPECT_EQ(join(a, "g"), std::vector<std::string>{"JOINED g"});
   EXPECT_EQ(join(b, "g"), std::vector<std::string>{"JOINED g"});
@@ -42,11 +114,11 @@ TEST_P(ChatServer, MessagesReachEveryMemberOnceAndLeaveStopsDelivery) {
   EXPECT_EQ(b.drain(), "");  // left: nothing more, and no duplicate of the first message
   EXPECT_EQ(c.drain(), "");  // another group: nothing at all
   EXPECT_EQ(a.drain(), "");
-  EXPECT_EQ(server.stop(), 0);
+  EXPECT_TRUE(server.stop().clean()) << server.stderr_text();
 }
 
-TEST_P(ChatServer, ManySendersEachMessageExactlyOnceInSenderOrder) {
-  ServerProcess server(GetParam(), "chat");
+TEST_P(WorkloadServer, ManySendersEachMessageExactlyOnceInSenderOrder) {
+  auto server = start("chat");
   constexpr int members = 4, per_sender = 300;
   std::vector<std::unique_ptr<Client>> clients;
   for (int i = 0; i < members; ++i) {
@@ -74,11 +146,11 @@ TEST_P(ChatServer, ManySendersEachMessageExactlyOnceInSenderOrder) {
     EXPECT_EQ(next_seq.size(), static_cast<std::size_t>(members));
     EXPECT_EQ(clients[i]->drain(), "");
   }
-  EXPECT_EQ(server.stop(), 0);
+  EXPECT_TRUE(server.stop().clean()) << server.stderr_text();
 }
 
-TEST_P(ChatServer, BadInputGetsErrAndTheConnectionStaysOpen) {
-  ServerProcess server(GetParam(), "chat", {"--max-line", "64"});
+TEST_P(WorkloadServer, BadInputGetsErrAndTheConnectionStaysOpen) {
+  auto server = start("chat", {"--max-line", "64"});
   Client a(server.port());
   a.send("HELLO\nJOIN bad.name\nMSG nogroup x\nMSG g\n");
   EXPECT_EQ(a.read_lines(4), (std::vector<std::string>{"ERR unknown command", "ERR bad group name",
@@ -91,7 +163,7 @@ TEST_P(ChatServer, BadInputGetsErrAndTheConnectionStaysOpen) {
   EXPECT_TRUE(a.closed_by_server());
   Client b(server.port());  // the server still serves
   EXPECT_EQ(join(b, "g"), std::vector<std::string>{"JOINED g"});
-  EXPECT_EQ(server.stop(), 0);
+  EXPECT_TRUE(server.stop().clean()) << server.stderr_text();
 }
 
 // Splits chat output into (messages for `prefix`, sum of DROPPED notices); other lines fail the test.
@@ -114,12 +186,12 @@ void tally(const std::vector<std::string>& lines, Tally& t) {
 
 // A member that never reads: messages to it are dropped and counted (DROPPED n), everyone else keeps receiving,
 // and the server's memory stays bounded although far more than the outbox is sent.
-TEST_P(ChatServer, SlowConsumerGetsDroppedNoticesAndMemoryStaysBounded) {
-  ServerProcess server(GetParam(), "chat");  // default outbox: 256 KiB per connection
+TEST_P(WorkloadServer, SlowConsumerGetsDroppedNoticesAndMemoryStaysBounded) {
+  auto server = start("chat");  // default outbox: 256 KiB per connection
   Client slow(server.port()), fast(server.port());
   ASSERT_EQ(join(slow, "g"), std::vector<std::string>{"JOINED g"});
   ASSERT_EQ(join(fast, "g"), std::vector<std::string>{"JOINED g"});
-  const long rss_before = server.rss_bytes();
+  const long rss_before = rss_bytes(server);
 
   constexpr int messages = 4000;
   constexpr int window = 8;               // the fast member never has more than 80 KB of its own messages unread
@@ -133,7 +205,7 @@ TEST_P(ChatServer, SlowConsumerGetsDroppedNoticesAndMemoryStaysBounded) {
     tally(lines, own);
   }
   EXPECT_EQ(own.dropped, 0u) << "a member that keeps up must not lose messages";
-  const long rss_after = server.rss_bytes();
+  const long rss_after = rss_bytes(server);
   EXPECT_LT(rss_after - rss_before, 24L << 20) << "server memory grew with the slow consumer's backlog";
 
   Tally slow_tally;
@@ -148,11 +220,11 @@ TEST_P(ChatServer, SlowConsumerGetsDroppedNoticesAndMemoryStaysBounded) {
   EXPECT_GT(slow_tally.dropped, 0u);
   EXPECT_EQ(slow_tally.messages + slow_tally.dropped, static_cast<std::uint64_t>(messages))
       << "lost or duplicated beyond the policy";
-  EXPECT_EQ(server.stop(), 0);
+  EXPECT_TRUE(server.stop().clean()) << server.stderr_text();
 }
 
-TEST_P(ChatServer, StopsGracefullyWithABlockedWriter) {
-  ServerProcess server(GetParam(), "chat");
+TEST_P(WorkloadServer, StopsGracefullyWithABlockedWriter) {
+  auto server = start("chat");
   Client slow(server.port()), fast(server.port());
   ASSERT_EQ(join(slow, "g"), std::vector<std::string>{"JOINED g"});
   ASSERT_EQ(join(fast, "g"), std::vector<std::string>{"JOINED g"});
@@ -167,14 +239,14 @@ TEST_P(ChatServer, StopsGracefullyWithABlockedWriter) {
   });
   fast.drain(300ms);
   const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(server.stop(), 0);
+  EXPECT_TRUE(server.stop().clean()) << server.stderr_text();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
   ::shutdown(fast.fd(), SHUT_RDWR);
   sender.join();
 }
 
-TEST_P(ChatServer, ComputeRepliesAreTheSharedDigest) {
-  ServerProcess server(GetParam(), "compute");
+TEST_P(WorkloadServer, ComputeRepliesAreTheSharedDigest) {
+  auto server = start("compute");
   Client c(server.port());
   c.send("0\n1\n64\nnope\n70000\n3\n");
   const auto hex = [](std::uint64_t d) {
@@ -186,11 +258,11 @@ TEST_P(ChatServer, ComputeRepliesAreTheSharedDigest) {
   EXPECT_EQ(c.read_lines(6), (std::vector<std::string>{hex(protocol::compute_digest(0)), hex(protocol::compute_digest(1)),
                                                        hex(protocol::compute_digest(64)), "ERR kib must be decimal digits",
                                                        "ERR kib out of range", hex(protocol::compute_digest(3))}));
-  EXPECT_EQ(server.stop(), 0);
+  EXPECT_TRUE(server.stop().clean()) << server.stderr_text();
 }
 
-TEST_P(ChatServer, ComputeWithOffloadGivesTheSameDigests) {
-  ServerProcess server(GetParam(), "compute", {"--offload"});
+TEST_P(WorkloadServer, ComputeWithOffloadGivesTheSameDigests) {
+  auto server = start("compute", {"--offload"});
   Client c(server.port());
   std::string batch;
   for (int i = 0; i < 50; ++i) batch += std::to_string(i % 7) + "\n";
@@ -203,10 +275,11 @@ TEST_P(ChatServer, ComputeWithOffloadGivesTheSameDigests) {
     expected.pop_back();
     EXPECT_EQ(lines[i], expected) << i;
   }
-  EXPECT_EQ(server.stop(), 0);
+  EXPECT_TRUE(server.stop().clean()) << server.stderr_text();
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryBackend, ChatServer, ::testing::ValuesIn(registered_backends()), backend_test_name);
+INSTANTIATE_TEST_SUITE_P(EveryBackend, WorkloadServer, ::testing::ValuesIn(test::ServerProcess::list_backends()),
+                         test::test_name_for);
 
 }  // namespace
 }  // namespace tvt::testing

@@ -1,4 +1,4 @@
-#include "asio/chat_room.hpp"
+#include "asio/chat_hub.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/dispatch.hpp>
@@ -25,7 +25,7 @@ using asio::ip::tcp;
 
 class ChatConnection : public std::enable_shared_from_this<ChatConnection> {
  public:
-  ChatConnection(tcp::socket socket, ChatHub& hub, const server::ServerOptions& options)
+  ChatConnection(tcp::socket socket, ChatHub& hub, const backend::ServerOptions& options)
       : socket_(std::move(socket)), hub_(hub), options_(options), writer_wakeup_(socket_.get_executor()),
         space_freed_(socket_.get_executor()), outbox_(hub.outbox_bytes()),
         lines_(options.workload.limits.max_line_bytes) {
@@ -65,7 +65,7 @@ class ChatConnection : public std::enable_shared_from_this<ChatConnection> {
 
   tcp::socket socket_;
   ChatHub& hub_;
-  const server::ServerOptions& options_;
+  const backend::ServerOptions& options_;
   asio::steady_timer writer_wakeup_;
   asio::steady_timer space_freed_;
   protocol::ChatOutbox outbox_;
@@ -229,7 +229,7 @@ void ChatHub::leave_all(ChatConnection& c) {
   c.memberships.clear();
 }
 
-awaitable<void> serve_chat(tcp::socket socket, ChatHub& hub, const server::ServerOptions& options) {
+awaitable<void> serve_chat(tcp::socket socket, ChatHub& hub, const backend::ServerOptions& options) {
   const auto connection = std::make_shared<ChatConnection>(std::move(socket), hub, options);
   co_await connection->run();
 }

@@ -1,0 +1,3 @@
+module tvt/peers/go
+
+go 1.19
