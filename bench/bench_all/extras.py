@@ -11,13 +11,13 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import runner
+from backends import Backend
 
 MICRO_CSV_HEADER = ["binary", "name", "family", "model", "run_name", "run_type", "aggregate_name",
                     "repetition_index", "repetitions", "threads", "iterations", "real_time_ns", "cpu_time_ns",
@@ -181,40 +181,23 @@ def parse_callgrind_total(path: str) -> Optional[int]:
     return None
 
 
-def run_callgrind(bin_dir: str, run_dir: str, timeout_s: float, log, backends: Sequence[str] = (),
+def run_callgrind(bin_dir: str, run_dir: str, timeout_s: float, log, backends: Sequence[Backend] = (),
                   server_args: Sequence[str] = ()) -> Dict[str, object]:
-    """The hot-path cases, then the server path of every back end in `backends` (with `server_args`)."""
+    """The hot-path cases, then the server path of every back end in `backends` (registry entries, with
+    `server_args`)."""
     rows = _run_hotpath_callgrind(bin_dir, run_dir, timeout_s, log) if _hotpath_ready(bin_dir, log) else []
     if backends and shutil.which("valgrind"):
-        peers = _peer_backends(bin_dir)
         for backend in backends:
-            if backend in peers:  # another language's runtime, exec'd by the server: not ours to count
-                log(f"callgrind: {backend} server path skipped (a peer runtime: valgrind does not follow the exec)")
+            if backend.peer:  # another language's runtime, exec'd by the server: not ours to count
+                log(f"callgrind: {backend.name} server path skipped (a peer runtime: valgrind does not follow "
+                    "the exec)")
                 continue
-            rows += [run_server_callgrind(bin_dir, run_dir, backend, workload, list(server_args), timeout_s, log)
-                     for workload in SERVER_CALLGRIND_WORKLOADS]
+            rows += [run_server_callgrind(bin_dir, run_dir, backend.name, workload, list(server_args), timeout_s,
+                                          log) for workload in SERVER_CALLGRIND_WORKLOADS]
     if not rows:
         return {"skipped": "nothing to count (no hotpath, no back ends, or no valgrind)"}
     write_csv_atomic(os.path.join(run_dir, "callgrind.csv"), CALLGRIND_CSV_HEADER, rows)
     return {"cases": len(rows), "failed": sum(r["status"] != "ok" for r in rows)}
-
-
-def _peer_backends(bin_dir: str) -> List[str]:
-    """Back ends `server --list-backends` marks as peers (JSON Lines, REGISTRY_SPEC); none if it prints names only."""
-    try:
-        out = subprocess.run([os.path.join(bin_dir, "server"), "--list-backends"], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, timeout=20).stdout.decode("utf-8", "replace")
-    except (OSError, subprocess.SubprocessError):
-        return []
-    peers = []
-    for line in out.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and entry.get("peer"):
-            peers.append(str(entry.get("name")))
-    return peers
 
 
 def _hotpath_ready(bin_dir: str, log) -> bool:
