@@ -7,6 +7,7 @@ throughput and latency, compute, chat, micro, callgrind), charts, and every fail
 """
 import base64
 import html
+import json
 import os
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -15,6 +16,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tvt_results as tr  # noqa: E402
 
 REFERENCE = tr.REFERENCE_BACKEND
+# The minimal thread-per-connection server's figures, from the last back-to-back comparison (issue 20).
+MINIMAL_SERVER_JSON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "reference",
+                                   "compare.json")
 
 
 def fmt_bytes(v: Optional[float]) -> str:
@@ -146,6 +150,38 @@ def group(rows: List[Dict[str, str]]) -> Dict[Tuple[str, str, int], List[Dict[st
     return out
 
 
+def is_threads(name: str) -> bool:
+    return name.split("+", 1)[0] == REFERENCE
+
+
+def fair_threads(idle: Dict[Tuple[str, str, int], List[Dict[str, str]]], at: int) -> str:
+    """`threads` or the variant of it with the fewest bytes (all-in) per idle http connection at `at` (issue 20)."""
+    candidates = [(median_of(g, "total_per_conn_bytes") or median_of(g, "rss_per_conn_bytes"), k[1])
+                  for k, g in idle.items() if k[0] == "http" and k[2] == at and is_threads(k[1])]
+    candidates = [c for c in candidates if c[0] is not None]
+    return min(candidates)[1] if candidates else REFERENCE
+
+
+def minimal_server_line(path: str) -> Optional[str]:
+    """The yardstick beside the headline: the minimal thread server and `threads`, measured back to back by
+    bench/reference/compare.py (None when that file is missing or unreadable)."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        runs = data["runs"]
+
+        def med(server: str, kind: str, column: str) -> Optional[float]:
+            return tr.median(tr.num(x.get(column)) for x in runs.get(server, {}).get(kind, []))
+        parts = [f"`{name}` {fmt_bytes(med(name, 'idle', 'rss_per_conn_bytes'))} per idle connection, "
+                 f"{fmt_num(med(name, 'cpu', 'cpu_us_per_request'), 1)} µs CPU per request"
+                 for name in runs]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return (f"Yardstick (`bench/reference/compare.json`, {data.get('utc', '?')}, by `bench/reference/compare.py`: "
+            f"a minimal thread-per-connection server against `{REFERENCE}` back to back, medians): "
+            + "; ".join(parts) + ".")
+
+
 def build(r: tr.Results) -> Doc:
     doc = Doc()
     meta = r.meta
@@ -182,30 +218,40 @@ def build(r: tr.Results) -> Doc:
     doc.h(2, "Headlines")
     lines = []
     idle_counts = sorted({k[2] for k in idle})
+    reference = REFERENCE
     if idle_counts:
         at = 10000 if 10000 in idle_counts else idle_counts[-1]
-        ref = idle.get(("http", REFERENCE, at))
-        for key in sorted((k for k in idle if k[2] == at and k[1] != REFERENCE), key=lambda k: r.order_key(k[1])):
+        reference = fair_threads(idle, at)
+        lines.append(f"The threads side of these ratios is **{reference}**: of `{REFERENCE}` and its variants, the one "
+                     f"with the fewest bytes per idle connection at {at:,} (the fair one to quote).")
+        ref = idle.get(("http", reference, at))
+        for key in sorted((k for k in idle if k[2] == at and not is_threads(k[1])),
+                          key=lambda k: r.order_key(k[1])):
             total, user = median_of(idle[key], "total_per_conn_bytes"), median_of(idle[key], "rss_per_conn_bytes")
             if ref and total:
                 ref_total = median_of(ref, "total_per_conn_bytes")
                 ref_user = median_of(ref, "rss_per_conn_bytes")
-                lines.append(f"Memory per connection at {at:,}: {REFERENCE} ÷ {key[1]} = "
+                lines.append(f"Memory per connection at {at:,}: {reference} ÷ {key[1]} = "
                              f"**{fmt_ratio(ref_total / total if ref_total else None)}** all-in "
                              f"({fmt_bytes(ref_total)} vs {fmt_bytes(total)}), "
                              f"{fmt_ratio(ref_user / user if ref_user and user else None)} in user memory alone")
     closed_counts = sorted({k[2] for k in closed if k[0] == "http"})
     if closed_counts:
         at = 1000 if 1000 in closed_counts else closed_counts[len(closed_counts) // 2]
-        ref = closed.get(("http", REFERENCE, at))
+        if ("http", reference, at) not in closed:
+            reference = REFERENCE
+        ref = closed.get(("http", reference, at))
         ref_p99, ref_rps = (median_of(ref, "p99_us"), median_of(ref, "rps")) if ref else (None, None)
         for key in sorted((k for k in closed if k[0] == "http" and k[2] == at), key=lambda k: r.order_key(k[1])):
             p99, rps = median_of(closed[key], "p99_us"), median_of(closed[key], "rps")
             text = f"http at {at:,} connections, {key[1]}: p99 **{fmt_us(p99)}**, {fmt_num(rps)} requests/s"
-            if key[1] != REFERENCE and ref_rps and rps:
-                text += f" ({fmt_ratio(rps / ref_rps)} {REFERENCE} requests/s"
-                text += f", p99 {fmt_ratio(p99 / ref_p99)} {REFERENCE})" if ref_p99 and p99 else ")"
+            if key[1] != reference and ref_rps and rps:
+                text += f" ({fmt_ratio(rps / ref_rps)} {reference} requests/s"
+                text += f", p99 {fmt_ratio(p99 / ref_p99)} {reference})" if ref_p99 and p99 else ")"
             lines.append(text)
+    yardstick = minimal_server_line(MINIMAL_SERVER_JSON)
+    if yardstick and lines:
+        lines.append(yardstick)
     doc.bullets(lines or ["No ok runs to compare."])
 
     # ---------------------------------------------------------------------------------------------- tables

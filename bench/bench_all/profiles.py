@@ -23,6 +23,7 @@ class Cell:
     hold_s: float = 0.0             # idle mode: how long connections stay open while the server is sampled
     loadgen_args: Tuple[str, ...] = ()   # extra loadgen arguments ("{groups}" is replaced by connections // 100)
     variants: bool = False          # also run each back end's registry variants for this workload (e.g. offload)
+    variant_counts: Tuple[int, ...] = ()  # ... only at these counts (LARGEST allowed); empty = at every count
 
 
 LARGEST = -1  # placeholder in Cell.connections: the largest count this machine allows (see largest_connections)
@@ -68,10 +69,13 @@ PROFILES: Dict[str, Profile] = {
     "default": Profile(
         name="default",
         cells=(
-            Cell("http", "closed", (100, 1000, 10000), duration_s=3.0, warmup_s=1.0),
+            Cell("http", "closed", (100, 1000, 10000), duration_s=3.0, warmup_s=1.0,
+                 variants=True, variant_counts=(1000,)),
             Cell("echo", "closed", (100, 1000, 10000), duration_s=3.0, warmup_s=1.0),
-            Cell("http", "idle", (100, 1000, 10000), duration_s=2.0, warmup_s=0.0, hold_s=2.0),
-            Cell("chat", "closed", (1000,), duration_s=3.0, warmup_s=1.0, loadgen_args=_CHAT),
+            Cell("http", "idle", (100, 1000, 10000), duration_s=2.0, warmup_s=0.0, hold_s=2.0,
+                 variants=True, variant_counts=(1000, 10000)),
+            Cell("chat", "closed", (1000,), duration_s=3.0, warmup_s=1.0, loadgen_args=_CHAT,
+                 variants=True, variant_counts=(1000,)),
             Cell("compute", "open", (100,), duration_s=3.0, warmup_s=1.0, loadgen_args=_COMPUTE,
                  variants=True),
         ),
@@ -86,9 +90,11 @@ PROFILES: Dict[str, Profile] = {
         cells=(
             Cell("http", "closed", (1000, 5000, 10000, LARGEST), duration_s=5.0, warmup_s=1.0),
             Cell("echo", "closed", (1000, 10000), duration_s=5.0, warmup_s=1.0),
-            Cell("http", "idle", (1000, 5000, 10000, LARGEST), duration_s=3.0, warmup_s=0.0, hold_s=3.0),
-            Cell("http", "storm", (10000,), duration_s=1.0, warmup_s=0.0),
-            Cell("chat", "closed", (1000, 10000), duration_s=5.0, warmup_s=1.0, loadgen_args=_CHAT),
+            Cell("http", "idle", (1000, 5000, 10000, LARGEST), duration_s=3.0, warmup_s=0.0, hold_s=3.0,
+                 variants=True, variant_counts=(10000, LARGEST)),
+            Cell("http", "storm", (10000,), duration_s=1.0, warmup_s=0.0, variants=True, variant_counts=(10000,)),
+            Cell("chat", "closed", (1000, 10000), duration_s=5.0, warmup_s=1.0, loadgen_args=_CHAT,
+                 variants=True, variant_counts=(1000, 10000)),
             Cell("compute", "open", (100, 1000), duration_s=5.0, warmup_s=1.0, loadgen_args=_COMPUTE,
                  variants=True),
         ),
@@ -151,7 +157,8 @@ def expand(profile: Profile, backends: List[Backend], workloads: List[str], larg
             for connections in dict.fromkeys(counts):  # ordered, without duplicates
                 for backend in backends:
                     variants: List[Optional[Variant]] = [None]
-                    if cell.variants:
+                    if cell.variants and (not cell.variant_counts or connections in
+                                          [largest if c == LARGEST else c for c in cell.variant_counts]):
                         variants += backend.variants_for(cell.workload)
                     for variant in variants:
                         specs.append(_spec(cell, backend.name, connections, variant, repetition, overrides))

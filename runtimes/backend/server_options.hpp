@@ -17,6 +17,8 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{0};  // idle and header-read timeout (sheds slowloris); 0 = off
   unsigned worker_threads = 0;                // multi-threaded back ends; 0 = one per core
   bool offload_compute = false;               // compute: run the digest via spawn_blocking (the offload variant)
+  std::size_t thread_cache = 0;               // threads: finished connection threads kept parked for reuse
+  bool chat_inline_writes = false;            // threads, chat: one thread per member, posters write (inline_chat.hpp)
 };
 
 }  // namespace tvt::backend

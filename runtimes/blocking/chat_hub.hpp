@@ -111,15 +111,20 @@ class ChatHub {
   }
 
   // Delivers `msg_line` to every member of `name`, the sender included; a member whose outbox is full loses it
-  // (counted there).
+  // (counted there). `delivered(member)` runs under the member's lock after each accepted message: by default it
+  // wakes the member's writer; a model that writes from the sender's thread sends there instead.
   void post(Member& m, std::string_view name, std::string_view msg_line) {
+    post(m, name, msg_line, [](Member& member) { member.writer_wakeup.notify_one(); });
+  }
+  template <class Delivered>
+  void post(Member& m, std::string_view name, std::string_view msg_line, Delivered&& delivered) {
     Group* g = m.find(name);
     if (g == nullptr)
       return m.reply([](std::string& out) { protocol::append_error(out, protocol::chat_error::not_a_member); });
     std::lock_guard group_lock(g->mutex);
     for (Member* member : g->members) {
       std::lock_guard member_lock(member->mutex);
-      if (member->outbox.offer_message(msg_line)) member->writer_wakeup.notify_one();
+      if (member->outbox.offer_message(msg_line)) delivered(*member);
     }
   }
 

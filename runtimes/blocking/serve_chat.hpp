@@ -34,6 +34,27 @@ namespace tvt::blocking {
 template <class S>
 concept ChatStream = BlockingStream<S> && requires(S s) { s.shutdown(); };
 
+// Acts on every whole line of `in` for `member`; a MSG goes to `post(group, line)`. Returns the splitter's last
+// status (too_long: the caller closes the connection). Shared by this loop and the threads back end's inline chat.
+template <class Hub, class Member, class Post>
+protocol::LineSplitter::Status run_chat_commands(Hub& hub, Member& member, protocol::LineSplitter& lines,
+                                                 std::string_view in, Post&& post) {
+  std::string_view line;
+  protocol::LineSplitter::Status status;
+  while ((status = lines.next(in, line)) == protocol::LineSplitter::Status::line) {
+    const auto command = protocol::parse_chat_line(line);
+    switch (command.verb) {
+      case protocol::ChatVerb::join: hub.join(member, command.group); break;
+      case protocol::ChatVerb::leave: hub.leave(member, command.group); break;
+      case protocol::ChatVerb::msg: post(command.group, line); break;
+      case protocol::ChatVerb::invalid:
+        member.reply([&](std::string& out) { protocol::append_error(out, command.reason); });
+        break;
+    }
+  }
+  return status;
+}
+
 // `Sync::start(f)` runs f concurrently (a thread, a fiber) and returns a handle with join().
 template <class Sync, ChatStream Stream>
 void serve_chat(Stream& stream, ChatHub<Sync>& hub, std::size_t max_line_bytes,
@@ -75,21 +96,11 @@ void serve_chat(Stream& stream, ChatHub<Sync>& hub, std::size_t max_line_bytes,
   bool server_closes = false;
   net::PartialRequestDeadline deadline;  // the same slowloris rule as serve_connection
   for (;;) {
-    auto in = stream.read();
+    const auto in = stream.read();
     if (in.empty()) break;
-    std::string_view line;
-    protocol::LineSplitter::Status status;
-    while ((status = lines.next(in, line)) == protocol::LineSplitter::Status::line) {
-      const auto command = protocol::parse_chat_line(line);
-      switch (command.verb) {
-        case protocol::ChatVerb::join: hub.join(member, command.group); break;
-        case protocol::ChatVerb::leave: hub.leave(member, command.group); break;
-        case protocol::ChatVerb::msg: hub.post(member, command.group, line); break;
-        case protocol::ChatVerb::invalid:
-          member.reply([&](std::string& out) { protocol::append_error(out, command.reason); });
-          break;
-      }
-    }
+    const auto status = run_chat_commands(hub, member, lines, in, [&](std::string_view group, std::string_view line) {
+      hub.post(member, group, line);
+    });
     if (status == protocol::LineSplitter::Status::too_long) {
       static net::RateLimitedLog log;
       log.write("closing a connection: chat line over the limit");

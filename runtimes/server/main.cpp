@@ -144,6 +144,17 @@ int main(int argc, char** argv) {
                "compute: run the digest via spawn_blocking; honoured by " +
                    backend_names([](const auto& b) { return has_variant(b, "offload"); }) +
                    " (the others compute inline)");
+  std::size_t thread_cache = 0;
+  app.add_option("--thread-cache", thread_cache,
+                 "threads: keep up to N finished connection threads parked and give them new connections (0 = off)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20))
+      ->capture_default_str();
+  std::string chat_writer = "thread";
+  app.add_option("--chat-writer", chat_writer,
+                 "threads, chat: 'thread' = a writer thread per member beside its reader; 'inline' = one thread per "
+                 "member, posters write to its socket under its lock (same outbox policy)")
+      ->check(CLI::IsMember({"thread", "inline"}))
+      ->capture_default_str();
   app.add_option("--max-header-bytes", limits.max_header_bytes, "http: largest header section")->capture_default_str();
   app.add_option("--max-header-fields", limits.max_header_fields, "http: most header fields")->capture_default_str();
   app.add_option("--added-work", limits.added_work,
@@ -201,6 +212,8 @@ int main(int argc, char** argv) {
     backend::ServerOptions options{protocol::WorkloadConfig(*workload, limits)};
     options.stack_size_bytes = stack_size;
     options.offload_compute = offload;
+    options.thread_cache = thread_cache;
+    options.chat_inline_writes = chat_writer == "inline";
     options.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
     options.worker_threads = threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
     auto listener = net::listen_tcp(host, port);

@@ -1,31 +1,31 @@
-// Threads back end.
+// Threads back end: one OS thread per connection, blocking sockets.
 //
-// Invariants:
-// - Each accepted connection is owned by exactly one detached thread, which closes its fd when done.
-// - `live_` holds the fds of running connections. A thread removes its fd under `mutex_` *before* closing it, so
-//   stop() can shutdown() every fd in the set without racing a close (and never touches a reused fd number).
-// - Shutdown order: stop requested -> accept loop exits -> shutdown(SHUT_RDWR) every live fd, which wakes each
-//   blocked recv with 0 -> threads return -> `live_` empties -> serve() returns.
+// Invariants (the book of threads and its shutdown order: connection_threads.hpp):
+// - Each accepted fd is owned by exactly one thread from the moment it is handed over (pthread_create's argument or
+//   ConnectionThreads::hand_off), and that thread closes it.
+// - Threads are detached; serve() does not return before every thread has called thread_exited() (bounded by the
+//   drain budget), so the objects on serve()'s stack that threads use outlive them.
 //
 // std::thread has no stack-size knob, so threads are made with pthread_create; with --stack-size 0 they get exactly
 // the attributes std::thread would (the system default, normally 8 MiB virtual, touched pages only resident).
+// Per connection nothing is allocated but the 16-byte start record (freed as the thread starts) and what the
+// session and its reply string need; the connection's list node lives on its thread's stack.
 #include "threads/threads_backend.hpp"
 
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-#include <condition_variable>
-#include <cstring>
 #include <memory>
-#include <mutex>
-#include <unordered_set>
 
 #include "blocking/serve_chat.hpp"
 #include "blocking/serve_connection.hpp"
 #include "net/acceptor.hpp"
 #include "net/log.hpp"
 #include "threads/blocking_socket.hpp"
+#include "threads/connection_threads.hpp"
+#include "threads/inline_chat.hpp"
 #include "threads/thread_sync.hpp"
 
 namespace tvt::threads {
@@ -33,74 +33,65 @@ namespace {
 
 constexpr auto drain_budget = std::chrono::milliseconds(1500);
 
-class ConnectionSet {
- public:
-  void add(int fd) {
-    std::lock_guard lock(mutex_);
-    live_.insert(fd);
-  }
-  // Removes `fd` (the caller closes it afterwards).
-  void remove(int fd) {
-    std::lock_guard lock(mutex_);
-    live_.erase(fd);
-    if (live_.empty()) drained_.notify_all();
-  }
-  // Wakes every connection thread and waits (bounded) until they have all finished.
-  void shutdown_all_and_wait() {
-    std::unique_lock lock(mutex_);
-    for (int fd : live_) ::shutdown(fd, SHUT_RDWR);
-    drained_.wait_for(lock, drain_budget, [&] { return live_.empty(); });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable drained_;
-  std::unordered_set<int> live_;
+// What every connection thread of one serve() call shares; lives on serve()'s stack.
+struct Shared {
+  const backend::ServerOptions& options;
+  ChatHub& chat_hub;
+  ConnectionThreads& threads;
 };
 
-using ChatHub = blocking::ChatHub<ThreadSync>;
-
-struct Connection {
+struct Start {
+  Shared* shared;
   int fd;
-  ConnectionSet* set;
-  const backend::ServerOptions* options;
-  ChatHub* chat_hub;  // shared by every connection of a chat server
 };
 
-void* run_connection(void* arg) {
-  const std::unique_ptr<Connection> c(static_cast<Connection*>(arg));
-  {
-    BlockingSocket socket(c->fd, c->options->idle_timeout);
-    const auto& workload = c->options->workload;
-    if (workload.workload == protocol::Workload::chat) {
-      blocking::serve_chat(socket, *c->chat_hub, workload.limits.max_line_bytes, c->options->idle_timeout);
-    } else {
+void serve_one(const Shared& shared, int fd) {
+  ConnectionThreads::Live live{fd};
+  if (shared.threads.add(live)) {
+    BlockingSocket socket(fd, shared.options.idle_timeout);
+    const auto& workload = shared.options.workload;
+    if (workload.workload != protocol::Workload::chat) {
       protocol::with_session_factory(workload, [&](auto make_session) {
-        blocking::serve_connection(socket, make_session(), c->options->idle_timeout);
+        blocking::serve_connection(socket, make_session(), shared.options.idle_timeout);
       });
+    } else if (shared.options.chat_inline_writes) {
+      serve_chat_inline(socket, shared.chat_hub, workload.limits.max_line_bytes, shared.options.idle_timeout);
+    } else {
+      blocking::serve_chat(socket, shared.chat_hub, workload.limits.max_line_bytes, shared.options.idle_timeout);
     }
+    shared.threads.remove(live);
   }
-  c->set->remove(c->fd);
-  ::close(c->fd);
+  ::close(fd);
+}
+
+void* connection_thread(void* arg) {
+  const Start start = *static_cast<Start*>(arg);
+  delete static_cast<Start*>(arg);
+  // With a thread cache, the thread parks after its connection and serves the next one it is handed.
+  for (int fd = start.fd; fd >= 0; fd = start.shared->threads.park()) serve_one(*start.shared, fd);
+  start.shared->threads.thread_exited();  // last touch of anything shared
   return nullptr;
 }
 
-// Starts a detached thread for `fd`; on failure (EAGAIN: thread or memory limits) the connection is closed.
-bool start_connection_thread(net::UniqueFd fd, ConnectionSet& set, const backend::ServerOptions& options,
-                             ChatHub& chat_hub, const pthread_attr_t& attr) {
-  auto conn = std::make_unique<Connection>(Connection{fd.get(), &set, &options, &chat_hub});
-  set.add(fd.get());
+// Gives `fd` to a parked thread, or starts one; on failure (EAGAIN: thread or memory limits) the connection is
+// closed.
+void hand_to_thread(net::UniqueFd fd, Shared& shared, const pthread_attr_t& attr) {
+  if (shared.threads.hand_off(fd.get())) {
+    fd.release();
+    return;
+  }
+  auto start = std::make_unique<Start>(Start{&shared, fd.get()});
+  shared.threads.thread_starting();
   pthread_t thread;
-  const int rc = ::pthread_create(&thread, &attr, &run_connection, conn.get());
+  const int rc = ::pthread_create(&thread, &attr, &connection_thread, start.get());
   if (rc != 0) {
-    set.remove(fd.get());
+    shared.threads.thread_not_started();
     static net::RateLimitedLog log;
     log.write("cannot start a thread for a new connection (%s); closing it", net::strerror_safe(rc));
-    return false;  // `fd` closes the connection on return
+    return;  // `fd` closes the connection on return
   }
-  conn.release();  // owned by the thread now
+  start.release();  // owned by the thread now
   fd.release();
-  return true;
 }
 
 }  // namespace
@@ -110,11 +101,13 @@ void ThreadsBackend::serve(int listen_fd, const backend::ServerOptions& options,
   ::pthread_attr_init(&attr);
   ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   if (options.stack_size_bytes != 0) ::pthread_attr_setstacksize(&attr, options.stack_size_bytes);
+  if (options.chat_inline_writes && options.workload.workload == protocol::Workload::chat) prepare_inline_chat();
 
   net::set_nonblocking(listen_fd);
   net::Acceptor acceptor(listen_fd, /*nonblocking_connections=*/false);
   ChatHub chat_hub(options.workload.limits.chat_outbox_bytes);
-  ConnectionSet connections;
+  ConnectionThreads threads(options.thread_cache);
+  Shared shared{options, chat_hub, threads};
   pollfd fds[2] = {{listen_fd, POLLIN, 0}, {stop.fd(), POLLIN, 0}};
   while (!stop.requested()) {
     if (::poll(fds, 2, -1) < 0) continue;  // EINTR
@@ -128,11 +121,11 @@ void ThreadsBackend::serve(int listen_fd, const backend::ServerOptions& options,
         break;
       }
       net::set_nodelay(result.fd.get());
-      start_connection_thread(std::move(result.fd), connections, options, chat_hub, attr);
+      hand_to_thread(std::move(result.fd), shared, attr);
     }
   }
   ::pthread_attr_destroy(&attr);
-  connections.shutdown_all_and_wait();
+  threads.stop_and_wait(drain_budget);
 }
 
 }  // namespace tvt::threads

@@ -48,9 +48,11 @@ class Hostile : public ::testing::TestWithParam<std::string> {
   };
 
   // Resident memory may stay above idle by this much after a case: allocator caches, a thread-stack cache and the
-  // like keep some pages (a fiber stack pool after a 500-connection burst: ~4 MB). Leaks per connection are caught by
-  // comparing two rounds of the same case (see TenThousandConnectionsThatVanish), not by this margin.
-  static constexpr std::size_t rss_margin_bytes = 8 * 1024 * 1024;
+  // like keep some pages (a fiber stack pool after a 500-connection burst: ~4 MB), and a garbage-collected runtime
+  // keeps its grown heap (the Go peer: 8.3 MB above idle after 70,000 connections; Go returns it to the OS in the
+  // background, minutes later). Leaks per connection are caught by rounds of the same case
+  // (see TenThousandConnectionsThatVanish), not by this margin.
+  static constexpr std::size_t rss_margin_bytes = 12 * 1024 * 1024;
 
   const std::string& backend() const { return GetParam(); }
 

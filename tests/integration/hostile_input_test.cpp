@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <random>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "hostile_fixture.hpp"
 
@@ -298,13 +300,20 @@ TEST_P(Hostile, HalfCloseStillGetsTheRepliesThenClose) {
 // --- connection storm -------------------------------------------------------------------------------------------
 
 // 10,000 connections that connect and vanish, in batches of 500: most reset (SO_LINGER 0), some close with FIN, some
-// send half a request first. Mostly RSTs so that the client side leaves few TIME_WAIT ports behind. Then 10,000 more:
-// pools and caches are warm after the first round, so the second may not grow resident memory (a leak of even
-// 100 bytes per connection would show as 1 MB).
+// send half a request first. Mostly RSTs so that the client side leaves few TIME_WAIT ports behind. One round warms
+// pools and caches; then six more. A leak grows with every connection, so it shows as resident memory that grows in
+// every round; what a pool or a cache keeps steps up once, when a burst happens to reach a new high-water mark, and a
+// garbage collector's timing moves the level both ways by ~1 MB. A two-round level check (the first version of this
+// test) failed now and then on a loaded machine for exactly those reasons. So: the case fails when RSS grew by more
+// than 256 KiB in each of the six rounds (a leak of ~26 B per connection), or by more than 16 MiB over all six
+// (~280 B per connection, however noisy the rounds).
 TEST_P(Hostile, TenThousandConnectionsThatVanish) {
   auto& server = start("http");
   constexpr int per_round = 10'000;
   constexpr int batch = 500;
+  constexpr int measured_rounds = 6;
+  constexpr double steady_growth_bytes = 256 * 1024;
+  constexpr double max_total_growth_bytes = 16 * 1024 * 1024;
   int connect_failures = 0;
   std::size_t peak_fds = 0;
   auto storm = [&] {
@@ -330,21 +339,35 @@ TEST_P(Hostile, TenThousandConnectionsThatVanish) {
       }
     }
     eventually([&] { return open_fd_count(server.pid()).value_or(0) <= idle_fds(); }, 5000ms);
-    return vm_rss_bytes(server.pid()).value_or(0);
+    return static_cast<double>(vm_rss_bytes(server.pid()).value_or(0));
   };
   const auto start_time = Clock::now();
-  const auto rss_first = storm();
+  const auto rss_warm = storm();
   const auto first_ms = ms_since(start_time);
-  const auto rss_second = storm();
+  std::vector<double> rss;
+  for (int round = 0; round < measured_rounds; ++round) rss.push_back(storm());
+  int rounds_grown = 0;
+  double previous = rss_warm;
+  for (const auto r : rss) {
+    if (r > previous + steady_growth_bytes) ++rounds_grown;
+    previous = r;
+  }
+  const double total_growth = rss.back() - rss_warm;
   EXPECT_EQ(connect_failures, 0);
   EXPECT_TRUE(server.running());
+  std::string trace;
+  for (const auto r : rss) trace.append(" ").append(std::to_string(static_cast<long long>(r) / 1024));
   if (check_memory) {
-    EXPECT_LE(rss_second, rss_first + 1024 * 1024) << "resident memory grew over a second round of 10,000 connections";
+    EXPECT_LT(rounds_grown, measured_rounds)
+        << "resident memory grew in every round of 10,000 connections (KiB after each:" << trace << ")";
+    EXPECT_LE(total_growth, max_total_growth_bytes)
+        << "resident memory grew by more than 16 MiB over six rounds (KiB after each:" << trace << ")";
   }
-  report("connections=" + std::to_string(2 * per_round) + " first_round_ms=" + std::to_string(first_ms) +
-         " connect_failures=" + std::to_string(connect_failures) + " peak_fds=" + std::to_string(peak_fds) +
-         " rss_after_first_kib=" + std::to_string(rss_first / 1024) + " rss_after_second_kib=" +
-         std::to_string(rss_second / 1024));
+  report("connections=" + std::to_string((measured_rounds + 1) * per_round) + " first_round_ms=" +
+         std::to_string(first_ms) + " connect_failures=" + std::to_string(connect_failures) +
+         " peak_fds=" + std::to_string(peak_fds) + " rss_after_warm_kib=" +
+         std::to_string(static_cast<long long>(rss_warm) / 1024) + " rss_after_rounds_kib=" + trace +
+         " rounds_grown=" + std::to_string(rounds_grown));
 }
 
 // --- graceful stop ----------------------------------------------------------------------------------------------
@@ -382,6 +405,8 @@ TEST_P(Hostile, GracefulStopWithOpenConnections) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryBackend, Hostile, ::testing::ValuesIn(backends_under_test()), test_name_for);
+INSTANTIATE_TEST_SUITE_P(Variants, Hostile, ::testing::ValuesIn(test::ServerProcess::list_variants({"http", "echo"})),
+                         test_name_for);
 
 }  // namespace
 }  // namespace tvt::test

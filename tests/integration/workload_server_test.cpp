@@ -280,6 +280,9 @@ TEST_P(WorkloadServer, ComputeWithOffloadGivesTheSameDigests) {
 
 INSTANTIATE_TEST_SUITE_P(EveryBackend, WorkloadServer, ::testing::ValuesIn(test::ServerProcess::list_backends()),
                          test::test_name_for);
+INSTANTIATE_TEST_SUITE_P(Variants, WorkloadServer,
+                         ::testing::ValuesIn(test::ServerProcess::list_variants({"http", "echo", "chat"})),
+                         test::test_name_for);
 
 }  // namespace
 }  // namespace tvt::testing

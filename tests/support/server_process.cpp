@@ -10,9 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -24,8 +26,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::vector<std::string> command_line(const ServerConfig& config) {
-  std::vector<std::string> args = {ServerProcess::executable(), "--backend", config.backend,
-                                   "--workload", config.workload, "--port", "0"};
+  // `backend` may carry a variant's arguments after the name ("threads --thread-cache 8"): one word per argument.
+  std::vector<std::string> args = {ServerProcess::executable(), "--backend"};
+  std::istringstream words(config.backend);
+  for (std::string word; words >> word;) args.push_back(word);
+  args.insert(args.end(), {"--workload", config.workload, "--port", "0"});
   args.insert(args.end(), config.extra_args.begin(), config.extra_args.end());
   return args;
 }
@@ -78,6 +83,22 @@ std::vector<std::string> ServerProcess::list_backends() {
   std::vector<std::string> names;
   for (const auto& entry : server::backends()) names.emplace_back(entry.name);
   return names;
+}
+
+std::vector<std::string> ServerProcess::list_variants(std::initializer_list<std::string_view> workloads) {
+  std::vector<std::string> params;
+  for (const auto& entry : server::backends()) {
+    for (const auto& variant : entry.variants) {
+      const bool applies = std::any_of(variant.workloads.begin(), variant.workloads.end(), [&](auto w) {
+        return std::find(workloads.begin(), workloads.end(), protocol::name(w)) != workloads.end();
+      });
+      if (!applies) continue;
+      std::string param(entry.name);
+      for (const auto arg : variant.args) param.append(" ").append(arg);
+      params.push_back(std::move(param));
+    }
+  }
+  return params;
 }
 
 ServerProcess::ServerProcess(const ServerConfig& config) : config_(config) {

@@ -13,8 +13,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tvt::test {
@@ -67,6 +69,9 @@ class ServerProcess {
   // The built `server` executable, and the names of its back ends (the registry it is built from).
   static std::string executable();
   static std::vector<std::string> list_backends();
+  // Every variant the registry declares for any of `workloads`, as "backend arg arg..." (a ServerConfig::backend
+  // value), so the suites run each option beside the plain back ends and no option can skip a rule they keep.
+  static std::vector<std::string> list_variants(std::initializer_list<std::string_view> workloads);
 
  private:
   ServerConfig config_;
