@@ -1,9 +1,15 @@
 #pragma once
 // JoinHandle<T>: what spawn/spawn_local return. `co_await handle` yields the task's value or rethrows its exception
 // (TaskCancelled if it was cancelled). Dropping the handle detaches the task, which keeps running (as in async-std);
-// cancel() asks it to stop at its next suspension point. Move-only; await it at most once.
+// cancel() asks it to stop at its next suspension point. Move-only.
+//
+// Await it at most once, as Rust's `.await` consumes a JoinHandle: a second `co_await` (or awaiting a detached or
+// moved-from handle) throws std::logic_error instead of reading a result that was already moved out. The handle
+// keeps its reference until it is dropped, so cancel() still reaches a task while (or after) it is awaited.
 #include <coroutine>
+#include <cstdint>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "coro/cancelled.hpp"
@@ -41,6 +47,29 @@ struct JoinAwaiter {
   }
 };
 
+// A handle's pointer to its target with the low bit saying "awaited" (targets are at least 8-aligned), so enforcing
+// await-at-most-once costs the handle no byte: a parked task's handle is part of what bytes_per_task measures.
+template <class Target>
+class AwaitOncePtr {
+ public:
+  AwaitOncePtr() noexcept = default;
+  explicit AwaitOncePtr(Target* target) noexcept : bits_(reinterpret_cast<std::uintptr_t>(target)) {}
+  Target* get() const noexcept { return reinterpret_cast<Target*>(bits_ & ~awaited_bit); }
+  Target* release() noexcept { return reinterpret_cast<Target*>(std::exchange(bits_, 0) & ~awaited_bit); }
+  // The target for the one await; std::logic_error if there is none or it was awaited already.
+  Target* take_for_await(const char* what) {
+    if (get() == nullptr || (bits_ & awaited_bit) != 0)
+      throw std::logic_error(std::string(what) + " awaited twice (or after detach/move): await a handle at most once");
+    bits_ |= awaited_bit;
+    return get();
+  }
+
+ private:
+  static constexpr std::uintptr_t awaited_bit = 1;
+  static_assert(alignof(Target) > awaited_bit);
+  std::uintptr_t bits_ = 0;
+};
+
 }  // namespace detail
 
 template <class T>
@@ -48,11 +77,11 @@ class [[nodiscard]] JoinHandle {
  public:
   JoinHandle() noexcept = default;
   explicit JoinHandle(detail::SpawnedTask<T>* task) noexcept : task_(task) {}
-  JoinHandle(JoinHandle&& other) noexcept : task_(std::exchange(other.task_, nullptr)) {}
+  JoinHandle(JoinHandle&& other) noexcept : task_(std::exchange(other.task_, {})) {}
   JoinHandle& operator=(JoinHandle&& other) noexcept {
     if (this != &other) {
       detach();
-      task_ = std::exchange(other.task_, nullptr);
+      task_ = std::exchange(other.task_, {});
     }
     return *this;
   }
@@ -62,22 +91,23 @@ class [[nodiscard]] JoinHandle {
 
   // Lets the task run on unobserved; its result is dropped.
   void detach() noexcept {
-    if (task_ != nullptr) std::exchange(task_, nullptr)->release();
+    if (auto* task = task_.release()) task->release();
   }
   // Asks the task to stop at its next suspension point (it then completes with TaskCancelled). Any thread.
-  void cancel() noexcept { task_->cancel(); }
-  bool is_finished() const noexcept { return task_->join_.is_done(); }
-  bool valid() const noexcept { return task_ != nullptr; }
+  void cancel() noexcept { task_.get()->cancel(); }
+  bool is_finished() const noexcept { return task_.get()->join_.is_done(); }
+  bool valid() const noexcept { return task_.get() != nullptr; }
 
-  // The result of a finished task (block_on uses this). Requires is_finished().
-  T take_result() { return task_->result_.take(); }
+  // The result of a finished task (block_on uses this). Requires is_finished(); counts as the one await.
+  T take_result() { return task_.take_for_await("coro::JoinHandle")->result_.take(); }
 
   using Awaiter = detail::JoinAwaiter<detail::SpawnedTask<T>, T>;
-  Awaiter operator co_await() & noexcept { return Awaiter{task_}; }
-  Awaiter operator co_await() && noexcept { return Awaiter{task_}; }
+  // Throws std::logic_error when awaited twice (see the top of this file).
+  Awaiter operator co_await() & { return Awaiter{task_.take_for_await("coro::JoinHandle")}; }
+  Awaiter operator co_await() && { return Awaiter{task_.take_for_await("coro::JoinHandle")}; }
 
  private:
-  detail::SpawnedTask<T>* task_ = nullptr;
+  detail::AwaitOncePtr<detail::SpawnedTask<T>> task_;
 };
 
 }  // namespace tvt::coro

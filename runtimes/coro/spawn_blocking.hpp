@@ -1,7 +1,7 @@
 #pragma once
 // spawn_blocking(f): runs blocking or CPU-heavy `f` on a separate pool of threads (grown on demand, idle threads
-// retire), so it stalls no task. Returns a BlockingHandle<R>: `co_await` it for f's result (or its exception);
-// dropping it detaches the job. The job itself cannot be cancelled once started (it is ordinary code).
+// retire), so it stalls no task. Returns a BlockingHandle<R>: `co_await` it (at most once, like a JoinHandle) for
+// f's result (or its exception); dropping it detaches the job. The job itself cannot be cancelled once started (it is ordinary code).
 #include <atomic>
 #include <cstdint>
 #include <type_traits>
@@ -63,20 +63,21 @@ template <class R>
 class [[nodiscard]] BlockingHandle {
  public:
   explicit BlockingHandle(detail::BlockingResult<R>* job) noexcept : job_(job) {}
-  BlockingHandle(BlockingHandle&& other) noexcept : job_(std::exchange(other.job_, nullptr)) {}
+  BlockingHandle(BlockingHandle&& other) noexcept : job_(std::exchange(other.job_, {})) {}
   BlockingHandle& operator=(BlockingHandle&&) = delete;
   BlockingHandle(const BlockingHandle&) = delete;
   ~BlockingHandle() {
-    if (job_ != nullptr) job_->release();
+    if (auto* job = job_.release()) job->release();
   }
-  bool is_finished() const noexcept { return job_->join_.is_done(); }
+  bool is_finished() const noexcept { return job_.get()->join_.is_done(); }
 
   using Awaiter = detail::JoinAwaiter<detail::BlockingResult<R>, R>;
-  Awaiter operator co_await() & noexcept { return Awaiter{job_}; }
-  Awaiter operator co_await() && noexcept { return Awaiter{job_}; }
+  // Throws std::logic_error when awaited twice.
+  Awaiter operator co_await() & { return Awaiter{job_.take_for_await("coro::BlockingHandle")}; }
+  Awaiter operator co_await() && { return Awaiter{job_.take_for_await("coro::BlockingHandle")}; }
 
  private:
-  detail::BlockingResult<R>* job_;
+  detail::AwaitOncePtr<detail::BlockingResult<R>> job_;
 };
 
 template <class F>

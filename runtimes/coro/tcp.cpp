@@ -7,10 +7,13 @@
 
 #include <cerrno>
 #include <stdexcept>
+#include <string>
 #include <system_error>
+#include <vector>
 
 #include "coro/async_fd.hpp"
 #include "coro/tcp_listener.hpp"
+#include "coro/tcp_resolve.hpp"
 #include "coro/tcp_stream.hpp"
 #include "coro/yield_now.hpp"
 #include "net/socket.hpp"
@@ -162,33 +165,45 @@ void TcpStream::shutdown(Shutdown how) {
   if (::shutdown(io_.fd(), flag) != 0 && errno != ENOTCONN) throw_errno(errno, "shutdown");
 }
 
-Task<TcpStream> TcpStream::connect(std::string host, std::uint16_t port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  const std::string numeric = host == "localhost" ? "127.0.0.1" : host;
-  if (::inet_pton(AF_INET, numeric.c_str(), &addr.sin_addr) != 1)
-    throw std::system_error(std::make_error_code(std::errc::invalid_argument), "not an IPv4 address: " + host);
-  net::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) throw_errno(errno, "socket");
-  TcpStream stream(std::move(fd));
+namespace {
+
+// Connects `stream` to `address` on a fresh socket of its family; 0, or the errno that says why it failed.
+Task<int> connect_to(const SocketAddress& address, TcpStream& stream) {
+  net::UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) throw_errno(errno, "socket");  // not this address's fault: no other address would do better
+  stream = TcpStream(std::move(fd));
   int rc;
   do {
-    rc = ::connect(stream.fd(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+    rc = ::connect(stream.fd(), address.get(), address.size());
   } while (rc != 0 && errno == EINTR);
-  if (rc != 0) {
-    if (errno != EINPROGRESS) throw_errno(errno, "connect");
-    for (;;) {
-      co_await stream.io_.writable();
-      int err = 0;
-      socklen_t len = sizeof err;
-      if (::getsockopt(stream.fd(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) throw_errno(errno, "getsockopt");
-      if (err == 0) break;
-      if (err != EINPROGRESS && err != EALREADY) throw_errno(err, "connect");
-    }
+  if (rc == 0) co_return 0;
+  if (const int err = errno; err != EINPROGRESS) co_return err;
+  for (;;) {
+    co_await stream.writable();
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(stream.fd(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) throw_errno(errno, "getsockopt");
+    if (err != EINPROGRESS && err != EALREADY) co_return err;
   }
-  net::set_nodelay(stream.fd());
-  co_return stream;
+}
+
+}  // namespace
+
+Task<TcpStream> TcpStream::connect(std::string host, std::uint16_t port) {
+  const std::vector<SocketAddress> addresses = co_await resolve(host, port);
+  // Like std::net and async-std: try each address in the resolver's order; report the last failure.
+  int err = 0;
+  std::string tried;
+  for (const SocketAddress& address : addresses) {
+    TcpStream stream;
+    err = co_await connect_to(address, stream);
+    if (err == 0) {
+      net::set_nodelay(stream.fd());
+      co_return stream;
+    }
+    tried = address.to_string();
+  }
+  throw_errno(err, ("connect " + host + ":" + std::to_string(port) + " (" + tried + ")").c_str());
 }
 
 // ---- TcpListener ----
@@ -199,12 +214,30 @@ TcpListener::TcpListener(int fd, Ownership ownership)
 }
 
 TcpListener TcpListener::bind(const std::string& host, std::uint16_t port) {
-  return TcpListener(net::listen_tcp(host, port).release(), Ownership::owned);
+  const auto literal = SocketAddress::parse_literal(host, port);
+  if (!literal || literal->family() != AF_INET6)
+    return TcpListener(net::listen_tcp(host, port).release(), Ownership::owned);
+  // IPv6 (net::listen_tcp speaks IPv4): the same options, an IPv6-only socket.
+  net::UniqueFd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw_errno(errno, "socket");
+  const int one = 1;
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0)
+    throw_errno(errno, "setsockopt");
+  if (::bind(fd.get(), literal->get(), literal->size()) != 0)
+    throw_errno(errno, ("bind " + literal->to_string()).c_str());
+  if (::listen(fd.get(), 65535) != 0) throw_errno(errno, "listen");  // the kernel caps it at net.core.somaxconn
+  return TcpListener(fd.release(), Ownership::owned);
 }
 
 TcpListener TcpListener::borrow(int listen_fd) { return TcpListener(listen_fd, Ownership::borrowed); }
 
-std::uint16_t TcpListener::local_port() const { return net::local_port(io_.fd()); }
+std::uint16_t TcpListener::local_port() const {
+  sockaddr_storage address{};
+  socklen_t size = sizeof address;
+  if (::getsockname(io_.fd(), reinterpret_cast<sockaddr*>(&address), &size) != 0) throw_errno(errno, "getsockname");
+  return SocketAddress(reinterpret_cast<const sockaddr*>(&address), size).port();
+}
 
 Task<TcpStream> TcpListener::accept() {
   for (;;) {

@@ -14,7 +14,8 @@ namespace tvt::coro {
 
 class TcpListener {
  public:
-  // Binds and listens on host:port (port 0: the kernel picks one).
+  // Binds and listens on host:port (port 0: the kernel picks one). `host`: an IPv4 address, "localhost", or an IPv6
+  // literal ("::1"; the socket is then IPv6-only).
   static TcpListener bind(const std::string& host, std::uint16_t port);
   // Uses a listening socket someone else owns (the server's); it is made non-blocking.
   static TcpListener borrow(int listen_fd);

@@ -25,7 +25,10 @@ class TcpStream {
   // Takes a connected socket (made non-blocking here).
   explicit TcpStream(net::UniqueFd fd);
 
-  // Connects to host:port (IPv4 literal or "localhost"), suspending while the handshake is in flight.
+  // Connects to host:port, suspending while the handshake is in flight. `host` is a name (resolved on the blocking
+  // pool, see tcp_resolve.hpp) or an IPv4/IPv6 literal; each resolved address is tried in turn. Throws
+  // std::system_error: resolve_category() for a name that does not resolve, errno's code (with the address) when no
+  // address accepts the connection.
   static Task<TcpStream> connect(std::string host, std::uint16_t port);
 
   // Reads some bytes into `buffer`; 0 = end of stream.

@@ -1,7 +1,7 @@
 #pragma once
 // The peer back ends: runtimes of other languages, each its own executable beside `server` (README.md here has the
 // contract they all keep). The registry lists one of these types per back end; `server --backend <name>` execs
-// `executable` with the same arguments (server/peer_exec.hpp).
+// `executable` with the same arguments (runtimes/server/main.cpp).
 #include <string_view>
 
 namespace tvt::peers {
@@ -40,10 +40,11 @@ struct TokioMtPeer {
 
 struct AsyncStdPeer {
   static constexpr std::string_view name = "async-std";
-  static constexpr std::string_view summary = "Rust async-std: task::spawn per connection";
+  static constexpr std::string_view summary =
+      "Rust async-std: task::spawn per connection on its global executor, one thread per core (or --threads)";
   static constexpr std::string_view language = "Rust";
   static constexpr std::string_view executable = "tvt-peer-async-std";
-  static constexpr bool threads_option = false;
+  static constexpr bool threads_option = true;
 };
 
 }  // namespace tvt::peers
