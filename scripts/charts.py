@@ -31,7 +31,9 @@ plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 110, "axes.grid": True, "
 
 
 def count_label(v, _pos=None) -> str:
-    return f"{v / 1000:g}k" if v >= 1000 else f"{v:g}"
+    if v >= 1e6:
+        return f"{v / 1e6:.3g}M"
+    return f"{v / 1000:.3g}k" if v >= 1000 else f"{v:g}"
 
 
 def bytes_label(v, _pos=None) -> str:
@@ -79,16 +81,24 @@ def style(name: str) -> Dict[str, object]:
             "linewidth": 1.6}
 
 
-MICRO_SHARED_BINARIES = ("spawn", "switch", "yield", "skynet", "memory")  # bench_micro_<question>
+def _variant_key(variant: str):
+    """"units:10000" sorts by its number; "" (no argument) first."""
+    number = tr.num(variant.rsplit(":", 1)[-1]) if variant else None
+    return (number if number is not None else -1.0, variant)
 
 
-def micro_counter(counters: str, key: str) -> Optional[float]:
-    """A user counter from micro.csv's `counters` cell ("a=1;b=2")."""
-    for item in (counters or "").split(";"):
-        k, _, v = item.partition("=")
-        if k == key:
-            return tr.num(v)
-    return None
+def _short_variant(variant: str) -> str:
+    """"leaves:1000000" -> "1M leaves"."""
+    if ":" not in variant:
+        return variant
+    what, value = variant.split(":", 1)
+    n = tr.num(value)
+    return f"{count_label(n)} {what}" if n is not None else variant
+
+
+def _per(counter: str) -> str:
+    """"ns_per_round_trip" -> "round trip"."""
+    return counter.split("_per_", 1)[-1].replace("_bytes", "").replace("_", " ")
 
 
 class Charts:
@@ -164,7 +174,7 @@ class Charts:
             if int(row["connections"]) == largest:
                 by_name.setdefault(tr.label(row), {k: tr.num(row.get(k)) or 0.0 for k, _, _ in parts}) \
                     .setdefault("_kernel", tr.num(row.get("kernel_per_conn_bytes")) or 0.0)
-        names = sorted(by_name, key=tr.order_key)
+        names = sorted(by_name, key=self.r.order_key)
         fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(names) + 2), 4.2))
         bottoms = [0.0] * len(names)
         legend = []
@@ -203,30 +213,43 @@ class Charts:
                   "the kernel's share (hatched; machine-wide deltas, so a little noisy).")
 
     # -------------------------------------------------------------------------------------------- throughput
+    # Chat's op is a delivery (one message reaches every member of its group): its panel plots deliveries/s against
+    # members, and only where there is a curve to read (two member counts or more; a single point at the offered
+    # rate says nothing about the back end).
+    PER_WORKLOAD_COLUMN = {"chat": ("deliveries_per_s", "deliveries/s", "members (connections)")}
+
     def per_workload(self, name: str, title: str, column: str, ylabel: str, caption: str, log_y=False,
                      formatter=None) -> None:
-        workloads = [w for w in self.r.workloads("closed") if self.r.series(column, mode="closed", workload=w)]
-        if not workloads:
+        panels = []
+        for workload in self.r.workloads("closed"):
+            col, unit, xlabel = self.PER_WORKLOAD_COLUMN.get(workload, (column, ylabel, "connections"))
+            series = self.r.series(col, mode="closed", workload=workload)
+            if workload in self.PER_WORKLOAD_COLUMN and len({c for pts in series.values() for c, _ in pts}) < 2:
+                self.skipped.append(f"{name}: {workload} panel left out (one {xlabel.split()[0]} count: no curve)")
+                continue
+            if series:
+                panels.append((workload, series, unit, xlabel))
+        if not panels:
             return self.skip(name, f"no closed-loop rows with {column}")
-        fig, axes = plt.subplots(1, len(workloads), figsize=(4.6 * len(workloads) + 1, 4.0), squeeze=False)
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels) + 1, 4.0), squeeze=False)
         handles = {}
-        for ax, workload in zip(axes[0], workloads):
+        for ax, (workload, series, unit, xlabel) in zip(axes[0], panels):
             counts = set()
-            for label, points in self.r.series(column, mode="closed", workload=workload).items():
+            for label, points in series.items():
                 xs, ys = zip(*points)
                 counts.update(xs)
                 (line,) = ax.plot(xs, ys, label=label, **style(label))
                 handles[label] = line
             self.log_x_counts(ax, counts)
-            ax.set_title(workload)
-            ax.set_xlabel("connections")
+            ax.set_title(workload if unit == ylabel else f"{workload}: {unit}")
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(unit)
             if log_y:
                 ax.set_yscale("log")
             if formatter:
                 ax.yaxis.set_major_formatter(FuncFormatter(formatter))
             ax.set_ylim(bottom=0 if not log_y else None)
-        axes[0][0].set_ylabel(ylabel)
-        labels = sorted(handles, key=tr.order_key)
+        labels = sorted(handles, key=self.r.order_key)
         fig.legend([handles[l] for l in labels], labels, loc="upper center", ncol=min(8, len(labels)),
                    bbox_to_anchor=(0.5, 1.03), frameon=False)
         fig.suptitle(title, y=1.09)
@@ -254,7 +277,7 @@ class Charts:
             row_axes[0].set_ylabel("latency (log)")
         for ax in axes[-1]:
             ax.set_xlabel("connections")
-        labels = sorted(handles, key=tr.order_key)
+        labels = sorted(handles, key=self.r.order_key)
         fig.legend([handles[l] for l in labels], labels, loc="upper center", ncol=min(8, len(labels)),
                    bbox_to_anchor=(0.5, 1.0 + 0.06 / len(workloads)), frameon=False)
         fig.suptitle("Latency percentiles vs connections (closed loop)", y=1.0 + 0.12 / len(workloads))
@@ -270,7 +293,7 @@ class Charts:
         counts = sorted({int(r["connections"]) for r in rows})
         fig, axes = plt.subplots(1, len(counts), figsize=(5.5 * len(counts) + 1, 4), squeeze=False)
         for ax, count in zip(axes[0], counts):
-            cell = sorted((r for r in rows if int(r["connections"]) == count), key=lambda r: tr.order_key(tr.label(r)))
+            cell = sorted((r for r in rows if int(r["connections"]) == count), key=lambda r: self.r.order_key(tr.label(r)))
             names = [tr.label(r) for r in cell]
             values = [tr.num(r.get("small_p99_us")) or tr.num(r.get("p99_us")) or 0 for r in cell]
             ax.bar(names, values, color=[tr.colour(n) for n in names],
@@ -296,7 +319,7 @@ class Charts:
         workload, mode, count = cell
         rows = [r for r in self.r.ok(workload=workload, mode=mode) if int(r["connections"]) == count
                 and r.get(column) and r.get("repetition", "0") == "0"]
-        return f"{workload} {mode}, {count:,} connections", sorted(rows, key=lambda r: tr.order_key(tr.label(r)))
+        return f"{workload} {mode}, {count:,} connections", sorted(rows, key=lambda r: self.r.order_key(tr.label(r)))
 
     def hdr_distribution(self, stem: Optional[str]) -> None:
         what, rows = self.pick_runs(stem, "hdr_log")
@@ -376,57 +399,83 @@ class Charts:
                   f"Requests per second, p99 and server RSS second by second during {what}.")
 
     # -------------------------------------------------------------------------------------------------- micro
-    def micro(self) -> None:
-        rows = [r for r in self.r.micro if tr.num(r.get("real_time_ns")) is not None and not r.get("error_message")]
+    def micro_panels(self) -> List[Tuple[str, str, str, Dict[str, Dict[str, float]]]]:
+        """(family, counter, unit, {model: {variant: median}}) for every question of tr.MICRO_HEADLINE that at least
+        two models answered. Medians of repetitions where repeated (aggregate rows), else the single run."""
+        rows = [r for r in self.r.micro if not r.get("error_message")]
         medians = [r for r in rows if r.get("aggregate_name") == "median"]
         rows = medians or [r for r in rows if r.get("run_type") in ("iteration", "", None)]
-        if not rows:
-            return self.skip("micro", "no micro.csv rows")
-        # The cross-model suite only (one body per question, every model); a runtime's own bench binary
-        # (bench_micro_coro, bench_micro_fiber) has one bar per panel and compares nothing.
-        shared = [r for r in rows if r.get("binary", "").rsplit("_", 1)[-1] in MICRO_SHARED_BINARIES]
-        rows = shared or rows
-        # One panel per family+arguments (without the model), one bar per model. Memory benchmarks plot their
-        # bytes-per-unit counter: their time per iteration says nothing.
-        panels: Dict[str, Dict[str, List[float]]] = {}
-        bytes_panels = set()
+        samples: Dict[Tuple[str, str], Dict[str, Dict[str, List[float]]]] = {}
         for r in rows:
-            parts = [p for p in (r.get("run_name") or r["name"]).split("/")
-                     if not p.startswith(("model:", "backend:", "repeats:", "min_time:", "iterations:"))
-                     and p != "manual_time"]
-            name = "/".join(parts)
-            value = tr.num(r["real_time_ns"])
-            rss = micro_counter(r.get("counters", ""), "rss_per_unit_bytes")
-            if rss is not None:
-                name += " (RSS)"
-                bytes_panels.add(name)
-                value = rss
-            panels.setdefault(name, {}).setdefault(r.get("model") or r["name"], []).append(value)
-        names = list(panels)
-        columns = min(4, len(names))
-        rows_n = (len(names) + columns - 1) // columns
-        fig, axes = plt.subplots(rows_n, columns, figsize=(3.6 * columns + 0.5, 3.0 * rows_n + 0.5), squeeze=False)
-        for ax, name in zip(axes.flat, names):
-            models = sorted(panels[name], key=tr.order_key)
-            values = [sorted(panels[name][m])[len(panels[name][m]) // 2] for m in models]
-            ax.bar(models, values, color=[tr.colour(m) for m in models], edgecolor="black", linewidth=0.4)
+            family, model, variant = tr.micro_name(r.get("run_name") or r["name"])
+            counters = tr.micro_counters(r.get("counters", ""))
+            for counter, _, _ in tr.MICRO_HEADLINE.get(family, []):
+                if model and counter in counters:
+                    samples.setdefault((family, counter), {}).setdefault(model, {}).setdefault(variant, []) \
+                        .append(counters[counter])
+        panels = []
+        for family, headline in tr.MICRO_HEADLINE.items():
+            for counter, unit, question in headline:
+                by_model = samples.get((family, counter), {})
+                if len(by_model) >= 2:
+                    panels.append((question, counter, unit, {m: {v: sorted(xs)[len(xs) // 2] for v, xs in vs.items()}
+                                                            for m, vs in by_model.items()}))
+        return panels
+
+    def micro(self) -> None:
+        panels = self.micro_panels()
+        if not panels:
+            return self.skip("micro", "no micro.csv rows with per-unit counters answered by two models or more")
+        columns = min(4, len(panels))
+        rows_n = (len(panels) + columns - 1) // columns
+        fig, axes = plt.subplots(rows_n, columns, figsize=(4.4 * columns + 0.5, 3.7 * rows_n + 0.6), squeeze=False)
+        hatches = ["", "//", "..", "xx"]
+        for ax, (question, counter, unit, by_model) in zip(axes.flat, panels):
+            models = self.r.backends.sorted(by_model)
+            variants = sorted({v for vs in by_model.values() for v in vs}, key=_variant_key)
+            # the variant most models ran first (solid bars), e.g. same-thread before across-threads
+            variants.sort(key=lambda v: -sum(v in by_model[m] for m in models))
+            shared = len(variants) <= len(hatches) and all(
+                sum(v in by_model[m] for m in models) >= 2 for v in variants)
+            if shared:
+                # every variant was run by several models: one group of bars per model, one bar per variant
+                width = 0.8 / len(variants)
+                for i, variant in enumerate(variants):
+                    xs = [j + (i - (len(variants) - 1) / 2) * width for j, m in enumerate(models) if variant in by_model[m]]
+                    ys = [by_model[m][variant] for m in models if variant in by_model[m]]
+                    ax.bar(xs, ys, width=width, color=[tr.colour(m) for m in models if variant in by_model[m]],
+                           edgecolor="black", linewidth=0.4, hatch=hatches[i], label=variant or None)
+                ax.set_xticks(range(len(models)))
+                ax.set_xticklabels(models)
+                if len(variants) > 1:
+                    ax.legend(fontsize=6, frameon=False, handlelength=1.2,
+                              handles=[plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="black", hatch=h)
+                                       for h in hatches[:len(variants)]], labels=variants)
+            else:
+                # models ran different sizes (the machine's limits): each at its largest, the size under its name
+                chosen = {m: max(by_model[m], key=_variant_key) for m in models}
+                ax.bar(range(len(models)), [by_model[m][chosen[m]] for m in models],
+                       color=[tr.colour(m) for m in models], edgecolor="black", linewidth=0.4)
+                ax.set_xticks(range(len(models)))
+                ax.set_xticklabels([f"{m} ({_short_variant(chosen[m])})" for m in models])
             ax.set_yscale("log")
-            if name in bytes_panels:
-                ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f} B"))
+            if unit == "B":
+                power_of_two_bytes_ticks(ax, [v for vs in by_model.values() for v in vs.values()])
             else:
                 ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: us_label(v / 1000.0)))
-            ax.yaxis.set_minor_formatter(NullFormatter())  # minor log ticks in scientific notation only clutter
-            ax.set_title(name, fontsize=9)
-            plt.setp(ax.get_xticklabels(), rotation=35, ha="right", fontsize=7)
-        for ax in list(axes.flat)[len(names):]:
+                ax.yaxis.set_minor_formatter(NullFormatter())  # minor log ticks in scientific notation only clutter
+            ax.set_title(f"{question}\n({'bytes' if unit == 'B' else 'time'} per {_per(counter)}, log)", fontsize=9)
+            plt.setp(ax.get_xticklabels(), rotation=40, ha="right", fontsize=7)
+        for ax in list(axes.flat)[len(panels):]:
             ax.set_visible(False)
-        for row_axes in axes:
-            row_axes[0].set_ylabel("per iteration (log)")
-        fig.suptitle("Micro-benchmarks by model: time per iteration, or RSS bytes per parked unit (lower is better)")
+        fig.suptitle("Micro-benchmarks by model: cost per spawned unit, per round trip, per yield; memory per parked "
+                     "unit (lower is better)")
         fig.tight_layout(rect=(0, 0, 1, 0.97))  # keep the suptitle clear of the first row's titles
         self.save(fig, "micro", "Micro-benchmarks",
-                  "Google Benchmark real time per iteration (median of repetitions when repeated), and for the "
-                  "memory benchmarks resident bytes per parked unit; log scale.")
+                  "Per-unit figures from the benchmarks' own counters (not the time per benchmark iteration, which "
+                  "spawns or switches many units): one panel per question with every model that answered it; "
+                  "median of repetitions when repeated; log scale.")
+        self.index[-1]["panels"] = {question: self.r.backends.sorted(by_model) for question, _, _, by_model in panels}
 
     def draw_all(self, hdr_run: Optional[str], timeline_run: Optional[str]) -> None:
         steps = [

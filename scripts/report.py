@@ -9,14 +9,13 @@ import base64
 import html
 import json
 import os
-import statistics
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tvt_results as tr  # noqa: E402
 
-REFERENCE = "threads"
+REFERENCE = tr.REFERENCE_BACKEND
 # The minimal thread-per-connection server's figures, from the last back-to-back comparison (issue 20).
 MINIMAL_SERVER_JSON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "reference",
                                    "compare.json")
@@ -141,8 +140,7 @@ def _inline(text: str) -> str:
 
 
 def median_of(rows: List[Dict[str, str]], column: str) -> Optional[float]:
-    values = [v for v in (tr.num(r.get(column)) for r in rows) if v is not None]
-    return statistics.median(values) if values else None
+    return tr.median(tr.num(r.get(column)) for r in rows)
 
 
 def group(rows: List[Dict[str, str]]) -> Dict[Tuple[str, str, int], List[Dict[str, str]]]:
@@ -173,8 +171,7 @@ def minimal_server_line(path: str) -> Optional[str]:
         runs = data["runs"]
 
         def med(server: str, kind: str, column: str) -> Optional[float]:
-            values = [x[column] for x in runs.get(server, {}).get(kind, []) if x.get(column) is not None]
-            return statistics.median(values) if values else None
+            return tr.median(tr.num(x.get(column)) for x in runs.get(server, {}).get(kind, []))
         parts = [f"`{name}` {fmt_bytes(med(name, 'idle', 'rss_per_conn_bytes'))} per idle connection, "
                  f"{fmt_num(med(name, 'cpu', 'cpu_us_per_request'), 1)} µs CPU per request"
                  for name in runs]
@@ -229,7 +226,7 @@ def build(r: tr.Results) -> Doc:
                      f"with the fewest bytes per idle connection at {at:,} (the fair one to quote).")
         ref = idle.get(("http", reference, at))
         for key in sorted((k for k in idle if k[2] == at and not is_threads(k[1])),
-                          key=lambda k: tr.order_key(k[1])):
+                          key=lambda k: r.order_key(k[1])):
             total, user = median_of(idle[key], "total_per_conn_bytes"), median_of(idle[key], "rss_per_conn_bytes")
             if ref and total:
                 ref_total = median_of(ref, "total_per_conn_bytes")
@@ -245,7 +242,7 @@ def build(r: tr.Results) -> Doc:
             reference = REFERENCE
         ref = closed.get(("http", reference, at))
         ref_p99, ref_rps = (median_of(ref, "p99_us"), median_of(ref, "rps")) if ref else (None, None)
-        for key in sorted((k for k in closed if k[0] == "http" and k[2] == at), key=lambda k: tr.order_key(k[1])):
+        for key in sorted((k for k in closed if k[0] == "http" and k[2] == at), key=lambda k: r.order_key(k[1])):
             p99, rps = median_of(closed[key], "p99_us"), median_of(closed[key], "rps")
             text = f"http at {at:,} connections, {key[1]}: p99 **{fmt_us(p99)}**, {fmt_num(rps)} requests/s"
             if key[1] != reference and ref_rps and rps:
@@ -265,7 +262,7 @@ def build(r: tr.Results) -> Doc:
               "user + kernel. Socket buffers are listed apart: they belong to both ends.")
         rows = []
         for (workload, name, count), group_rows in sorted(idle.items(), key=lambda kv: (kv[0][0], kv[0][2],
-                                                                                          tr.order_key(kv[0][1]))):
+                                                                                          r.order_key(kv[0][1]))):
             rows.append([workload, name, f"{count:,}", fmt_bytes(median_of(group_rows, "rss_per_conn_bytes")),
                          fmt_bytes(median_of(group_rows, "pte_per_conn_bytes")),
                          fmt_bytes(median_of(group_rows, "kernel_stack_per_conn_bytes")),
@@ -279,7 +276,7 @@ def build(r: tr.Results) -> Doc:
         doc.h(2, "Throughput and latency (closed loop)")
         rows = []
         for (workload, name, count), g in sorted(closed.items(), key=lambda kv: (kv[0][0], kv[0][2],
-                                                                                tr.order_key(kv[0][1]))):
+                                                                                r.order_key(kv[0][1]))):
             if workload in ("chat", "compute"):
                 continue
             rows.append([workload, name, f"{count:,}", fmt_num(median_of(g, "rps")), fmt_us(median_of(g, "p50_us")),
@@ -296,7 +293,7 @@ def build(r: tr.Results) -> Doc:
                   [[k[1], f"{k[2]:,}", fmt_num(median_of(g, "rps")), fmt_us(median_of(g, "small_p50_us")),
                     fmt_us(median_of(g, "small_p99_us")), fmt_us(median_of(g, "small_p999_us")),
                     fmt_us(median_of(g, "large_p99_us"))]
-                   for k, g in sorted(compute.items(), key=lambda kv: (kv[0][2], tr.order_key(kv[0][1])))],
+                   for k, g in sorted(compute.items(), key=lambda kv: (kv[0][2], r.order_key(kv[0][1])))],
                   right=range(1, 7))
     chat = group([x for x in ok if x["workload"] == "chat"])
     if chat:
@@ -306,7 +303,7 @@ def build(r: tr.Results) -> Doc:
                   [[k[1], f"{k[2]:,}", fmt_num(median_of(g, "deliveries_per_s")), fmt_us(median_of(g, "p50_us")),
                     fmt_us(median_of(g, "p99_us")), fmt_us(median_of(g, "p999_us")), fmt_num(median_of(g, "lost")),
                     fmt_num(median_of(g, "duplicated")), fmt_num(median_of(g, "dropped_by_policy"))]
-                   for k, g in sorted(chat.items(), key=lambda kv: (kv[0][2], tr.order_key(kv[0][1])))],
+                   for k, g in sorted(chat.items(), key=lambda kv: (kv[0][2], r.order_key(kv[0][1])))],
                   right=range(1, 9))
     micro = [m for m in r.micro if tr.num(m.get("real_time_ns")) is not None]
     if micro:
@@ -318,6 +315,10 @@ def build(r: tr.Results) -> Doc:
                     m.get("iterations", ""), m.get("counters", "")] for m in medians], right=(1, 2, 3))
     if r.callgrind:
         doc.h(2, "Instruction counts (callgrind)")
+        if any(c.get("region") == "per-request" for c in r.callgrind):
+            doc.p("`server-<workload>` rows: user-space instructions per request of the whole server path (the real "
+                  "server under callgrind answering 500 requests one at a time on one connection, after 50 warm-up "
+                  "requests); the other rows count a fixed hot-path case of the `hotpath` driver.")
         doc.table(["model", "case", "instructions", "region", "status"],
                   [[c["model"], c["case"], fmt_num(tr.num(c.get("instructions"))), c.get("region", ""),
                     c.get("status", "") + (f": {c['reason']}" if c.get("reason") else "")] for c in r.callgrind],

@@ -1,40 +1,70 @@
-"""Reading a results folder (stdlib only): shared by charts.py and report.py so both see the same numbers."""
+"""The one results library (stdlib only): how every reader (charts.py, report.py, the gate, bench/micro/summarize.py)
+reads a results folder, so they all see the same numbers, names, order and colours.
+
+- the schema: results.csv's header is bench/bench_all/columns.py (imported from there, never restated);
+- readers: results.csv, meta.json, micro.csv, callgrind.csv, backends.jsonl, HdrHistogram interval logs, timelines;
+- numbers: `num` (empty, NaN and infinities are "no value");
+- names: `label` (back end + variant), the reference back end (REFERENCE_BACKEND);
+- back ends: order and colours from the run folder's backends.jsonl (`server --list-backends`, copied by bench_all),
+  falling back to FALLBACK_ORDER for folders without it (old runs, results/baseline); a name with no fixed colour gets
+  a deterministic one from its name, the same in every chart and every run.
+"""
 import base64
 import csv
 import json
+import math
 import os
 import statistics
 import struct
+import sys
 import zlib
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-# One fixed colour per back end, everywhere (charts and report). Unknown back ends get the spare colours in order.
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "bench", "bench_all"))
+from columns import HEADER, STATUSES  # noqa: E402,F401  (the schema, re-exported for readers)
+
+# The back end every ratio is taken against (report: "threads ÷ X"; gate: same-run throughput ratios).
+REFERENCE_BACKEND = "threads"
+
+# Order for folders without backends.jsonl (old runs, results/baseline), then the micro-only models.
+FALLBACK_ORDER = ["threads", "fiber", "fiber-mt", "coro-local", "coro", "asio", "asio-mt", "uring", "boost-fiber",
+                  "raw-coroutine", "raw-context"]
+# One fixed colour per known back end, everywhere (charts and report); new names get a SPARE_COLOURS entry by hash.
 BACKEND_COLOURS = {
     "threads": "#d62728", "fiber": "#1f77b4", "fiber-mt": "#17becf", "coro-local": "#2ca02c", "coro": "#8c564b",
     "asio": "#9467bd", "asio-mt": "#e377c2", "uring": "#ff7f0e", "boost-fiber": "#7f7f7f",
+    "raw-coroutine": "#98df8a", "raw-context": "#aec7e8",
 }
-SPARE_COLOURS = ["#bcbd22", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
-BACKEND_ORDER = ["threads", "fiber", "fiber-mt", "coro-local", "coro", "asio", "asio-mt", "uring", "boost-fiber"]
+SPARE_COLOURS = ["#bcbd22", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d",
+                 "#31a354", "#756bb1", "#636363", "#ad494a"]
+BACKENDS_FILE = "backends.jsonl"
+
+
+def base_name(name: str) -> str:
+    """"coro+offload" -> "coro": variants share their back end's colour and place."""
+    return name.split("+", 1)[0]
 
 
 def colour(name: str) -> str:
-    base = name.split("+", 1)[0]
+    base = base_name(name)
     if base in BACKEND_COLOURS:
         return BACKEND_COLOURS[base]
-    return SPARE_COLOURS[sum(map(ord, base)) % len(SPARE_COLOURS)]
-
-
-def order_key(name: str):
-    base = name.split("+", 1)[0]
-    return (BACKEND_ORDER.index(base) if base in BACKEND_ORDER else len(BACKEND_ORDER), name)
+    return SPARE_COLOURS[zlib.crc32(base.encode()) % len(SPARE_COLOURS)]  # crc32: stable across processes
 
 
 def num(value) -> Optional[float]:
+    """A CSV/JSON cell as a finite float, or None (empty, text, NaN, infinity)."""
     try:
         v = float(value)
     except (TypeError, ValueError):
         return None
-    return v if v == v else None
+    return v if math.isfinite(v) else None
+
+
+def median(values: Iterable[Optional[float]]) -> Optional[float]:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
 
 
 def read_csv(path: str) -> List[Dict[str, str]]:
@@ -47,27 +77,56 @@ def read_csv(path: str) -> List[Dict[str, str]]:
 def read_json(path: str) -> dict:
     try:
         with open(path) as f:
-            return json.load(f)
+            value = json.load(f)
     except (OSError, ValueError):
         return {}
-
-
-def read_registry(path: str) -> Dict[str, dict]:
-    """The run's backends.jsonl (the registry bench_all ran with) by name; {} for runs from before it existed."""
-    entries = {}
-    try:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    obj = json.loads(line)
-                    entries[str(obj.get("name"))] = obj
-    except (OSError, ValueError):
-        return {}
-    return entries
+    return value if isinstance(value, dict) else {}
 
 
 def label(row: Dict[str, str]) -> str:
     return row["backend"] + ("+" + row["variant"] if row.get("variant") else "")
+
+
+def ok_rows(rows: Sequence[Dict[str, str]]) -> List[Dict[str, str]]:
+    """Rows with a measurement (ok or degraded); failed rows carry none."""
+    return [r for r in rows if r.get("status") in ("ok", "degraded")]
+
+
+class Backends:
+    """The run's back ends in registry order (backends.jsonl), or FALLBACK_ORDER when the folder has none."""
+
+    def __init__(self, entries: Sequence[dict], source: str):
+        self.entries = [e for e in entries if isinstance(e, dict) and e.get("name")]
+        self.source = source
+        self.names = [str(e["name"]) for e in self.entries] or list(FALLBACK_ORDER)
+        # Names the registry does not list (micro-only models, old runs) go after it, in the fallback order.
+        self._order = self.names + [n for n in FALLBACK_ORDER if n not in self.names]
+
+    @classmethod
+    def of_folder(cls, folder: str) -> "Backends":
+        path = os.path.join(folder, BACKENDS_FILE)
+        entries = []
+        try:
+            with open(path) as f:
+                for line in f:
+                    line = line.strip()
+                    if line:
+                        try:
+                            entries.append(json.loads(line))
+                        except ValueError:
+                            continue
+        except OSError:
+            return cls([], "fallback order (no backends.jsonl)")
+        return cls(entries, path)
+
+    def order_key(self, name: str):
+        base = base_name(name)
+        return (self._order.index(base) if base in self._order else len(self._order), name)
+
+    def sorted(self, names: Iterable[str]) -> List[str]:
+        return sorted(names, key=self.order_key)
+
+    colour = staticmethod(colour)
 
 
 class Results:
@@ -77,7 +136,15 @@ class Results:
         self.meta = read_json(os.path.join(folder, "meta.json"))
         self.micro = read_csv(os.path.join(folder, "micro.csv"))
         self.callgrind = read_csv(os.path.join(folder, "callgrind.csv"))
-        self.registry = read_registry(os.path.join(folder, "backends.jsonl"))
+        self.backends = Backends.of_folder(folder)
+        self.registry = {str(e["name"]): e for e in self.backends.entries}  # name -> registry entry
+
+    def order_key(self, name: str):
+        return self.backends.order_key(name)
+
+    @property
+    def profile(self) -> str:
+        return str(self.meta.get("profile") or (self.rows[0].get("profile") if self.rows else ""))
 
     def peer_label(self, name: str) -> str:
         """`name`, marked `(peer, <language>)` when the run's registry says it is another language's runtime."""
@@ -85,8 +152,7 @@ class Results:
         return f"{name} (peer, {entry.get('language', '?')})" if entry.get("peer") else name
 
     def ok(self, **match) -> List[Dict[str, str]]:
-        return [r for r in self.rows if r.get("status") in ("ok", "degraded")
-                and all(r.get(k) == v for k, v in match.items())]
+        return [r for r in ok_rows(self.rows) if all(r.get(k) == v for k, v in match.items())]
 
     def series(self, column: str, **match) -> Dict[str, List[Tuple[int, float]]]:
         """label -> [(connections, median of column over repetitions)] sorted by connections."""
@@ -96,7 +162,7 @@ class Results:
             if v is not None:
                 values.setdefault(label(row), {}).setdefault(int(row["connections"]), []).append(v)
         return {name: sorted((c, statistics.median(vs)) for c, vs in by_count.items())
-                for name, by_count in sorted(values.items(), key=lambda kv: order_key(kv[0]))}
+                for name, by_count in sorted(values.items(), key=lambda kv: self.order_key(kv[0]))}
 
     def workloads(self, mode: str) -> List[str]:
         seen = []
@@ -110,6 +176,45 @@ class Results:
         if not counts:
             return None
         return workload, mode, min(counts, key=lambda c: abs(c - near))
+
+
+# ------------------------------------------------------------------------------------- micro-benchmark names
+
+# Each cross-model micro benchmark family answers one question; its per-unit counter is the answer (the time per
+# benchmark iteration is not: an iteration spawns or switches many units). (counter, unit, question)
+MICRO_HEADLINE = {
+    "BM_SpawnJoin": [("ns_per_unit", "ns", "spawn + join one unit")],
+    "BM_SpawnMany": [("ns_per_unit", "ns", "spawn many, then join them")],
+    "BM_PingPong": [("ns_per_round_trip", "ns", "one round trip between two units (2 switches)")],
+    "BM_Yield": [("ns_per_yield", "ns", "one yield")],
+    "BM_Skynet": [("ns_per_unit", "ns", "skynet: per spawned unit")],
+    "BM_ParkedMemory": [("rss_per_unit_bytes", "B", "RSS per parked unit"),
+                        ("total_per_unit_bytes", "B", "RSS + kernel per parked unit")],
+}
+
+
+def micro_name(run_name: str) -> Tuple[str, str, str]:
+    """"BM_Yield/model:fiber/units:2/real_time" -> ("BM_Yield", "fiber", "units:2")."""
+    parts = run_name.split("/")
+    family, model, rest = parts[0], "", []
+    for part in parts[1:]:
+        if part.startswith(("model:", "backend:")):
+            model = part.split(":", 1)[1]
+        elif part not in ("manual_time", "real_time") and not part.startswith(("iterations:", "repeats:",
+                                                                                   "min_time:")):
+            rest.append(part)
+    return family, model, "/".join(rest)
+
+
+def micro_counters(text: str) -> Dict[str, float]:
+    """micro.csv's "counters" cell ("a=1;b=2.5") as a dict."""
+    out = {}
+    for item in (text or "").split(";"):
+        key, _, value = item.partition("=")
+        v = num(value)
+        if key and v is not None:
+            out[key] = v
+    return out
 
 
 # ---------------------------------------------------------------------------------- HdrHistogram interval logs

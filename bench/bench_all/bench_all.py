@@ -13,6 +13,7 @@ documents the folder, the CSV columns and the profiles.
 import argparse
 import atexit
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -64,6 +65,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     p.add_argument("--no-pin", action="store_true", help="do not pin server and loadgen to cores")
     p.add_argument("--skip-micro", action="store_true")
     p.add_argument("--skip-callgrind", action="store_true")
+    p.add_argument("--server-args", default="", help="extra arguments for every server start, e.g. "
+                   "'--added-work 8000' (the knob that tests the gate: scripts/README.md)")
     p.add_argument("--skip-report", action="store_true", help="no charts, no report")
     p.add_argument("--strict", action="store_true", help="exit 1 when any run is failed or degraded")
     p.add_argument("--dry-run", action="store_true", help="print the matrix and its time estimate, run nothing")
@@ -248,13 +251,17 @@ def main(argv: List[str]) -> int:
         log(f"the server does not offer {', '.join(missing)} yet; those cells are left out")
 
     specs = profiles.expand(profile, backends, workloads, largest, repetitions, overrides)
+    server_args = shlex.split(args.server_args)
+    for spec in specs:
+        spec.server_args = spec.server_args + server_args
     pinning = runner.Pinning(enabled=not args.no_pin)
     meta = {
         "profile": profile.name, "started_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "finished_utc": None, "state": "running", "backends": [b.name for b in backends], "workloads": workloads,
         "workloads_offered": offered,
         "repetitions": repetitions, "largest_connections": largest, "pinning": pinning.describe(),
-        "overrides": overrides, "planned_runs": len(specs), "server": server, "loadgen": loadgen,
+        "overrides": overrides, "server_args": server_args, "planned_runs": len(specs), "server": server,
+        "loadgen": loadgen,
         "command": [sys.executable] + [os.path.abspath(__file__)] + argv,
     }
     meta.update(machine.collect(REPO, build_dir))
@@ -284,7 +291,7 @@ def main(argv: List[str]) -> int:
         if not args.skip_micro:
             meta["micro"] = extras.run_micro(bin_dir, run_dir, list(profile.micro_args), profile.micro_timeout_s, log)
         if not args.skip_callgrind and profile.callgrind:
-            meta["callgrind"] = extras.run_callgrind(bin_dir, run_dir, 300.0, log)
+            meta["callgrind"] = extras.run_callgrind(bin_dir, run_dir, 300.0, log, backends, server_args)
     except runner.Interrupted as e:
         interrupted = True
         rows.append(e.row)

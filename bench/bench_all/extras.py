@@ -1,6 +1,8 @@
 """The non-socket measurements bench_all also collects when their binaries are built:
 - micro: every bench_micro* executable (Google Benchmark) -> micro.json (merged) and micro.csv;
-- callgrind: the `hotpath` driver under valgrind --tool=callgrind -> callgrind.csv (instructions per model and case).
+- callgrind: the `hotpath` driver under valgrind --tool=callgrind -> callgrind.csv (instructions per model and case),
+  and the whole server path: each back end's real `server` under callgrind answering a fixed number of requests on
+  one connection, as instructions per request (case `server-<workload>`; see run_server_callgrind).
 Both are optional: a binary that is not built is skipped and said so; one that fails is recorded, never fatal.
 """
 import csv
@@ -9,11 +11,13 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import runner
+from backends import Backend
 
 MICRO_CSV_HEADER = ["binary", "name", "family", "model", "run_name", "run_type", "aggregate_name",
                     "repetition_index", "repetitions", "threads", "iterations", "real_time_ns", "cpu_time_ns",
@@ -177,15 +181,39 @@ def parse_callgrind_total(path: str) -> Optional[int]:
     return None
 
 
-def run_callgrind(bin_dir: str, run_dir: str, timeout_s: float, log) -> Dict[str, object]:
+def run_callgrind(bin_dir: str, run_dir: str, timeout_s: float, log, backends: Sequence[Backend] = (),
+                  server_args: Sequence[str] = ()) -> Dict[str, object]:
+    """The hot-path cases, then the server path of every back end in `backends` (registry entries, with
+    `server_args`)."""
+    rows = _run_hotpath_callgrind(bin_dir, run_dir, timeout_s, log) if _hotpath_ready(bin_dir, log) else []
+    if backends and shutil.which("valgrind"):
+        for backend in backends:
+            if backend.peer:  # another language's runtime, exec'd by the server: not ours to count
+                log(f"callgrind: {backend.name} server path skipped (a peer runtime: valgrind does not follow "
+                    "the exec)")
+                continue
+            rows += [run_server_callgrind(bin_dir, run_dir, backend.name, workload, list(server_args), timeout_s,
+                                          log) for workload in SERVER_CALLGRIND_WORKLOADS]
+    if not rows:
+        return {"skipped": "nothing to count (no hotpath, no back ends, or no valgrind)"}
+    write_csv_atomic(os.path.join(run_dir, "callgrind.csv"), CALLGRIND_CSV_HEADER, rows)
+    return {"cases": len(rows), "failed": sum(r["status"] != "ok" for r in rows)}
+
+
+def _hotpath_ready(bin_dir: str, log) -> bool:
+    hotpath = os.path.join(bin_dir, "hotpath")
+    if not (os.path.isfile(hotpath) and os.access(hotpath, os.X_OK)):
+        log(f"callgrind: hot paths skipped (no hotpath executable in {bin_dir})")
+        return False
+    if not shutil.which("valgrind"):
+        log("callgrind: skipped (valgrind not installed; scripts/setup installs it)")
+        return False
+    return True
+
+
+def _run_hotpath_callgrind(bin_dir: str, run_dir: str, timeout_s: float, log) -> List[Dict[str, object]]:
     hotpath = os.path.join(bin_dir, "hotpath")
     valgrind = shutil.which("valgrind")
-    if not (os.path.isfile(hotpath) and os.access(hotpath, os.X_OK)):
-        log(f"callgrind: skipped (no hotpath executable in {bin_dir})")
-        return {"skipped": "hotpath not built"}
-    if not valgrind:
-        log("callgrind: skipped (valgrind not installed; scripts/setup installs it)")
-        return {"skipped": "valgrind missing"}
     out_dir = os.path.join(run_dir, "callgrind")
     os.makedirs(out_dir, exist_ok=True)
     rows = []
@@ -219,5 +247,110 @@ def run_callgrind(bin_dir: str, run_dir: str, timeout_s: float, log) -> Dict[str
         row["wall_s"] = round(total_wall, 3)
         log(f"callgrind: {model} {case}: {row.get('instructions') or row['reason']}")
         rows.append(row)
-    write_csv_atomic(os.path.join(run_dir, "callgrind.csv"), CALLGRIND_CSV_HEADER, rows)
-    return {"cases": len(rows), "failed": sum(r["status"] != "ok" for r in rows)}
+    return rows
+
+
+# ------------------------------------------------------------------------------------ callgrind: the server path
+
+# The server path per request: the real server under callgrind answers SERVER_WARMUP requests (first-time costs:
+# the accept, lazy binding, buffers), then callgrind's counters are zeroed, then it answers SERVER_REQUESTS more and
+# the counters are dumped (callgrind_control, which reaches a server blocked in a system call through vgdb), all on
+# one connection, one request at a time, each SERVER_PAUSE_S after the previous reply: the server has gone back to
+# waiting for events before the next request comes, every time (sent at once, a request sometimes arrived while the
+# server was still finishing the last one and skipped a wait: asio 3,580 or 3,845 instructions per request by the
+# machine's load). Dumped instructions / SERVER_REQUESTS = user-space instructions per request of the whole server
+# path, on the idle-server path: the same work every time.
+# The server is then killed: no shutdown to wait for (valgrind runs one thread at a time, and a back end blocked in
+# io_uring_enter never lets its signal thread run). Counts are small on purpose (~4 s per back end).
+SERVER_CALLGRIND_WORKLOADS = ("http",)
+SERVER_WARMUP = 50
+SERVER_REQUESTS = 500
+SERVER_PAUSE_S = 0.002
+HTTP_REQUEST = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
+
+
+class _HttpClient:
+    """One keep-alive connection sending GETs one after the other, each after the previous reply is complete."""
+
+    def __init__(self, port: int, timeout_s: float):
+        self.conn = socket.create_connection(("127.0.0.1", port), timeout=timeout_s)
+        self.buffer = b""
+        self.timeout_s = timeout_s
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def requests(self, count: int) -> Optional[str]:
+        """None, or what went wrong."""
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            for i in range(count):
+                time.sleep(SERVER_PAUSE_S)
+                self.conn.sendall(HTTP_REQUEST)
+                while True:
+                    end = self.buffer.find(b"\r\n\r\n")
+                    if end >= 0:
+                        head = self.buffer[:end].decode("latin-1").lower()
+                        length = next((int(line.split(":", 1)[1]) for line in head.split("\r\n")
+                                       if line.startswith("content-length:")), 0)
+                        if len(self.buffer) >= end + 4 + length:
+                            if not head.startswith("http/1.1 200"):
+                                return f"request {i + 1}: {head.splitlines()[0]!r}"
+                            self.buffer = self.buffer[end + 4 + length:]
+                            break
+                    if time.monotonic() > deadline:
+                        return f"timed out after {i} of {count} replies"
+                    chunk = self.conn.recv(65536)
+                    if not chunk:
+                        return f"server closed the connection after {i} of {count} replies"
+                    self.buffer += chunk
+        except OSError as e:
+            return f"client: {e}"
+        return None
+
+
+def _callgrind_control(option: str, pid: int, log_path: str, timeout_s: float) -> Optional[str]:
+    code, _, timed_out = _run_logged([shutil.which("callgrind_control") or "callgrind_control", option, str(pid)],
+                                     log_path, timeout_s)
+    if timed_out or code != 0:
+        return f"callgrind_control {option} {'timed out' if timed_out else f'exited {code}'}"
+    return None
+
+
+def run_server_callgrind(bin_dir: str, run_dir: str, backend: str, workload: str, server_args: List[str],
+                         timeout_s: float, log) -> Dict[str, object]:
+    """callgrind.csv row (model = back end, case = server-<workload>): user-space instructions per request of the
+    whole server path (see SERVER_REQUESTS)."""
+    stem = f"server-{backend}-{workload}"
+    out_file = os.path.join(run_dir, "callgrind", stem + ".out")
+    stdout_path = os.path.join(run_dir, "logs", f"callgrind-{stem}.out")
+    log_path = os.path.join(run_dir, "logs", f"callgrind-{stem}.log")
+    control_log = os.path.join(run_dir, "logs", f"callgrind-{stem}.control.log")
+    os.makedirs(os.path.dirname(out_file), exist_ok=True)
+    row: Dict[str, object] = {"model": backend, "case": f"server-{workload}", "region": "per-request",
+                              "status": "ok", "reason": "", "out_file": os.path.relpath(out_file + ".1", run_dir)}
+    started = time.monotonic()
+    argv = [shutil.which("valgrind"), "--tool=callgrind", f"--callgrind-out-file={out_file}",
+            os.path.join(bin_dir, "server"), "--backend", backend, "--workload", workload, "--port", "0"] + server_args
+    proc = runner.spawn(argv, stdout_path, log_path)
+    client = None
+    try:
+        port, pid, failure = runner.wait_ready(proc, stdout_path, timeout_s)
+        if not failure:
+            client = _HttpClient(port, timeout_s)
+            failure = (client.requests(SERVER_WARMUP) or _callgrind_control("-z", pid, control_log, timeout_s)
+                       or client.requests(SERVER_REQUESTS) or _callgrind_control("-d", pid, control_log, timeout_s))
+    except OSError as e:
+        failure = f"client: {e}"
+    finally:
+        if client:
+            client.close()
+        runner.finish(proc)
+    total = None if failure else parse_callgrind_total(out_file + ".1")
+    if failure or not total:
+        row.update(status="failed", reason=failure or "no instruction total in the callgrind dump")
+    else:
+        row["instructions"] = int(round(total / SERVER_REQUESTS))
+    row["wall_s"] = round(time.monotonic() - started, 3)
+    log(f"callgrind: {backend} server-{workload}: {row.get('instructions') or row['reason']} instructions/request")
+    return row

@@ -10,6 +10,10 @@ Invariants:
 - A run's row is always produced: a fault (no ready line, crash, hang, timeout) becomes status=failed with a reason and
   the server's last stderr lines, never an exception that stops the matrix. Only an interrupt stops the matrix, and
   it raises Interrupted carrying the interrupted run's row.
+- A loadgen JSON key that results.csv's header (columns.py) lacks fails the row, naming the keys: a measurement the
+  CSV cannot hold must not vanish silently. The matrix goes on (every row says why), and `--strict` makes bench_all
+  exit 1; the fix is one line in columns.py. tests/harness/test_loadgen_keys.py runs the real loadgen against a real
+  server and compares its keys with the header.
 """
 import ctypes
 import json
@@ -32,6 +36,7 @@ POLL_S = 0.05
 STDERR_TAIL_LINES = 8
 
 LIVE_GROUPS: Set[int] = set()
+HEADER_SET = frozenset(HEADER)
 
 
 class Interrupted(Exception):
@@ -307,6 +312,11 @@ def _stop_server(proc: subprocess.Popen, row: Dict[str, object], interrupted: bo
     finish(proc)  # grandchildren too
 
 
+def unknown_keys(record: Dict[str, object]) -> List[str]:
+    """Keys of a loadgen JSON record that results.csv cannot hold (in the record's order)."""
+    return [k for k in record if k not in HEADER_SET]
+
+
 def _merge_loadgen_json(row: Dict[str, object], paths: RunPaths, loadgen_code: Optional[int]) -> None:
     record = None
     try:
@@ -327,6 +337,7 @@ def _merge_loadgen_json(row: Dict[str, object], paths: RunPaths, loadgen_code: O
     for key, value in record.items():
         if key in row and key not in ("backend", "profile"):
             row[key] = value
+    unknown = unknown_keys(record)
     row["status"] = None
     row["reason"] = None
     status = record.get("status") if record.get("status") in ("ok", "degraded", "failed") else "failed"
@@ -334,6 +345,9 @@ def _merge_loadgen_json(row: Dict[str, object], paths: RunPaths, loadgen_code: O
     if loadgen_code not in (0, None) and status != "failed":
         status, reason = "failed", "; ".join(r for r in (reason, f"loadgen exited {loadgen_code}") if r)
     _worsen(row, status, reason or "")
+    if unknown:
+        _worsen(row, "failed", f"loadgen JSON has keys results.csv's header lacks: {', '.join(unknown)} "
+                               "(add them to bench/bench_all/columns.py)")
     if previous_status:
         _worsen(row, str(previous_status), str(previous_reason or ""))
     elif previous_reason:

@@ -5,30 +5,24 @@ usage: summarize.py FILE.json [FILE.json ...]
 Prints one markdown table per benchmark family: rows = the family's variants (placement, units, leaves), columns =
 models, cells = the median of the family's headline counter (ns_per_unit, ns_per_round_trip, ns_per_yield,
 rss_per_unit_bytes / total_per_unit_bytes). Rows without a median (one repetition) fall back to the single run.
-Stdlib only.
+Stdlib only. Families, headline counters and name parsing come from scripts/tvt_results.py (the one
+results library, shared with the charts and the report).
 """
 import json
+import os
 import sys
 
-HEADLINE = {
-    "BM_SpawnJoin": ["ns_per_unit"],
-    "BM_SpawnMany": ["ns_per_unit"],
-    "BM_PingPong": ["ns_per_round_trip"],
-    "BM_Yield": ["ns_per_yield"],
-    "BM_Skynet": ["real_time_ms", "ns_per_unit"],
-    "BM_ParkedMemory": ["rss_per_unit_bytes", "total_per_unit_bytes"],
-}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import tvt_results as tr  # noqa: E402
+
+# family -> counters to tabulate: the per-unit headline counters, and skynet's whole-run time too
+HEADLINE = {family: (["real_time_ms"] if family == "BM_Skynet" else []) + [c for c, _, _ in counters]
+            for family, counters in tr.MICRO_HEADLINE.items()}
 
 
 def parse_name(run_name):
-    parts = run_name.split("/")
-    family, model, rest = parts[0], "?", []
-    for part in parts[1:]:
-        if part.startswith("model:"):
-            model = part[len("model:"):]
-        elif part not in ("manual_time", "real_time") and not part.startswith("iterations:"):
-            rest.append(part)
-    return family, model, "/".join(rest)
+    family, model, rest = tr.micro_name(run_name)
+    return family, model or "?", rest
 
 
 def read_json(path):

@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 
+#include "protocol/added_work.hpp"
 #include "protocol/chat.hpp"
 
 namespace tvt::protocol {
@@ -61,6 +62,7 @@ Verdict ComputeSession::consume(std::string_view in, std::string& out) {
       case LineSplitter::Status::too_long: close_reason_ = "compute line over the limit"; return Verdict::close;
       case LineSplitter::Status::line: break;
     }
+    added_work(added_work_);
     const auto request = parse_compute_line(line);
     if (request.kib) {
       append_digest(out, compute_digest(*request.kib));

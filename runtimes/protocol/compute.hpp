@@ -36,7 +36,7 @@ void append_digest(std::string& out, std::uint64_t digest);
 // without --offload). Back ends that offload use LineSplitter + parse_compute_line + compute_digest themselves.
 class ComputeSession {
  public:
-  explicit ComputeSession(const Limits& limits) : lines_(limits.max_line_bytes) {}
+  explicit ComputeSession(const Limits& limits) : lines_(limits.max_line_bytes), added_work_(limits.added_work) {}
 
   Verdict consume(std::string_view in, std::string& out);
   std::string_view close_reason() const { return close_reason_; }
@@ -44,6 +44,7 @@ class ComputeSession {
 
  private:
   LineSplitter lines_;
+  std::uint32_t added_work_;  // per line (added_work.hpp)
   std::string_view close_reason_;
 };
 static_assert(Session<ComputeSession>);

@@ -1,5 +1,6 @@
 #include "protocol/echo.hpp"
 
+#include "protocol/added_work.hpp"
 #include "protocol/partial_buffer.hpp"
 
 namespace tvt::protocol {
@@ -20,6 +21,7 @@ Verdict EchoSession::consume(std::string_view in, std::string& out) {
       close_reason_ = "echo line over the limit";
       return Verdict::close;
     }
+    added_work(added_work_);
     if (!partial_.empty()) {
       out.append(partial_);
       release(partial_);

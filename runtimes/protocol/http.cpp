@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "protocol/added_work.hpp"
 #include "protocol/partial_buffer.hpp"
 
 namespace tvt::protocol {
@@ -70,7 +71,9 @@ std::string_view strip_cr(std::string_view line) {
 }  // namespace
 
 HttpReplies::HttpReplies(const Limits& limits)
-    : max_header_bytes(limits.max_header_bytes), max_header_fields(limits.max_header_fields) {
+    : max_header_bytes(limits.max_header_bytes),
+      max_header_fields(limits.max_header_fields),
+      added_work(limits.added_work) {
   const auto body = make_body(limits.http_body_bytes);
   ok = reply_200(body, "", false);
   ok_keep_alive = reply_200(body, "keep-alive", false);
@@ -179,6 +182,7 @@ HttpSession::Step HttpSession::parse_one(std::string_view& in, std::string& out)
   if (content_length > max_body_bytes) return fail(r.payload_too_large, "http: request body too large", out);
 
   const bool http10 = version[7] == '0';
+  protocol::added_work(r.added_work);
   if (!keep_alive) {
     out.append(is_get ? r.ok_close : r.head_ok_close);
   } else if (http10) {

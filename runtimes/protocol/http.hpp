@@ -4,6 +4,7 @@
 // 405 and close; `Connection: close` (or HTTP/1.0 without keep-alive) -> answer, then close.
 // Request bodies announced with Content-Length are read and discarded; Transfer-Encoding is not supported (501).
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@ struct HttpReplies {
 
   std::size_t max_header_bytes;
   std::size_t max_header_fields;
+  std::uint32_t added_work;   // per request (added_work.hpp)
   std::string ok;             // 200, keep-alive (HTTP/1.1 default)
   std::string ok_keep_alive;  // 200 to an HTTP/1.0 client that asked for keep-alive
   std::string ok_close;       // 200 with Connection: close

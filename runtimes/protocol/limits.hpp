@@ -1,6 +1,7 @@
 #pragma once
 // Size limits shared by every workload; the server's options set them, the tests shrink them.
 #include <cstddef>
+#include <cstdint>
 
 namespace tvt::protocol {
 
@@ -10,6 +11,7 @@ struct Limits {
   std::size_t max_header_fields = 100;        // http: else 431
   std::size_t http_body_bytes = 13;           // http: size of the fixed 200 body ("Hello, World!")
   std::size_t chat_outbox_bytes = 256 * 1024; // chat: bytes queued per connection before messages are dropped
+  std::uint32_t added_work = 0;               // http, echo, compute: extra work per request (added_work.hpp)
 };
 
 }  // namespace tvt::protocol

@@ -157,6 +157,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-header-bytes", limits.max_header_bytes, "http: largest header section")->capture_default_str();
   app.add_option("--max-header-fields", limits.max_header_fields, "http: most header fields")->capture_default_str();
+  app.add_option("--added-work", limits.added_work,
+                 "Tests the regression gate: N more steps of fixed CPU work per http/echo/compute request, the same "
+                 "in every back end (0 = none)")
+      ->capture_default_str();
   app.add_flag("--list-backends", list,
                "Print the back ends as JSON Lines (name, summary, language, peer, threads_option, variants) and exit");
   bool list_workloads = false;

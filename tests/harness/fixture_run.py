@@ -24,6 +24,14 @@ BACKENDS = {  # name: (user bytes/conn, kernel bytes/conn, relative rps, p99 fac
     "coro-local": (450, 800, 1.12, 0.9), "coro": (600, 820, 1.04, 1.0), "asio": (2500, 850, 1.00, 1.1),
     "asio-mt": (2600, 880, 0.97, 1.2),
 }
+# Per-request costs (issue 13's wrk measurements at 1,000 connections): syscalls, context switches, server CPU µs,
+# and user-space instructions of the whole server path per request (callgrind case server-http).
+COSTS = {  # name: (syscalls_per_op, ctx_switches_per_op, server_cpu_us_per_op, instructions per request)
+    "threads": (2.11, 1.02, 11.8, 9000), "fiber": (2.18, 0.007, 8.1, 7000), "fiber-mt": (2.2, 0.05, 8.6, 7500),
+    "coro-local": (2.43, 0.069, 7.6, 6000), "coro": (2.99, 0.35, 8.4, 7200), "asio": (2.68, 0.006, 8.8, 8000),
+    "asio-mt": (2.7, 0.05, 9.4, 8500),
+}
+HEADER = columns.HEADER
 
 
 # ------------------------------------------------------------------------------------------- HdrHistogram encoder
@@ -71,13 +79,17 @@ def encode_hdr(values_us):
 
 # --------------------------------------------------------------------------------------------------- the folder
 def make(out, seed=1, scale_memory=1.0, scale_instructions=1.0, scale_rps=None, repetitions=1, noise=0.02,
-         profile="ci", gate_only=False, failed_row=False):
-    """gate_only: just results.csv, callgrind.csv and meta.json (what the gate reads; small enough to check in)."""
+         profile="ci", gate_only=False, failed_row=False, scale_cost=None, scale_counts=None):
+    """gate_only: just results.csv, callgrind.csv and meta.json (what the gate reads; small enough to check in).
+    scale_cost: back end -> factor on its CPU and instructions per request (a back end that much slower per request);
+    scale_counts: back end -> factor on its syscalls and context switches per request."""
     rng = random.Random(seed)
     os.makedirs(out, exist_ok=True)
     for sub in () if gate_only else ("logs", "timelines", "hdr", "charts"):
         os.makedirs(os.path.join(out, sub), exist_ok=True)
     scale_rps = scale_rps or {}
+    scale_cost = scale_cost or {}
+    scale_counts = scale_counts or {}
     rows = []
     index = 0
 
@@ -85,11 +97,11 @@ def make(out, seed=1, scale_memory=1.0, scale_instructions=1.0, scale_rps=None, 
         return x * (1 + rng.uniform(-noise, noise))
     for rep in range(repetitions):
         for workload, mode, counts in (("http", "closed", (100, 1000, 10000)), ("echo", "closed", (100, 1000)),
-                                       ("http", "idle", (100, 1000, 10000))):
+                                       ("http", "open", (100,)), ("http", "idle", (100, 1000, 10000))):
             for count in counts:
                 for backend, (user, kernel, rel, p99f) in BACKENDS.items():
                     index += 1
-                    row = {k: None for k in columns.HEADER}
+                    row = {k: None for k in HEADER}
                     stem = f"{backend}-{workload}-{mode}-{count}-r{rep}"
                     row.update(backend=backend, profile=profile, workload=workload, mode=mode, connections=count,
                                connections_established=count, duration_s=2.0, warmup_s=0.5, status="ok", reason="",
@@ -105,7 +117,15 @@ def make(out, seed=1, scale_memory=1.0, scale_instructions=1.0, scale_rps=None, 
                                    total_per_conn_bytes=round(u + k, 1), server_threads=count + 2
                                    if backend == "threads" else 2, server_rss_bytes=int(4e6 + u * count))
                     else:
+                        syscalls, switches, cpu_us, _ = COSTS[backend]
+                        cost, counts = scale_cost.get(backend, 1.0), scale_counts.get(backend, 1.0)
+                        row.update(syscalls_per_op=round(jitter(syscalls * counts), 4),
+                                   ctx_switches_per_op=round(jitter(switches * counts), 4))
+                        if mode == "open":
+                            row.update(server_cpu_us_per_op=round(jitter(cpu_us * cost), 3), target_rate=2000)
                         rps = jitter(80000 * rel * scale_rps.get(backend, 1.0) / (1 + count / 20000))
+                        if mode == "open":
+                            rps = jitter(2000.0)
                         p50 = 1e6 / rps * count * 0.5
                         p99 = p50 * 3 * p99f
                         row.update(requests=int(rps * 2), rps=round(rps, 1), p50_us=round(p50, 1),
@@ -133,7 +153,7 @@ def make(out, seed=1, scale_memory=1.0, scale_instructions=1.0, scale_rps=None, 
         rows[5].update(status="failed", reason="server died during the run (signal 11 (SIGSEGV))",
                        server_stderr_tail="fake: boom | fake: segfault", rps=None, errors=37)
     with open(os.path.join(out, "results.csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns.HEADER, lineterminator="\n")
+        writer = csv.DictWriter(f, fieldnames=HEADER, lineterminator="\n")
         writer.writeheader()
         for row in rows:
             writer.writerow({k: columns.csv_value(v) for k, v in row.items()})
@@ -144,11 +164,18 @@ def make(out, seed=1, scale_memory=1.0, scale_instructions=1.0, scale_rps=None, 
             for case, mult in (("spawn", 1.0), ("switch", 0.6), ("http-parse", 1.3)):
                 writer.writerow([model, case, int(base * mult * scale_instructions), "marked", "ok", "", 1.0,
                                  f"callgrind/{model}-{case}.out"])
+        for backend, (_, _, _, per_request) in COSTS.items():
+            writer.writerow([backend, "server-http", int(per_request * scale_instructions * scale_cost.get(backend, 1.0)),
+                             "per-request", "ok", "", 3.0, f"callgrind/server-{backend}-http.out"])
     if gate_only:
         pass
     else:
         _write_micro(out)
     _write_meta(out, profile, len(rows))
+    with open(os.path.join(out, "backends.jsonl"), "w") as f:
+        for name in BACKENDS:
+            f.write(json.dumps({"name": name, "summary": f"{name} (fixture)", "language": "C++", "peer": False,
+                                "threads_option": name.endswith("-mt"), "variants": []}) + "\n")
     return rows
 
 
@@ -158,13 +185,26 @@ def _write_micro(out):
         writer.writerow(["binary", "name", "family", "model", "run_name", "run_type", "aggregate_name",
                          "repetition_index", "repetitions", "threads", "iterations", "real_time_ns", "cpu_time_ns",
                          "time_unit", "real_time", "cpu_time", "counters", "error_message"])
-        for family, floor in (("BM_SpawnJoin", {"threads": 43000, "fiber": 120, "coro-local": 40, "coro": 400,
-                                                "asio": 430}),
-                              ("BM_Switch", {"threads": 11000, "fiber": 14, "coro-local": 4, "coro": 8})):
-            for model, t in floor.items():
-                name = f"{family}/model:{model}"
+        # per-unit headline counters as the cross-model suite reports them (bench/micro), one family run by a
+        # single model (compares nothing: the chart leaves it out), and one question with sizes that differ by model
+        per_unit = {
+            ("BM_SpawnJoin", "", "ns_per_unit"): {"threads": 34000, "fiber": 94, "coro-local": 71, "coro": 102,
+                                                  "asio": 436},
+            ("BM_PingPong", "placement:same-thread", "ns_per_round_trip"): {"threads": 3900, "fiber": 51,
+                                                                            "coro-local": 98, "coro": 123},
+            ("BM_PingPong", "placement:across-threads", "ns_per_round_trip"): {"threads": 29000, "coro": 127},
+            ("BM_Yield", "units:2", "ns_per_yield"): {"threads": 251, "fiber": 9.5, "coro-local": 15.6},
+            ("BM_Yield", "units:100", "ns_per_yield"): {"threads": 778, "fiber": 12.7, "coro-local": 16.5},
+            ("BM_ParkedMemory", "units:30642", "rss_per_unit_bytes"): {"threads": 8613},
+            ("BM_ParkedMemory", "units:100000", "rss_per_unit_bytes"): {"fiber": 4110, "coro-local": 301},
+            ("BM_Skynet", "leaves:10000", "ns_per_unit"): {"coro-pool": 900},
+        }
+        for (family, variant, counter), by_model in per_unit.items():
+            for model, value in by_model.items():
+                name = "/".join(p for p in (family, f"model:{model}", variant, "real_time") if p)
+                t = value * 1000  # an iteration runs many units: its time is not the answer
                 writer.writerow(["bench_micro_x", name + "_median", family, model, name, "aggregate", "median", "",
-                                 9, 1, 1000, t, t, "ns", t, t, "", ""])
+                                 9, 1, 1000, t, t, "ns", t, t, f"{counter}={value}", ""])
 
 
 def _write_meta(out, profile, runs):

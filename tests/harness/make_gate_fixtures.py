@@ -15,7 +15,10 @@ FIXTURES = {
     "noise": dict(seed=2),                                            # +-2 % jitter: inside every threshold
     "regression_memory": dict(seed=3, scale_memory=1.15),             # +15 % memory per connection
     "regression_instructions": dict(seed=4, scale_instructions=1.07),  # +7 % instructions
-    "regression_ratio": dict(seed=5, scale_rps={"coro-local": 0.3}),   # coro-local/threads -70 %
+    "regression_ratio": dict(seed=5, scale_rps={"coro-local": 0.3}),   # coro-local/threads -70 %, costs unchanged
+    "regression_counts": dict(seed=10, scale_counts={b: 1.15 for b in ALL}),  # +15 % syscalls, switches per request
+    # coro-local made 2x slower per request (CPU work added): -50 % throughput, twice the CPU and instructions
+    "slowdown_half": dict(seed=11, scale_rps={"coro-local": 0.5}, scale_cost={"coro-local": 2.0}),
     "failed_run": dict(seed=6, failed_row=True),                      # one run failed with errors
     "wallclock_baseline": dict(seed=7, repetitions=9, noise=0.03),
     "wallclock_noise": dict(seed=8, repetitions=9, noise=0.03),

@@ -126,6 +126,16 @@ class BenchAllFaults(unittest.TestCase):
         time.sleep(0.2)  # PDEATHSIG and group kills are asynchronous to the exit of bench_all
         self.assertEqual(self.fake.survivors(), [])
 
+    def test_a_loadgen_key_the_header_lacks_fails_the_row(self):
+        env = self.fake.env(FAKE_BACKENDS="ok", FAKE_LOADGEN_EXTRA_KEY="novel_metric_per_op")
+        out = self.bench_all(*QUICK, env=env)
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        _, rows = read_rows(self.only_run_dir())
+        self.assertEqual([r["status"] for r in rows], ["failed"])
+        self.assertIn("novel_metric_per_op", rows[0]["reason"])
+        self.assertIn("columns.py", rows[0]["reason"])
+        self.assertEqual(rows[0]["rps"], "50000.0")  # what the header holds is still recorded
+
     def test_never_overwrites_an_earlier_run(self):
         env = self.fake.env(FAKE_BACKENDS="ok")
         first = self.bench_all(*QUICK, "--run-name", "same", env=env)

@@ -3,6 +3,7 @@
 every chart of issue 7 is drawn as PNG and SVG, and the report holds the run description, headline ratios, tables,
 charts and the failed runs with their reasons. Exits 77 (ctest: skipped) for the charts part when no interpreter
 here can import matplotlib."""
+import json
 import os
 import shutil
 import subprocess
@@ -63,6 +64,14 @@ class Report(unittest.TestCase):
             for ext in ("png", "svg"):
                 path = os.path.join(self.folder, "charts", f"{name}.{ext}")
                 self.assertTrue(os.path.getsize(path) > 5000, path)
+        with open(os.path.join(self.folder, "charts", "index.json")) as f:
+            micro = next(c for c in json.load(f)["charts"] if c["name"] == "micro")
+        # per-unit questions, every model that answered in one panel; the question one model answered is left out
+        self.assertEqual(micro["panels"], {
+            "spawn + join one unit": ["threads", "fiber", "coro-local", "coro", "asio"],
+            "one round trip between two units (2 switches)": ["threads", "fiber", "coro-local", "coro"],
+            "one yield": ["threads", "fiber", "coro-local"],
+            "RSS per parked unit": ["threads", "fiber", "coro-local"]})
         md, page = self.report()
         for name in CHARTS:
             self.assertIn(f"charts/{name}.png", md)

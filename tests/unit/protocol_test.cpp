@@ -195,5 +195,22 @@ TEST(Workload, NamesRoundTrip) {
   EXPECT_FALSE(parse_workload("nope"));
 }
 
+// ---- added work (server --added-work, the knob that tests the regression gate) ----
+
+// The knob adds CPU work only: every workload answers the same bytes with the same verdicts, however split.
+TEST(AddedWork, LeavesEveryReplyUnchanged) {
+  Limits plain = small_limits();
+  Limits slowed = plain;
+  slowed.added_work = 1000;
+  const HttpReplies plain_http(plain), slowed_http(slowed);
+  const std::string http_in = std::string(get) + "HEAD /a HTTP/1.1\r\n\r\n";
+  expect_split_invariant([&] { return HttpSession(slowed_http); }, http_in,
+                         feed([&] { return HttpSession(plain_http); }, {http_in}));
+  expect_split_invariant([&] { return EchoSession(slowed); }, "a\nbc\n",
+                         feed([&] { return EchoSession(plain); }, {"a\nbc\n"}));
+  expect_split_invariant([&] { return ComputeSession(slowed); }, "1\nx\n",
+                         feed([&] { return ComputeSession(plain); }, {"1\nx\n"}));
+}
+
 }  // namespace
 }  // namespace tvt::protocol

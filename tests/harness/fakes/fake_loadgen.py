@@ -2,7 +2,7 @@
 """A stand-in for `loadgen`: takes the contract's arguments, "runs" for warmup + duration + hold while watching the
 server pid, and writes the contract's JSON record (status failed if the server vanished). With
 FAKE_LOADGEN_CHILD=1 it forks a worker that sleeps, as the real loadgen's worker processes would; FAKE_PID_DIR
-collects pids. The requests/s it reports depend on the back-end-free workload only, so tests can predict them.
+collects pids; FAKE_LOADGEN_EXTRA_KEY=K adds a key K the header lacks. The requests/s it reports depend on the back-end-free workload only, so tests can predict them.
 """
 import argparse
 import json
@@ -61,6 +61,8 @@ def main():
                       server_rss_bytes=(4 << 20) + 2048 * args.connections, rss_per_conn_bytes=2048.0,
                       kernel_per_conn_bytes=1024.0, total_per_conn_bytes=3072.0, server_threads=1,
                       server_cpu_s=0.5, fd_leak=False)
+    if os.environ.get("FAKE_LOADGEN_EXTRA_KEY"):  # a measurement results.csv has no column for
+        record[os.environ["FAKE_LOADGEN_EXTRA_KEY"]] = 1.5
     if args.timeline:
         with open(args.timeline, "w") as f:
             f.write("t_s,requests,errors,p50_us,p99_us,server_rss_bytes\n")
