@@ -6,13 +6,15 @@ Judged (stable on a shared 2-core machine; thresholds from measured scatter, see
 - memory per idle connection (rss_per_conn_bytes) per back end and count;
 - callgrind instruction counts: the micro hot paths (model x case) and the whole server path per request
   (`server-<workload>` cases, extras.py);
-- cost counts per request (syscalls_per_op, ctx_switches_per_op, instructions_per_op) and server CPU µs per request
-  (server_cpu_us_per_op) of the http and echo rows at a fixed open-loop rate;
+- cost counts per request (syscalls_per_op, ctx_switches_per_op, instructions_per_op) of the http and echo rows at a
+  fixed open-loop rate;
 - wall-clock (absolute requests/s, micro real time) only with >= MIN_REPETITIONS on both sides and a significant
   Mann-Whitney U test, else "unreliable" (never fails).
-Warned, never failed: degraded rows, and same-run ratios of requests/s to the reference back end. Between ci runs
-of unchanged code the ratios scattered by up to 46 % (the client caps every async back end), so they cannot tell a
-regression from noise.
+Warned, never failed: degraded rows; same-run ratios of requests/s to the reference back end (between ci runs of
+unchanged code they scattered by up to 46 %: the client caps every async back end); and server CPU µs per request at
+the fixed rate, which is a time: two back-to-back clean ci runs on a quiet machine here moved it by +21 % to +60 %
+on eight back ends (ci-base-1 -> ci-base-2, 2026-11-29), so one run against the baseline cannot tell a regression
+from noise. A slowdown in the server's own work shows in instructions per request (callgrind, within 0.2 %).
 """
 import math
 import statistics
@@ -45,7 +47,8 @@ RULES = {
     "syscalls_per_op": Rule(0.10, False, floor=0.05),
     "ctx_switches_per_op": Rule(0.10, False, floor=0.05),
     "instructions_per_op": Rule(0.05, False),
-    "server_cpu_us_per_op": Rule(0.15, False, floor=0.3, unit="µs"),  # spread 17-29 % loaded, 1-12 % quiet
+    # A time: +21..+60 % between two clean back-to-back ci runs here (module docstring), so it only warns.
+    "server_cpu_us_per_op": Rule(0.15, False, floor=0.3, unit="µs", warn_only=True),
     "rps_ratio": Rule(0.50, True, warn_only=True),
     "rps": Rule(0.05, True),            # wall-clock: only with >= 9 repetitions and a significant U test
     "micro_real_time_ns": Rule(0.05, False),

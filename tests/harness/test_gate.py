@@ -67,12 +67,12 @@ class GateFixtures(unittest.TestCase):
         self.assertEqual(kinds, {"syscalls_per_op", "ctx_switches_per_op"}, text)
 
     def test_a_back_end_twice_as_slow_fails(self):
-        """-50 % throughput from twice the work per request: the ratio to threads only warns (it scatters by up to
-        46 % between clean ci runs), the costs per request fail."""
+        """-50 % throughput from twice the work per request: the ratio to threads and the CPU time per request only
+        warn (times: they scatter by up to 46 % and 60 % between clean ci runs), the instructions per request fail."""
         code, text = run_gate(fixture("slowdown_half"), fixture("baseline"))
         self.assertEqual(code, 1, text)
         bad = verdicts(text)
-        self.assertEqual({line.split()[0] for line in bad}, {"instructions", "server_cpu_us_per_op"}, text)
+        self.assertEqual({line.split()[0] for line in bad}, {"instructions"}, text)
         self.assertTrue(all(line.split()[1] == "coro-local" for line in bad), text)
         self.assertIn("warning", text)
 
@@ -118,9 +118,8 @@ class GateFixtures(unittest.TestCase):
             code, text = run_gate(fixture("noise"), better)
         self.assertEqual(code, 1, text)
         kinds = {line.split()[0] for line in verdicts(text)}
-        # Same-run ratios only warn, so a 20 % better baseline is caught by the tight metrics alone.
-        self.assertEqual({"rss_per_conn_bytes", "instructions", "syscalls_per_op", "ctx_switches_per_op",
-                          "server_cpu_us_per_op"}, kinds, text)
+        # Same-run ratios and CPU time only warn, so a 20 % better baseline is caught by the tight metrics alone.
+        self.assertEqual({"rss_per_conn_bytes", "instructions", "syscalls_per_op", "ctx_switches_per_op"}, kinds, text)
         self.assertEqual(gate_baseline.self_check(fixture("noise"), out=io.StringIO()), 0)
 
     def test_baseline_20_percent_better_than_the_committed_baseline(self):
