@@ -49,10 +49,14 @@ class Hostile : public ::testing::TestWithParam<std::string> {
 
   // Resident memory may stay above idle by this much after a case: allocator caches, a thread-stack cache and the
   // like keep some pages (a fiber stack pool after a 500-connection burst: ~4 MB), and a garbage-collected runtime
-  // keeps its grown heap (the Go peer: 8.3 MB above idle after 70,000 connections; Go returns it to the OS in the
-  // background, minutes later). Leaks per connection are caught by rounds of the same case
-  // (see TenThousandConnectionsThatVanish), not by this margin.
+  // keeps some of its grown heap. Leaks per connection are caught by rounds of the same case
+  // (TenThousandConnectionsThatVanish), not by this margin.
   static constexpr std::size_t rss_margin_bytes = 12 * 1024 * 1024;
+
+  // For a case that judges the server's memory itself, by its trend over rounds: the level after it is not checked
+  // against idle. After 70,000 connections a garbage-collected runtime keeps its grown heap (the Go peer: 8 to 12.5 MB
+  // above idle, returned to the OS in the background minutes later), which is no leak and no fixed margin fits.
+  void memory_judged_by_the_case() { memory_judged_by_case_ = true; }
 
   const std::string& backend() const { return GetParam(); }
 
@@ -119,7 +123,7 @@ class Hostile : public ::testing::TestWithParam<std::string> {
       const bool rss_back = eventually(
           [&] {
             rss = vm_rss_bytes(pid).value_or(0);
-            return !check_memory || rss <= s.idle_rss_bytes + rss_margin_bytes;
+            return !check_memory || memory_judged_by_case_ || rss <= s.idle_rss_bytes + rss_margin_bytes;
           },
           std::chrono::milliseconds(3000));
       EXPECT_TRUE(rss_back) << "RSS did not return to idle: idle " << s.idle_rss_bytes << " B, now " << rss << " B";
@@ -135,6 +139,7 @@ class Hostile : public ::testing::TestWithParam<std::string> {
   }
 
   std::vector<Started> started_;
+  bool memory_judged_by_case_ = false;
   bool skip_teardown_checks_ = false;
 };
 

@@ -309,6 +309,7 @@ TEST_P(Hostile, HalfCloseStillGetsTheRepliesThenClose) {
 // (~280 B per connection, however noisy the rounds).
 TEST_P(Hostile, TenThousandConnectionsThatVanish) {
   auto& server = start("http");
+  memory_judged_by_the_case();
   constexpr int per_round = 10'000;
   constexpr int batch = 500;
   constexpr int measured_rounds = 6;
