@@ -34,6 +34,7 @@
 
 #include "asio/chat_hub.hpp"
 #include "asio/deadline.hpp"
+#include "asio/log_exception.hpp"
 #include "net/log.hpp"
 #include "net/unique_fd.hpp"
 #include "protocol/partial_buffer.hpp"
@@ -49,16 +50,6 @@ using asio::ip::tcp;
 // Per connection, like Asio's examples: a read buffer in the coroutine frame, replies gathered in one string.
 constexpr std::size_t read_buffer_bytes = 1024;
 constexpr std::size_t keep_reply_bytes = 4 * 1024;  // a larger reply buffer is given back once sent
-
-void log_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    static net::RateLimitedLog log;
-    log.write("connection ended by an exception: %s", ex.what());
-  }
-}
 
 void log_close_reason(std::string_view reason) {
   if (reason.empty()) return;

@@ -12,6 +12,7 @@
 #include <exception>
 
 #include "asio/deadline.hpp"
+#include "asio/log_exception.hpp"
 #include "net/log.hpp"
 #include "protocol/chat.hpp"
 #include "protocol/chat_outbox.hpp"
@@ -77,16 +78,6 @@ class ChatConnection : public std::enable_shared_from_this<ChatConnection> {
   bool server_closes_ = false;
   std::array<char, 1024> read_buffer_;  // small, like Asio's examples; deliberately uninitialised
 };
-
-void log_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    static net::RateLimitedLog log;
-    log.write("chat connection ended by an exception: %s", ex.what());
-  }
-}
 
 awaitable<void> ChatConnection::run() {
   co_spawn(socket_.get_executor(), write_loop(shared_from_this()), log_exception);
