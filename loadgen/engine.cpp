@@ -14,6 +14,7 @@
 #include <memory>
 #include <queue>
 
+#include "loadgen/cpu_time.hpp"
 #include "loadgen/send_wait.hpp"
 #include "loadgen/workload_codec.hpp"
 
@@ -99,7 +100,7 @@ class EngineThread {
     recv_buffer_ = std::make_unique<char[]>(recv_buffer_bytes);
     scheduled_ = options_.mode == Mode::open || chat;
     lateness_.threshold_ns = static_cast<std::int64_t>(options_.late_threshold_us * 1000);
-    spin_ns_ = static_cast<std::int64_t>(options_.spin_us * 1000);
+    spin_ns_ = spin_window_ns(options_.spin_us, options_.worker ? 0 : options_.threads, cpus_allowed(0).value_or(1));
     if (scheduled_) {
       // Precomputed before the first connect; a second past the window covers a late go.
       const auto span = static_cast<std::int64_t>((options_.warmup_s + options_.duration_s + 1) * ns_per_s);

@@ -11,4 +11,9 @@ std::int64_t wait_timeout_ns(std::int64_t now_ns, std::int64_t wake_ns, std::int
   return std::max<std::int64_t>(0, std::min(wake_ns, spin_from) - now_ns);
 }
 
+std::int64_t spin_window_ns(double spin_us, std::uint32_t engine_threads, int cpus_allowed) {
+  if (engine_threads == 0 || static_cast<std::int64_t>(engine_threads) > cpus_allowed) return 0;
+  return static_cast<std::int64_t>(spin_us * 1000);
+}
+
 }  // namespace tvt::loadgen

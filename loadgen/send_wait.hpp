@@ -16,4 +16,9 @@ namespace tvt::loadgen {
 // time past wake_ns: no send to keep).
 std::int64_t wait_timeout_ns(std::int64_t now_ns, std::int64_t wake_ns, std::int64_t next_send_ns, std::int64_t spin_ns);
 
+// The spin window an engine thread uses for --spin-us: none when the process's engine threads (`engine_threads`; a
+// worker process does not know its siblings and passes 0) outnumber the CPUs it may run on, because spinning threads
+// that share a core take it from each other for whole scheduler slices, far later than any wake-up.
+std::int64_t spin_window_ns(double spin_us, std::uint32_t engine_threads, int cpus_allowed);
+
 }  // namespace tvt::loadgen

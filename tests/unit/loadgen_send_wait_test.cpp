@@ -1,5 +1,6 @@
 // The engine's wait before a scheduled send: block until spin_ns before the due time, then poll; other wake-ups and
-// "no send" (never) leave the plain timeout; nothing overflows near INT64_MAX.
+// "no send" (never) leave the plain timeout; nothing overflows near INT64_MAX; no spinning where engine threads
+// would share a core.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -36,6 +37,14 @@ TEST(LoadgenSendWait, NoSendOrNoSpinBlocksToTheWakeUp) {
   EXPECT_EQ(wait_timeout_ns(1'000 * us, 1'300 * us, 1'200 * us, 0), 200 * us);  // --spin-us 0: block to the due
   // A huge spin window polls whenever a send is scheduled, but never overflows.
   EXPECT_EQ(wait_timeout_ns(1'000 * us, 1'300 * us, 1'200 * us, never), 0);
+}
+
+TEST(LoadgenSendWait, NoSpinWhenEngineThreadsShareACore) {
+  EXPECT_EQ(spin_window_ns(50, 1, 1), 50 * us);
+  EXPECT_EQ(spin_window_ns(50, 2, 2), 50 * us);
+  EXPECT_EQ(spin_window_ns(50, 2, 1), 0);  // two spinning threads on one core
+  EXPECT_EQ(spin_window_ns(50, 0, 8), 0);  // a worker process: its siblings may share the cores
+  EXPECT_EQ(spin_window_ns(0, 1, 2), 0);
 }
 
 }  // namespace
