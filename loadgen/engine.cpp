@@ -684,9 +684,14 @@ RunResult EngineThread<Codec>::run() {
     // A scheduled send next: block only until spin_ns before it, then poll (send_wait.hpp).
     const std::int64_t next_send =
         scheduled_ && phase_ == Phase::running && !timers_.empty() ? timers_.top().due_ns : ArrivalSchedule::never;
-    const std::int64_t wait_ns = wait_timeout_ns(monotonic_ns(), wake, next_send, spin_ns_);
+    const std::int64_t before_wait = monotonic_ns();
+    const std::int64_t wait_ns = wait_timeout_ns(before_wait, wake, next_send, spin_ns_);
     timespec timeout{static_cast<time_t>(wait_ns / ns_per_s), static_cast<long>(wait_ns % ns_per_s)};
     const int n = ::epoll_pwait2(epoll_fd_, events, max_events, &timeout, nullptr);
+    // An empty poll while nothing is due is time the thread chose to spin, not work: the client's busy share
+    // (cost.hpp, `bound`) leaves it out.
+    if (n == 0 && wait_ns == 0 && wake > before_wait && in_window(before_wait))
+      result_.counters.spin_ns += monotonic_ns() - before_wait;
     for (int i = 0; i < n; ++i) on_event(conns_[events[i].data.u32], events[i].events);
   }
   phase_ = Phase::done;

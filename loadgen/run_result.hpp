@@ -39,6 +39,7 @@ struct Counters {
   std::int64_t dropped_by_policy = 0;    // sum of the server's DROPPED n notices
   std::int64_t connect_start_ns = 0;     // min over workers (CLOCK_MONOTONIC, system-wide)
   std::int64_t all_ready_ns = 0;         // max over workers
+  std::int64_t spin_ns = 0;              // open loop / chat: time in the window spent in empty polls for a due send
 
   std::int64_t errors() const {
     return errors_connect + errors_reset + errors_timeout + errors_bad_reply + errors_closed;
