@@ -29,7 +29,7 @@ struct Counters {
   std::int64_t open_at_end = 0;          // connections still open when the measured window ended
   std::int64_t scheduled_sends = 0;      // open loop / chat: sends due in the measured window
   std::int64_t dropped_sends = 0;        // of those, not sent in the window
-  std::int64_t late_sends = 0;           // of those, sent more than --late-threshold-us after they were due
+  std::int64_t late_sends = 0;           // sends due or leaving in the window, more than --late-threshold-us late
   std::int64_t worst_lateness_ns = 0;    // max over workers
   std::int64_t chat_sent = 0;            // every message posted (warmup included)
   std::int64_t chat_expected = 0;        // sum over posted messages of the group's size
