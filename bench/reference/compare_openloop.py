@@ -26,7 +26,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import Server  # noqa: E402  (the same pinned server start/stop as compare.py)
+from compare import Server, summary  # noqa: E402  (compare.py's pinned server start/stop and median (min..max))
 
 REFERENCE_CLIENTS = ("ref", "ref-block")
 KEYS = ("p50_us", "p99_us", "uncorrected_p50_us", "uncorrected_p99_us", "achieved_rate", "late_sends",
@@ -69,13 +69,6 @@ def one_run(bin_dir, backend, client, loadgens, args):
         return run_loadgen(loadgens[client], s.port, s.pid, args)
     finally:
         s.stop()
-
-
-def summary(values):
-    values = [v for v in values if v is not None]
-    if not values:
-        return "-"
-    return f"{statistics.median(values):,.1f} ({min(values):,.1f}..{max(values):,.1f})"
 
 
 def main():
