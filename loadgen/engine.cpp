@@ -372,11 +372,9 @@ void EngineThread<Codec>::chat_post(Conn& c, std::int64_t now) {
 template <class Codec>
 void EngineThread<Codec>::account_send(Conn& c, std::int64_t due, std::int64_t now) {
   // Lateness is the client's own delay (timer wake-up, other connections' work, a reply still out), kept apart
-  // from latency so a run can show it kept its schedule. A send counts if it was due in the window or left in it:
-  // a client so far behind that its sends in the window were all due in the warm-up is the latest of all.
-  const bool due_in_window = due >= window_start_ns_ && due < window_end_ns_;
-  if (due_in_window || (now >= window_start_ns_ && now < window_end_ns_)) lateness_.add(due, now);
-  if (due_in_window) {
+  // from latency so a run can show it kept its schedule.
+  if (lateness_in_window(due, now, window_start_ns_, window_end_ns_)) lateness_.add(due, now);
+  if (due >= window_start_ns_ && due < window_end_ns_) {
     if (c.last_send_ns >= window_start_ns_) {
       const double units = static_cast<double>(now - c.last_send_ns) * gap_units_per_mean / schedule_.mean_gap_ns();
       result_.intervals[static_cast<std::size_t>(HistKind::send_gaps)][interval_of(now)].record(
