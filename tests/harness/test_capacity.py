@@ -266,6 +266,23 @@ class BenchAllSearch(unittest.TestCase):
             self.assertAlmostEqual(float(r["target_rate"]), round(cap * float(r["offered_fraction"])), delta=1)
             self.assertTrue(r["hdr_log"] or r["timeline"], r)  # sweep points keep their files
         self.assertEqual(sweep[-1]["server_exit"], "0")
+        self.charts_draw(self.run_dir(), ["latency_load", "capacity"])
+
+    def charts_draw(self, run_dir, names):
+        """scripts/charts.py draws the search charts when some python here has matplotlib (else: not tested)."""
+        found = subprocess.run([os.path.join(REPO, "scripts", "find-python")], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)
+        plot_python = found.stdout.decode().strip()
+        if found.returncode != 0 or not plot_python:
+            print("charts: no matplotlib python here; chart check skipped", file=sys.stderr)
+            return
+        out = subprocess.run([plot_python, os.path.join(REPO, "scripts", "charts.py"), run_dir],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        with open(os.path.join(run_dir, "charts", "index.json")) as f:
+            drawn = [c["name"] for c in json.load(f)["charts"]]
+        for name in names:
+            self.assertIn(name, drawn, out.stderr.decode())
 
     def test_a_cap_that_cannot_be_set_fails_the_row_and_starts_no_server(self):
         os.makedirs(self.cgroups)
