@@ -116,7 +116,8 @@ class CpuCap:
         _write(os.path.join(self.path, "cgroup.procs"), str(os.getpid()))
 
     def usage_note(self) -> str:
-        """How often the cap bit (v1 cpu.stat nr_throttled/nr_periods, v2 the same keys), for the row's reason."""
+        """How often the cap bit: "throttled in T of P periods" (cpu.stat's nr_throttled and nr_periods, v1 and v2;
+        P counts the periods in which a member ran)."""
         if not self.path:
             return ""
         try:
