@@ -3,8 +3,9 @@
 Capacity: the highest offered open-loop rate R at which a short loadgen run (`--mode open --rate R`) achieves
 >= `achieved` x R (default 99 %) with corrected p99 <= the SLO (default 10 ms), no errors and every connection
 established. `search()` brackets, then bisects:
-- start: this back end's capacity in this cell from an earlier repetition (expansion factor 1.1), else another back
-  end's in the same cell and run (factor 1.5), else START_RATE (factor 2); the factor squares after each step that
+- start: this back end's capacity in this cell from an earlier repetition (expansion factor 1 + precision: two steps
+  when it held), else another back end's in the same cell and run (factor 1.5), else START_RATE (factor 2); the factor
+  squares after each step that
   does not close the bracket (up to 4), so a wrong hint costs a step or two, not a dozen;
 - bisection at the geometric midpoint until highest pass / lowest fail <= 1 + precision (default 5 %);
 - bounds: at most max_steps loadgen runs and max_time_s seconds per search, rates within [min_rate, max_rate]. A search
@@ -32,8 +33,9 @@ from profiles import RunSpec
 
 START_RATE = 20_000.0
 SWEEP_FRACTIONS = (0.1, 0.25, 0.4, 0.55, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2)
-STEP_OVERHEAD_S = 0.8        # loadgen start, connect, close and the server's fds settling, beyond warmup + duration
-TYPICAL_STEPS = 6            # for estimates: a first search ~7-8, one with an earlier repetition's hint 3
+STEP_OVERHEAD_S = 0.3        # loadgen start, connect, close and the server's fds settling, beyond warmup + duration
+                             # (measured: 1.16-1.22 s steps for 1.0 s windows at 100 connections, ~1.55 s for 1.25 s at 1,000)
+TYPICAL_STEPS = 5            # for estimates: a first search 6-8 steps, one from an earlier repetition's capacity 2-4
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def search(step: Callable[[float], Step], bounds: Bounds, start: float, factor: 
         else:
             hi = rate
         if lo and hi:
-            if hi / lo.rate <= 1.0 + bounds.precision:
+            if hi / lo.rate <= (1.0 + bounds.precision) * (1.0 + 1e-4):  # slack: rates are whole requests/s
                 return outcome("ok", "")
             rate = math.sqrt(lo.rate * hi)
         elif lo:
@@ -168,11 +170,12 @@ class Knowledge:
     def own(self, spec: RunSpec) -> Optional[float]:
         return self.found.get(self.key(spec))
 
-    def start(self, spec: RunSpec) -> Tuple[float, float]:
-        """(first rate, expansion factor) for a search of spec."""
+    def start(self, spec: RunSpec, precision: float = 0.05) -> Tuple[float, float]:
+        """(first rate, expansion factor) for a search of spec. From this back end's own earlier capacity the first
+        step is one precision away, so a capacity that held within the precision costs two steps."""
         mine = self.own(spec)
         if mine:
-            return mine, 1.1
+            return mine, 1.0 + precision
         peers = [v for k, v in self.found.items() if k[2:] == self.cell(spec)]
         if peers:
             return sorted(peers)[len(peers) // 2], 1.5
@@ -262,7 +265,7 @@ def run(spec: RunSpec, profile: str, run_index: int, run_dir: str, server: str, 
         searcher = _Searcher(capacity_spec, row, served, run_dir, loadgen, pinning, bounds)
         capacity = knowledge.own(spec) if spec.search == "sweep" else None
         if capacity is None:
-            first, factor = knowledge.start(spec)
+            first, factor = knowledge.start(spec, bounds.precision)
             result = search(searcher.step, bounds, first, factor)
             _fill_capacity_row(row, result, searcher, bounds)
             rows.append(row)
