@@ -147,6 +147,28 @@ class Search(unittest.TestCase):
         self.assertEqual(k.start(spec), (70_000.0, 1.05))
 
 
+class CellFields(unittest.TestCase):
+    def test_expand_carries_cap_search_slo_and_interleaves_per_cell_repetitions(self):
+        import backends
+        import profiles
+        cells = (profiles.Cell("http", "open", (100,), cpu_cap=0.5, search="capacity", repetitions=3, slo_ms=5.0),
+                 profiles.Cell("echo", "closed", (100,)))
+        profile = profiles.Profile("t", cells, repetitions=1)
+        both = [backends.Backend(n, "", "C++", False, False, ()) for n in ("a", "b")]
+        specs = profiles.expand(profile, both, ["http", "echo"], 19000)
+        self.assertEqual([(s.repetition, s.workload, s.backend) for s in specs],
+                         [(0, "http", "a"), (0, "http", "b"), (0, "echo", "a"), (0, "echo", "b"),
+                          (1, "http", "a"), (1, "http", "b"), (2, "http", "a"), (2, "http", "b")])
+        first = specs[0]
+        self.assertEqual((first.cpu_cap, first.search, first.slo_ms), (0.5, "capacity", 5.0))
+        self.assertEqual(first.stem, "a-http-open-100-cap0.5capacity-r0")
+        self.assertEqual(specs[2].stem, "a-echo-closed-100-r0")  # plain cells keep their names
+        # --repetitions overrides every cell's count; --cpu-cap and --slo-ms every cell's value
+        specs = profiles.expand(profile, both, ["http", "echo"], 19000, 2, {"cpu_cap": 1.5, "slo_ms": 20.0})
+        self.assertEqual(len(specs), 8)
+        self.assertEqual({(s.cpu_cap, s.slo_ms) for s in specs}, {(1.5, 20.0)})
+
+
 class CgroupWriter(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="tvt-cgroup-")
