@@ -35,6 +35,7 @@ START_RATE = 20_000.0
 SWEEP_FRACTIONS = (0.1, 0.25, 0.4, 0.55, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2)
 STEP_OVERHEAD_S = 0.3        # loadgen start, connect, close and the server's fds settling, beyond warmup + duration
                              # (measured: 1.16-1.22 s steps for 1.0 s windows at 100 connections, ~1.55 s for 1.25 s at 1,000)
+NOT_CAP_BOUND_SHARE = 0.5    # at capacity a capped server below this share of its cap is flagged (below)
 TYPICAL_STEPS = 5            # for estimates: a first search 6-8 steps, one from an earlier repetition's capacity 2-4
 
 
@@ -314,6 +315,15 @@ def _fill_capacity_row(row: Dict[str, object], result: Outcome, searcher: _Searc
         runner._worsen(row, result.status, result.reason)
     if result.best and str(result.best.record.get("bound")) == "client":
         runner._worsen(row, "degraded", "client-bound at capacity: the figure measured loadgen as much as the server")
+    # Under a cap, a server at its capacity is busy for most of its quota. One far below it broke the SLO for another
+    # reason (a busy machine delaying its wake-ups, the client, the back end's own latency): the figure is not the
+    # capped server's capacity, and says so.
+    cap, util = row.get("cpu_cap"), row.get("server_cpu_util")
+    if result.best and isinstance(cap, (int, float)) and cap and isinstance(util, (int, float)) \
+            and util < NOT_CAP_BOUND_SHARE * cap:
+        runner._worsen(row, "degraded", f"not cap-bound at capacity: the server used {util:.2f} of its {cap:g} "
+                                        "cores, so the SLO broke for another reason (a busy machine, the client, "
+                                        "or the back end's own latency)")
 
 
 def _sweep(spec: RunSpec, profile: str, run_index: int, searcher: _Searcher, capacity: Optional[float],

@@ -308,6 +308,21 @@ class BenchAllSearch(unittest.TestCase):
         for name in names:
             self.assertIn(name, drawn, out.stderr.decode())
 
+    def test_a_capped_server_far_below_its_cap_at_capacity_is_flagged(self):
+        row = {"cpu_cap": 0.5, "status": None, "reason": None}
+        best = capacity.Step(5000.0, True, "", {"server_cpu_util": 0.07, "status": "ok"})
+        result = capacity.Outcome(5000.0, [best], "ok", "", best)
+
+        class Searcher:
+            steps_path, run_dir = "/r/logs/x.steps.jsonl", "/r"
+        capacity._fill_capacity_row(row, result, Searcher(), capacity.Bounds())
+        self.assertEqual(row["status"], "degraded")
+        self.assertIn("not cap-bound at capacity: the server used 0.07 of its 0.5 cores", row["reason"])
+        row = {"cpu_cap": 0.5, "status": None, "reason": None}
+        best.record["server_cpu_util"] = 0.47
+        capacity._fill_capacity_row(row, result, Searcher(), capacity.Bounds())
+        self.assertEqual((row["status"], row["reason"]), ("ok", ""))
+
     def test_a_cap_that_cannot_be_set_fails_the_row_and_starts_no_server(self):
         os.makedirs(self.cgroups)
         out = self.bench_all("--search", "capacity", "--cpu-cap", "0.5", TVT_CGROUP_ROOT=self.cgroups)
