@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """bench_all --search capacity with a real server in a real CPU cap (issue 13.4): coro-local, http, 100 connections,
-half a core, ~1 s steps, a 25 s search bound and a 50 ms SLO (the test checks the mechanics, and must hold on a
+half a core, ~1 s steps, a 25 s search bound and a 500 ms SLO (the test checks the mechanics, and must hold on a
 loaded machine). The row must carry a capacity, the cap, the steps and their side
 file; the server must have run inside the cap (the cgroup's cpu.stat counted periods in which it ran, and no step's
 server used more than the cap), and no cgroup may be left behind.
@@ -36,7 +36,7 @@ def main(bin_dir: str) -> int:
         results = os.path.join(build, "results")
         argv = [sys.executable, os.path.join(REPO, "bench", "bench_all", "bench_all.py"), "--build-dir", build,
                 "--results", results, "--run-name", "capacity", "--profile", "ci", "--search", "capacity",
-                "--cpu-cap", "0.5", "--slo-ms", "50", "--backends", "coro-local", "--workloads", "http", "--connections", "100",
+                "--cpu-cap", "0.5", "--slo-ms", "500", "--backends", "coro-local", "--workloads", "http", "--connections", "100",
                 "--duration", "0.8", "--warmup", "0.2", "--search-max-s", "25", "--skip-micro", "--skip-callgrind",
                 "--skip-report"]
         out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=100)
@@ -54,11 +54,11 @@ def main(bin_dir: str) -> int:
         row = rows[0]
         checks = [
             (row["status"] in ("ok", "degraded"), f"status {row['status']}: {row['reason']}"),
-            (row["search"] == "capacity" and row["cpu_cap"] == "0.5" and row["slo_ms"] == "50.0",
+            (row["search"] == "capacity" and row["cpu_cap"] == "0.5" and row["slo_ms"] == "500.0",
              f"search/cpu_cap/slo_ms {row['search']}/{row['cpu_cap']}/{row['slo_ms']}"),
             (float(row["capacity_rps_at_slo"] or 0) > 1000, f"capacity {row['capacity_rps_at_slo']}"),
             (int(row["search_steps"] or 0) >= 2, f"search_steps {row['search_steps']}"),
-            (float(row["p99_us"] or 1e9) <= 50_000, f"p99 {row['p99_us']} us at capacity"),
+            (float(row["p99_us"] or 1e9) <= 500_000, f"p99 {row['p99_us']} us at capacity"),
         ]
         failures += [why for ok, why in checks if not ok]
         steps = [json.loads(line) for line in open(os.path.join(run_dir, row["steps_log"]))]
