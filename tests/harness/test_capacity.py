@@ -169,6 +169,20 @@ class CellFields(unittest.TestCase):
         self.assertEqual({(s.cpu_cap, s.slo_ms) for s in specs}, {(1.5, 20.0)})
 
 
+class BoundUnderCap(unittest.TestCase):
+    def test_a_server_busy_at_its_cap_is_the_bound_side(self):
+        import runner
+        cases = [({"cpu_cap": 0.5, "server_cpu_util": 0.47, "bound": "neither"}, "server"),
+                 ({"cpu_cap": 0.5, "server_cpu_util": 0.47, "client_cpu_util": 0.92, "bound": "client"}, "server"),
+                 ({"cpu_cap": 0.5, "server_cpu_util": 0.46, "client_cpu_util": 0.95, "bound": "client"}, "client"),
+                 ({"cpu_cap": 0.5, "server_cpu_util": 0.40, "client_cpu_util": 0.95, "bound": "client"}, "client"),
+                 ({"cpu_cap": 0.5, "server_cpu_util": 0.2, "bound": "neither"}, "neither"),
+                 ({"cpu_cap": None, "server_cpu_util": 0.47, "bound": "neither"}, "neither")]
+        for row, bound in cases:
+            runner._bound_under_cap(row)
+            self.assertEqual(row["bound"], bound, row)
+
+
 class CgroupWriter(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="tvt-cgroup-")
