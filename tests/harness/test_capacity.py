@@ -176,7 +176,7 @@ class BoundUnderCap(unittest.TestCase):
                  ({"cpu_cap": 0.5, "server_cpu_util": 0.47, "client_cpu_util": 0.92, "bound": "client"}, "server"),
                  ({"cpu_cap": 0.5, "server_cpu_util": 0.46, "client_cpu_util": 0.95, "bound": "client"}, "client"),
                  ({"cpu_cap": 0.5, "server_cpu_util": 0.40, "client_cpu_util": 0.95, "bound": "client"}, "client"),
-                 ({"cpu_cap": 0.5, "server_cpu_util": 0.2, "bound": "neither"}, "neither"),
+                 ({"cpu_cap": 0.5, "server_cpu_util": 0.40, "bound": "neither"}, "neither"),
                  ({"cpu_cap": None, "server_cpu_util": 0.47, "bound": "neither"}, "neither")]
         for row, bound in cases:
             runner._bound_under_cap(row)
