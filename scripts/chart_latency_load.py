@@ -70,12 +70,11 @@ def latency_load(charts, kit) -> None:
     labels = sorted(handles, key=charts.r.order_key)
     fig.legend([handles[n] for n in labels], labels, loc="upper center", ncol=min(8, len(labels)),
                bbox_to_anchor=(0.5, 1.0 + 0.05 / len(cells)), frameon=False)
-    fig.suptitle("Latency against offered load (corrected for coordinated omission)", y=1.0 + 0.1 / len(cells))
-    fig.tight_layout()
-    charts.save(fig, "latency_load", "Latency against offered load",
-                "Open-loop sweeps from 10 % to 120 % of each back end's capacity at the SLO in that cell: p50, p99 "
-                "and p99.9 per offered rate (medians over repetitions). Flat, then a knee where the server "
-                "saturates: the further right the knee, the more load the back end carries at low latency.")
+    _finish(charts, fig, "Latency against offered load (corrected for coordinated omission)", 1.0 + 0.1 / len(cells),
+            "latency_load", "Latency against offered load",
+            "Open-loop sweeps from 10 % to 120 % of each back end's capacity at the SLO in that cell: p50, p99 "
+            "and p99.9 per offered rate (medians over repetitions). Flat, then a knee where the server "
+            "saturates: the further right the knee, the more load the back end carries at low latency.")
 
 
 def capacity_bars(charts, kit) -> None:
@@ -105,12 +104,17 @@ def capacity_bars(charts, kit) -> None:
         ax.set_ylim(0, max(medians + [1]) * 1.25)
         plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
     axes[0][0].set_ylabel("requests/s at the SLO")
-    fig.suptitle("Capacity at a latency SLO (highest open-loop rate with achieved ≥ 99 % and p99 ≤ SLO)")
+    _finish(charts, fig, "Capacity at a latency SLO (highest open-loop rate with achieved ≥ 99 % and p99 ≤ SLO)", 1.0,
+            "capacity", "Capacity at a latency SLO",
+            "Per back end: the highest offered open-loop rate it carried with p99 within the SLO (bracketing, "
+            "then bisection to 5 %), median over repetitions, whiskers from the lowest to the highest. Higher is "
+            "better.")
+
+
+def _finish(charts, fig, suptitle: str, y: float, name: str, title: str, caption: str) -> None:
+    fig.suptitle(suptitle, y=y)
     fig.tight_layout()
-    charts.save(fig, "capacity", "Capacity at a latency SLO",
-                "Per back end: the highest offered open-loop rate it carried with p99 within the SLO (bracketing, "
-                "then bisection to 5 %), median over repetitions, whiskers from the lowest to the highest. Higher is "
-                "better.")
+    charts.save(fig, name, title, caption)
 
 
 def draw(charts, kit) -> None:
