@@ -8,7 +8,7 @@ cell's workload (when the cell asks for them), and every repetition. A workload 
 Time budgets here (2 vCPU): ci < 5 min, default < 15 min, full < 30 min (budget_s below, measured on clean clones
 in the README). bench_all --dry-run prints the estimate.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Tuple
 
 from backends import Backend, Variant
@@ -25,6 +25,10 @@ class Cell:
     loadgen_args: Tuple[str, ...] = ()   # extra loadgen arguments ("{groups}" is replaced by connections // 100)
     variants: bool = False          # also run each back end's registry variants for this workload (e.g. offload)
     variant_counts: Tuple[int, ...] = ()  # ... only at these counts (LARGEST allowed); empty = at every count
+    cpu_cap: float = 0.0            # cores the server may use (a CPU-quota cgroup: cgroup.py); 0 = uncapped
+    search: str = ""                # "" plain run | "capacity" (capacity_rps_at_slo) | "sweep" (capacity.py)
+    repetitions: int = 0            # this cell's repetition count; 0 = the profile's (--repetitions overrides both)
+    slo_ms: float = 10.0            # capacity/sweep: the p99 the search must stay under (--slo-ms overrides)
 
 
 LARGEST = -1  # placeholder in Cell.connections: the largest count this machine allows (see largest_connections)
@@ -110,6 +114,20 @@ PROFILES: Dict[str, Profile] = {
 }
 
 
+SEARCH_WORKLOADS = ("http", "echo")   # request-reply workloads, where "the rate a server carries" is one number
+SEARCH_CAP_CORES = 0.5                # half a core: the server saturates well before loadgen's core does
+
+
+def search_profile(profile: Profile, search: str, cpu_cap: Optional[float]) -> Profile:
+    """bench_all --search: the profile with its cells replaced by one capacity search (or sweep) per request-reply
+    workload at 100 connections (--connections overrides), under a CPU cap (--cpu-cap; default SEARCH_CAP_CORES),
+    with ~1 s steps."""
+    cap = SEARCH_CAP_CORES if cpu_cap is None else cpu_cap
+    cells = tuple(Cell(w, "open", (100,), duration_s=1.0, warmup_s=0.25, cpu_cap=cap, search=search)
+                  for w in SEARCH_WORKLOADS)
+    return replace(profile, cells=cells)
+
+
 def largest_connections(nofile_hard: int, pid_max: int) -> int:
     """The largest count one server process can hold here: its open-file limit minus a margin for the listener,
     logs and the fds a runtime keeps (epoll, eventfds, pipes); for threads also below pid_max."""
@@ -132,31 +150,53 @@ class RunSpec:
     server_args: List[str] = field(default_factory=list)
     variant: str = ""
     repetition: int = 0
+    cpu_cap: float = 0.0
+    search: str = ""
+    slo_ms: float = 10.0
+
+    @property
+    def _setting(self) -> str:
+        """What a capped or searching run adds to its name: " cap 0.5 capacity"."""
+        return (f" cap {self.cpu_cap:g}" if self.cpu_cap else "") + (f" {self.search}" if self.search else "")
 
     @property
     def label(self) -> str:
         name = self.backend + ("+" + self.variant if self.variant else "")
-        return f"{name} {self.workload} {self.mode} {self.connections} conns"
+        return f"{name} {self.workload} {self.mode} {self.connections} conns{self._setting}"
 
     @property
     def stem(self) -> str:
         name = self.backend + ("+" + self.variant if self.variant else "")
-        return f"{name}-{self.workload}-{self.mode}-{self.connections}-r{self.repetition}"
+        setting = self._setting.strip().replace(" ", "")  # "cap0.5capacity"
+        return f"{name}-{self.workload}-{self.mode}-{self.connections}{'-' + setting if setting else ''}" \
+               f"-r{self.repetition}"
 
     def estimate_s(self) -> float:
-        """Rough wall time: start/stop + connection set-up (~0.1 ms each here) + load."""
+        """Rough wall time: start/stop + connection set-up (~0.1 ms each here) + load; a search is several short
+        loadgen runs against one server (capacity.estimate_s)."""
+        if self.search:
+            import capacity  # the search's own module knows its step count and step length
+            return capacity.estimate_s(self)
         return 1.0 + self.connections * 1e-4 + self.warmup_s + self.duration_s + self.hold_s
 
 
-def expand(profile: Profile, backends: List[Backend], workloads: List[str], largest: int, repetitions: int,
-           overrides: Optional[dict] = None) -> List[RunSpec]:
+def expand(profile: Profile, backends: List[Backend], workloads: List[str], largest: int,
+           repetitions: Optional[int] = None, overrides: Optional[dict] = None) -> List[RunSpec]:
     """The matrix in run order. Repetitions are the outer loop and back ends the inner one, so that every
-    back end of a cell runs close together in time and repeated runs interleave (drift hits all back ends alike)."""
+    back end of a cell runs close together in time and repeated runs interleave (drift hits all back ends alike).
+    `repetitions` (--repetitions) applies to every cell; None: each cell's own count, else the profile's. A cell with
+    fewer repetitions than another simply drops out of the later rounds."""
     overrides = overrides or {}
     specs: List[RunSpec] = []
-    for repetition in range(repetitions):
+
+    def times(cell: Cell) -> int:
+        return repetitions or cell.repetitions or profile.repetitions
+
+    for repetition in range(max([times(c) for c in profile.cells] or [0])):
         for cell in profile.cells:
             if cell.workload not in workloads or cell.mode not in overrides.get("modes", [cell.mode]):
+                continue
+            if repetition >= times(cell):
                 continue
             counts = overrides.get("connections") or [largest if c == LARGEST else c for c in cell.connections]
             for connections in dict.fromkeys(counts):  # ordered, without duplicates
@@ -184,4 +224,5 @@ def _spec(cell: Cell, backend: str, connections: int, variant: Optional[Variant]
         warmup_s=overrides.get("warmup_s", cell.warmup_s) if cell.mode != "idle" else 0.0,
         hold_s=hold_s, loadgen_args=loadgen_args,
         server_args=list(variant.args) if variant else [], variant=variant.name if variant else "",
-        repetition=repetition)
+        repetition=repetition, cpu_cap=overrides.get("cpu_cap", cell.cpu_cap), search=cell.search,
+        slo_ms=overrides.get("slo_ms", cell.slo_ms))
