@@ -40,6 +40,11 @@ HARNESS = [
     "hdr_log",             # hdr/<stem>.hlog written by loadgen --hdr-log ("" if none)
     "ranks",               # scripts/fleet: load-generator hosts (loadgen ranks) of the run ("" = single host)
     "rank_start_skew_ms",  # scripts/fleet: each rank's go after --start-at, ms, ';'-joined in rank order
+    "capacity_rps_at_slo",  # capacity search: highest offered rate with achieved >= 99 % of it and p99 <= slo_ms
+    "slo_ms",              # capacity search and sweep: the p99 bound, ms
+    "cpu_cap",             # cores the server's cgroup allowed (0 or "" = uncapped)
+    "offered_fraction",    # sweep: offered rate / the capacity of the same back end and cell
+    "search_steps",        # capacity search: loadgen runs it took
 ]
 
 HEADER = LEADING + LOADGEN + HARNESS
