@@ -219,7 +219,7 @@ def main(argv: List[str]) -> int:
 
     limits = machine.limits()
     largest = profiles.largest_connections(limits["open_files_hard"] or 1024, limits["pid_max"] or 32768)
-    repetitions = args.repetitions or profile.repetitions
+    repetitions = args.repetitions  # None: each cell's own count (Cell.repetitions), else the profile's
     overrides = {k: v for k, v in (("modes", args.modes and args.modes.split(",")),
                                    ("connections", args.connections), ("duration_s", args.duration),
                                    ("warmup_s", args.warmup), ("hold_s", args.hold)) if v is not None}
@@ -259,7 +259,7 @@ def main(argv: List[str]) -> int:
         "profile": profile.name, "started_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "finished_utc": None, "state": "running", "backends": [b.name for b in backends], "workloads": workloads,
         "workloads_offered": offered,
-        "repetitions": repetitions, "largest_connections": largest, "pinning": pinning.describe(),
+        "repetitions": repetitions or profile.repetitions, "largest_connections": largest, "pinning": pinning.describe(),
         "overrides": overrides, "server_args": server_args, "planned_runs": len(specs), "server": server,
         "loadgen": loadgen,
         "command": [sys.executable] + [os.path.abspath(__file__)] + argv,
