@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import backends as registry  # noqa: E402
+import capacity  # noqa: E402
 import columns  # noqa: E402
 import extras  # noqa: E402
 import machine  # noqa: E402
@@ -67,12 +68,29 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     p.add_argument("--skip-callgrind", action="store_true")
     p.add_argument("--server-args", default="", help="extra arguments for every server start, e.g. "
                    "'--added-work 8000' (the knob that tests the gate: scripts/README.md)")
+    p.add_argument("--cpu-cap", type=float, help="cap the server at this many cores (cgroup CPU quota) in every "
+                   "cell; 0 = uncapped (default: each cell's own cpu_cap)")
+    p.add_argument("--search", choices=("capacity", "sweep"), help="instead of the profile's cells, one open-loop "
+                   "capacity search (or latency-load sweep) per workload of http/echo (capacity.py)")
+    p.add_argument("--slo-ms", type=float, help="capacity/sweep: the p99 bound in ms (default: the cell's, 10)")
+    p.add_argument("--slo-achieved", type=float, default=capacity.Bounds.achieved,
+                   help="capacity: achieved/offered rate a step needs to pass (default %(default)g)")
+    p.add_argument("--search-max-s", type=float, default=capacity.Bounds.max_time_s,
+                   help="capacity: seconds one search may take before it stops on that bound (default %(default)g)")
     p.add_argument("--skip-report", action="store_true", help="no charts, no report")
     p.add_argument("--strict", action="store_true", help="exit 1 when any run is failed or degraded")
     p.add_argument("--dry-run", action="store_true", help="print the matrix and its time estimate, run nothing")
     args = p.parse_args(argv)
     if args.repetitions is not None and args.repetitions < 1:
         p.error("--repetitions must be at least 1")
+    if args.cpu_cap is not None and args.cpu_cap < 0:
+        p.error("--cpu-cap takes cores >= 0")
+    if args.slo_ms is not None and not args.slo_ms > 0:
+        p.error("--slo-ms must be positive")
+    if not args.search_max_s > 0:
+        p.error("--search-max-s must be positive")
+    if not 0 < args.slo_achieved <= 1:
+        p.error("--slo-achieved is a fraction in (0, 1]")
     if args.connections:
         try:
             args.connections = [int(c) for c in args.connections.split(",") if c]
@@ -157,6 +175,10 @@ def summarize(row: Dict[str, object]) -> str:
     text = (f"{row['status']}: rps {f('rps', '{:.0f}')}, p99 {f('p99_us', '{:.0f}')} us, "
             f"rss/conn {f('rss_per_conn_bytes', '{:.0f}')} B, total/conn {f('total_per_conn_bytes', '{:.0f}')} B, "
             f"errors {f('errors', '{}')}")
+    if row.get("search"):
+        text += (f", capacity {f('capacity_rps_at_slo', '{:.0f}')}/s at p99 <= {f('slo_ms', '{:g}')} ms"
+                 f" in {f('search_steps', '{}')} steps" if row["search"] == "capacity"
+                 else f", offered {f('offered_fraction', '{:.0%}')} of {f('capacity_rps_at_slo', '{:.0f}')}/s")
     if row.get("reason"):
         text += f" ({row['reason']})"
     return text
@@ -190,6 +212,8 @@ def charts_and_report(run_dir: str) -> None:
 def main(argv: List[str]) -> int:
     args = parse_args(argv)
     profile = profiles.PROFILES[args.profile]
+    if args.search:
+        profile = profiles.search_profile(profile, args.search, args.cpu_cap)
     build_dir = os.path.abspath(args.build_dir)
     bin_dir = os.path.join(build_dir, "bin")
     server, loadgen = os.path.join(bin_dir, "server"), os.path.join(bin_dir, "loadgen")
@@ -210,7 +234,7 @@ def main(argv: List[str]) -> int:
         return EXIT_USAGE
 
     # Everything from here on may start children: make sure none outlives us, whatever happens.
-    atexit.register(runner.kill_all_groups)
+    atexit.register(runner.kill_all_groups)  # children, then CPU-cap cgroups
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
@@ -222,11 +246,12 @@ def main(argv: List[str]) -> int:
     repetitions = args.repetitions  # None: each cell's own count (Cell.repetitions), else the profile's
     overrides = {k: v for k, v in (("modes", args.modes and args.modes.split(",")),
                                    ("connections", args.connections), ("duration_s", args.duration),
-                                   ("warmup_s", args.warmup), ("hold_s", args.hold)) if v is not None}
+                                   ("warmup_s", args.warmup), ("hold_s", args.hold), ("cpu_cap", args.cpu_cap),
+                                   ("slo_ms", args.slo_ms)) if v is not None}
 
     if args.dry_run:
         workloads = pick(args.workloads, list(KNOWN_WORKLOADS), "workload")
-        specs = profiles.expand(profile, backends, workloads, largest, repetitions, overrides)
+        specs = profiles.expand(profile, backends, workloads, largest, args.repetitions, overrides)
         for i, spec in enumerate(specs):
             print(f"{i + 1:4d} {spec.label} rep {spec.repetition + 1} ~{spec.estimate_s():.0f}s")
         total = sum(s.estimate_s() for s in specs)
@@ -250,7 +275,7 @@ def main(argv: List[str]) -> int:
     if missing:
         log(f"the server does not offer {', '.join(missing)} yet; those cells are left out")
 
-    specs = profiles.expand(profile, backends, workloads, largest, repetitions, overrides)
+    specs = profiles.expand(profile, backends, workloads, largest, args.repetitions, overrides)
     server_args = shlex.split(args.server_args)
     for spec in specs:
         spec.server_args = spec.server_args + server_args
@@ -260,7 +285,7 @@ def main(argv: List[str]) -> int:
         "finished_utc": None, "state": "running", "backends": [b.name for b in backends], "workloads": workloads,
         "workloads_offered": offered,
         "repetitions": repetitions or profile.repetitions, "largest_connections": largest, "pinning": pinning.describe(),
-        "overrides": overrides, "server_args": server_args, "planned_runs": len(specs), "server": server,
+        "overrides": overrides, "server_args": server_args, "slo_achieved": args.slo_achieved, "planned_runs": len(specs), "server": server,
         "loadgen": loadgen,
         "command": [sys.executable] + [os.path.abspath(__file__)] + argv,
     }
@@ -277,16 +302,23 @@ def main(argv: List[str]) -> int:
         f"workloads {', '.join(workloads)}; pinning {pinning.describe()}")
     progress = Progress(specs)
     interrupted = False
+    knowledge = capacity.Knowledge()
+    bounds = capacity.Bounds(achieved=args.slo_achieved, max_time_s=args.search_max_s)
     try:
         for index, spec in enumerate(specs):
             progress.before(index, spec)
-            row = runner.run_one(spec, profile.name, index + 1, run_dir, server, loadgen, pinning,
-                                 args.ready_timeout)
-            rows.append(row)
+            if spec.search:  # several loadgen runs against one server; one row per search or sweep point
+                new_rows = capacity.run(spec, profile.name, index + 1, run_dir, server, loadgen, pinning,
+                                        args.ready_timeout, knowledge, bounds, log)
+            else:
+                new_rows = [runner.run_one(spec, profile.name, index + 1, run_dir, server, loadgen, pinning,
+                                           args.ready_timeout)]
+            rows.extend(new_rows)
             extras.write_csv_atomic(csv_path, columns.HEADER, rows)
-            log(f"    {summarize(row)}")
-            if row["status"] == "failed" and row.get("server_stderr_tail"):
-                log(f"    server stderr: {row['server_stderr_tail']}")
+            for row in new_rows:
+                log(f"    {summarize(row)}")
+                if row["status"] == "failed" and row.get("server_stderr_tail"):
+                    log(f"    server stderr: {row['server_stderr_tail']}")
         meta["state"] = "measuring extras"
         if not args.skip_micro:
             meta["micro"] = extras.run_micro(bin_dir, run_dir, list(profile.micro_args), profile.micro_timeout_s, log)
@@ -294,7 +326,7 @@ def main(argv: List[str]) -> int:
             meta["callgrind"] = extras.run_callgrind(bin_dir, run_dir, 300.0, log, backends, server_args)
     except runner.Interrupted as e:
         interrupted = True
-        rows.append(e.row)
+        rows.extend(e.earlier + [e.row])
     except KeyboardInterrupt:
         interrupted = True
     if interrupted:

@@ -40,11 +40,13 @@ HARNESS = [
     "hdr_log",             # hdr/<stem>.hlog written by loadgen --hdr-log ("" if none)
     "ranks",               # scripts/fleet: load-generator hosts (loadgen ranks) of the run ("" = single host)
     "rank_start_skew_ms",  # scripts/fleet: each rank's go after --start-at, ms, ';'-joined in rank order
-    "capacity_rps_at_slo",  # capacity search: highest offered rate with achieved >= 99 % of it and p99 <= slo_ms
-    "slo_ms",              # capacity search and sweep: the p99 bound, ms
-    "cpu_cap",             # cores the server's cgroup allowed (0 or "" = uncapped)
-    "offered_fraction",    # sweep: offered rate / the capacity of the same back end and cell
-    "search_steps",        # capacity search: loadgen runs it took
+    "cpu_cap",             # cores the server was capped at (a CPU-quota cgroup, cgroup.py); "" = uncapped
+    "search",              # "" plain run | "capacity" (one row per search) | "sweep" (one row per offered rate)
+    "slo_ms",              # capacity/sweep: the p99 bound (ms) a step had to meet
+    "capacity_rps_at_slo",  # capacity: highest offered rate with achieved >= --slo-achieved x offered and p99 <= SLO
+    "search_steps",        # capacity: loadgen runs the search took
+    "steps_log",           # capacity: logs/<stem>.steps.jsonl, one JSON line per step
+    "offered_fraction",    # sweep: this row's offered rate / the capacity it was derived from
 ]
 
 HEADER = LEADING + LOADGEN + HARNESS

@@ -9,7 +9,7 @@ Time budgets here (2 vCPU, 13 back ends): ci <= 4 min, default <= 15 min, full <
 times in the README). bench_all --dry-run prints the estimate: every run's RunSpec.estimate_s plus the profile's
 extras_s (micro suite, callgrind, charts and report, as measured).
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Tuple
 
 from backends import Backend, Variant
@@ -152,6 +152,20 @@ PROFILES: Dict[str, Profile] = {
 }
 
 
+SEARCH_WORKLOADS = ("http", "echo")   # request-reply workloads, where "the rate a server carries" is one number
+SEARCH_CAP_CORES = 0.5                # half a core: the server saturates well before loadgen's core does
+
+
+def search_profile(profile: Profile, search: str, cpu_cap: Optional[float]) -> Profile:
+    """bench_all --search: the profile with its cells replaced by one capacity search (or sweep) per request-reply
+    workload at 100 connections (--connections overrides), under a CPU cap (--cpu-cap; default SEARCH_CAP_CORES),
+    with ~1 s steps."""
+    cap = SEARCH_CAP_CORES if cpu_cap is None else cpu_cap
+    cells = tuple(Cell(w, "open", (100,), duration_s=1.0, warmup_s=0.25, cpu_cap=cap, search=search)
+                  for w in SEARCH_WORKLOADS)
+    return replace(profile, cells=cells)
+
+
 def largest_connections(nofile_hard: int, pid_max: int) -> int:
     """The largest count one server process can hold here: its open-file limit minus a margin for the listener,
     logs and the fds a runtime keeps (epoll, eventfds, pipes); for threads also below pid_max."""
@@ -174,22 +188,35 @@ class RunSpec:
     server_args: List[str] = field(default_factory=list)
     variant: str = ""
     repetition: int = 0
+    cpu_cap: float = 0.0
+    search: str = ""
+    slo_ms: float = 10.0
+
+    @property
+    def _setting(self) -> str:
+        """What a capped or searching run adds to its name: " cap 0.5 capacity"."""
+        return (f" cap {self.cpu_cap:g}" if self.cpu_cap else "") + (f" {self.search}" if self.search else "")
 
     @property
     def label(self) -> str:
         name = self.backend + ("+" + self.variant if self.variant else "")
-        return f"{name} {self.workload} {self.mode} {self.connections} conns"
+        return f"{name} {self.workload} {self.mode} {self.connections} conns{self._setting}"
 
     @property
     def stem(self) -> str:
         name = self.backend + ("+" + self.variant if self.variant else "")
-        return f"{name}-{self.workload}-{self.mode}-{self.connections}-r{self.repetition}"
+        setting = self._setting.strip().replace(" ", "")  # "cap0.5capacity"
+        return f"{name}-{self.workload}-{self.mode}-{self.connections}{'-' + setting if setting else ''}" \
+               f"-r{self.repetition}"
 
     def estimate_s(self) -> float:
         """Wall time as measured here (elapsed_s of the ci runs ci-base-1/2 and the reference default run, 2026-11-29):
         server start and stop ~0.15 s, connection set-up and tear-down ~60 µs each (threads up to 300 µs at 10,000),
         a chat drain ~0.4 s, then the load: warm-up + window, or the hold alone in idle mode (--hold replaces
-        --duration)."""
+        --duration). A search is several short loadgen runs against one server (capacity.estimate_s)."""
+        if self.search:
+            import capacity  # the search's own module knows its step count and step length
+            return capacity.estimate_s(self)
         load = self.hold_s if self.mode == "idle" else self.warmup_s + self.duration_s
         drain = 0.4 if self.workload == "chat" else 0.0
         return 0.15 + self.connections * 6e-5 + drain + load
@@ -239,4 +266,5 @@ def _spec(cell: Cell, backend: str, connections: int, variant: Optional[Variant]
         warmup_s=overrides.get("warmup_s", cell.warmup_s) if cell.mode != "idle" else 0.0,
         hold_s=hold_s, loadgen_args=loadgen_args,
         server_args=list(variant.args) if variant else [], variant=variant.name if variant else "",
-        repetition=repetition)
+        repetition=repetition, cpu_cap=overrides.get("cpu_cap", cell.cpu_cap), search=cell.search,
+        slo_ms=overrides.get("slo_ms", cell.slo_ms))

@@ -26,6 +26,7 @@ import time
 from datetime import datetime, timezone
 from typing import Dict, List, Optional, Set
 
+import cgroup
 from columns import HEADER
 from profiles import RunSpec
 
@@ -42,9 +43,10 @@ HEADER_SET = frozenset(HEADER)
 class Interrupted(Exception):
     """SIGINT/SIGTERM arrived during a run; `row` is that run's (failed) row, already cleaned up after."""
 
-    def __init__(self, row: Dict[str, object]):
+    def __init__(self, row: Dict[str, object], earlier: Optional[List[Dict[str, object]]] = None):
         super().__init__("interrupted")
         self.row = row
+        self.earlier = earlier or []  # rows the interrupted spec finished before it (a sweep's first points)
 
 
 def _die_with_parent():
@@ -56,13 +58,20 @@ def _die_with_parent():
         pass
 
 
-def spawn(argv: List[str], stdout_path: str, stderr_path: Optional[str] = None) -> subprocess.Popen:
-    """Starts argv in its own session and process group, output to files (pipes could fill and block a server)."""
+def spawn(argv: List[str], stdout_path: str, stderr_path: Optional[str] = None,
+          cap: Optional[cgroup.CpuCap] = None) -> subprocess.Popen:
+    """Starts argv in its own session and process group, output to files (pipes could fill and block a server).
+    With `cap`, the child joins that cgroup before exec (CpuCap.join), so it never runs a cycle uncapped; if it cannot
+    join, Popen raises SubprocessError and nothing was started."""
+    def preexec():
+        _die_with_parent()
+        if cap is not None:
+            cap.join()
     with open(stdout_path, "wb") as out:
         err = open(stderr_path, "wb") if stderr_path else subprocess.STDOUT
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                    start_new_session=True, preexec_fn=_die_with_parent)
+                                    start_new_session=True, preexec_fn=preexec)
         finally:
             if stderr_path:
                 err.close()
@@ -97,9 +106,11 @@ def finish(proc: subprocess.Popen) -> None:
 
 
 def kill_all_groups() -> None:
+    """Every child group gone, then every CPU-cap cgroup (empty now) removed."""
     for pgid in list(LIVE_GROUPS):
         kill_group(pgid)
         LIVE_GROUPS.discard(pgid)
+    cgroup.remove_all()
 
 
 def describe_exit(returncode: Optional[int]) -> str:
@@ -182,12 +193,15 @@ def wait_ready(proc: subprocess.Popen, stdout_path: str, timeout_s: float):
         time.sleep(POLL_S)
 
 
-def loadgen_argv(loadgen: str, spec: RunSpec, port: int, server_pid: int, paths: RunPaths) -> List[str]:
+def loadgen_argv(loadgen: str, spec: RunSpec, port: int, server_pid: int, paths: RunPaths,
+                 files: bool = True) -> List[str]:
+    """`files`: also the per-second timeline and HdrHistogram log (a capacity search's steps go without)."""
     argv = [loadgen, "--target", f"127.0.0.1:{port}", "--workload", spec.workload,
             "--connections", str(spec.connections), "--duration", f"{spec.duration_s:g}",
             "--warmup", f"{spec.warmup_s:g}", "--threads", "1", "--mode", spec.mode,
-            "--server-pid", str(server_pid), "--json", paths.json,
-            "--timeline", paths.timeline, "--hdr-log", paths.hdr]
+            "--server-pid", str(server_pid), "--json", paths.json]
+    if files:
+        argv += ["--timeline", paths.timeline, "--hdr-log", paths.hdr]
     if spec.mode == "idle":
         argv += ["--hold", f"{spec.hold_s:g}"]
     return argv + list(spec.loadgen_args)
@@ -202,6 +216,7 @@ def new_row(spec: RunSpec, profile: str, run_index: int) -> Dict[str, object]:
     row.update(backend=spec.backend, profile=profile, workload=spec.workload, mode=spec.mode,
                connections=spec.connections, duration_s=spec.duration_s, warmup_s=spec.warmup_s,
                variant=spec.variant, repetition=spec.repetition, run_index=run_index,
+               cpu_cap=spec.cpu_cap or None, search=spec.search or None,
                started_utc=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     return row
 
@@ -223,26 +238,95 @@ def run_one(spec: RunSpec, profile: str, run_index: int, run_dir: str, server: s
     row = new_row(spec, profile, run_index)
     row["log"] = paths.rel(os.path.join(run_dir, "logs", spec.stem))
     started = time.monotonic()
-    server_proc = loadgen_proc = None
+    served = Served(spec, paths, row)
     server_died: Optional[str] = None
-    interrupted = False
     try:
+        if not served.start(server, pinning, ready_timeout_s):
+            return row
+        argv = pinning.wrap(pinning.loadgen_core,
+                            loadgen_argv(loadgen, spec, served.port, served.pid, paths))
+        server_died = drive_loadgen(argv, loadgen_timeout_s(spec), served.proc, row, paths)
+        return row
+    except KeyboardInterrupt:
+        served.interrupted = True
+        _worsen(row, "failed", "interrupted (bench_all got SIGINT/SIGTERM) before this run finished")
+        raise Interrupted(row)
+    finally:
+        served.stop(server_died)
+        row["elapsed_s"] = round(time.monotonic() - started, 3)
+        row["timeline"] = paths.rel(paths.timeline) if os.path.exists(paths.timeline) else ""
+        row["hdr_log"] = paths.rel(paths.hdr) if os.path.exists(paths.hdr) else ""
+        if not row.get("status"):
+            row["status"] = "ok"
+
+
+class Served:
+    """One server process (in its CPU cap when the spec has one) that one or more loadgen runs use: run_one starts
+    it for one run, a capacity search (capacity.py) for all its steps. stop() stops the server, then removes the
+    cgroup; it is idempotent and ignores SIGINT/SIGTERM while it works, so a second Ctrl-C cannot leave either
+    behind."""
+
+    def __init__(self, spec: RunSpec, paths: RunPaths, row: Dict[str, object]):
+        self.spec, self.paths, self.row = spec, paths, row
+        self.proc: Optional[subprocess.Popen] = None
+        self.cap: Optional[cgroup.CpuCap] = None
+        self.port = self.pid = 0
+        self.interrupted = False
+
+    def start(self, server: str, pinning: Pinning, ready_timeout_s: float) -> bool:
+        """True once the server printed its ready line; otherwise the row is failed with the reason."""
+        spec, row = self.spec, self.row
+        if spec.cpu_cap:
+            try:
+                self.cap = cgroup.CpuCap(spec.cpu_cap, cgroup.unique_name(self.paths.stem)).create()
+            except (cgroup.CpuCapError, ValueError) as e:
+                _worsen(row, "failed", str(e))  # never a silent uncapped run
+                return False
         server_argv = pinning.wrap(pinning.server_core, [server, "--backend", spec.backend, "--workload",
                                                          spec.workload, "--port", "0"] + spec.server_args)
-        server_proc = spawn(server_argv, paths.server_out, paths.server_err)
-        port, server_pid, failure = wait_ready(server_proc, paths.server_out, ready_timeout_s)
+        try:
+            self.proc = spawn(server_argv, self.paths.server_out, self.paths.server_err, self.cap)
+        except (OSError, subprocess.SubprocessError) as e:
+            where = f" into {self.cap.describe()}" if self.cap else ""
+            _worsen(row, "failed", f"server did not start{where}: {e}")
+            return False
+        port, server_pid, failure = wait_ready(self.proc, self.paths.server_out, ready_timeout_s)
         if failure:
             _worsen(row, "failed", failure)
-            if server_proc.poll() is None:  # never ready: nothing to stop gracefully
-                finish(server_proc)
+            if self.proc.poll() is None:  # never ready: nothing to stop gracefully
+                finish(self.proc)
                 row["server_exit"] = "killed (never ready)"
-            return row
-        if server_pid != server_proc.pid:  # a wrapper between us and the server: sample the real one
-            row["reason"] = f"ready line pid {server_pid} differs from spawned pid {server_proc.pid}"
+            return False
+        if server_pid != self.proc.pid:  # a wrapper between us and the server: sample the real one
+            row["reason"] = f"ready line pid {server_pid} differs from spawned pid {self.proc.pid}"
+        self.port, self.pid = port, server_pid
+        return True
 
-        argv = pinning.wrap(pinning.loadgen_core, loadgen_argv(loadgen, spec, port, server_pid, paths))
-        loadgen_proc = spawn(argv, paths.loadgen_log)
-        deadline = time.monotonic() + loadgen_timeout_s(spec)
+    def stop(self, server_died: Optional[str] = None) -> None:
+        # Clean-up must finish even if a second Ctrl-C comes: ignore the signals until it is done.
+        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            if self.proc is not None:
+                _stop_server(self.proc, self.row, self.interrupted)
+                if self.row.get("status") in ("failed", "degraded") or server_died is not None:
+                    self.row["server_stderr_tail"] = " | ".join(tail(self.paths.server_err))
+                self.proc = None
+            if self.cap is not None:
+                self.cap.remove()
+                self.cap = None
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
+def drive_loadgen(argv: List[str], timeout_s: float, server_proc: subprocess.Popen, row: Dict[str, object],
+                  paths: RunPaths) -> Optional[str]:
+    """Runs loadgen to its end (or timeout_s, or LOADGEN_GRACE_S after the server died), merges its JSON into row.
+    Returns how the server died during the run, or None if it is still alive."""
+    server_died: Optional[str] = None
+    loadgen_proc = spawn(argv, paths.loadgen_log)
+    try:
+        deadline = time.monotonic() + timeout_s
         while loadgen_proc.poll() is None:
             if server_died is None and server_proc.poll() is not None:
                 server_died = describe_exit(server_proc.returncode)
@@ -254,36 +338,17 @@ def run_one(spec: RunSpec, profile: str, run_index: int, run_dir: str, server: s
         if loadgen_code is None:
             finish(loadgen_proc)
             if server_died is None:
-                _worsen(row, "failed", f"loadgen did not finish within {loadgen_timeout_s(spec):.0f} s; killed")
+                _worsen(row, "failed", f"loadgen did not finish within {timeout_s:.0f} s; killed")
         _merge_loadgen_json(row, paths, loadgen_code)
+        _bound_under_cap(row)
         if server_died is None and server_proc.poll() is not None:
             server_died = describe_exit(server_proc.returncode)
         if server_died is not None:  # whatever loadgen concluded, the server is gone: the run failed
             said = f"; loadgen: {row['reason']}" if row.get("reason") else ""
             row["status"], row["reason"] = "failed", f"server died during the run ({server_died}){said}"
-        return row
-    except KeyboardInterrupt:
-        interrupted = True
-        _worsen(row, "failed", "interrupted (bench_all got SIGINT/SIGTERM) before this run finished")
-        raise Interrupted(row)
+        return server_died
     finally:
-        # Clean-up must finish even if a second Ctrl-C comes: ignore the signals until it is done.
-        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            if loadgen_proc is not None:
-                finish(loadgen_proc)
-            if server_proc is not None:
-                _stop_server(server_proc, row, interrupted)
-                if row.get("status") in ("failed", "degraded") or server_died is not None:
-                    row["server_stderr_tail"] = " | ".join(tail(paths.server_err))
-            row["elapsed_s"] = round(time.monotonic() - started, 3)
-            row["timeline"] = paths.rel(paths.timeline) if os.path.exists(paths.timeline) else ""
-            row["hdr_log"] = paths.rel(paths.hdr) if os.path.exists(paths.hdr) else ""
-            if not row.get("status"):
-                row["status"] = "ok"
-        finally:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
+        finish(loadgen_proc)
 
 
 def _stop_server(proc: subprocess.Popen, row: Dict[str, object], interrupted: bool) -> None:
@@ -310,6 +375,23 @@ def _stop_server(proc: subprocess.Popen, row: Dict[str, object], interrupted: bo
     else:
         row["server_exit"] = describe_exit(proc.returncode)
     finish(proc)  # grandchildren too
+
+
+BOUND_BUSY_SHARE = 0.9  # loadgen's rule (loadgen/cost.hpp bound_busy_share): a side at >= 90 % of what it may use
+
+
+def _bound_under_cap(row: Dict[str, object]) -> None:
+    """loadgen judges `bound` against the cores the server may run on (its affinity); under a CPU cap the server
+    may use only cpu_cap of them, so a server busy at >= 90 % of its cap is the bound side (loadgen cannot see the
+    cap: its CPU reading comes from the process clock)."""
+    cap, util = row.get("cpu_cap"), row.get("server_cpu_util")
+    if not isinstance(cap, (int, float)) or not cap or not isinstance(util, (int, float)):
+        return
+    if util >= BOUND_BUSY_SHARE * float(cap) and row.get("bound") in ("neither", "client"):
+        client = row.get("client_cpu_util")
+        client_share = float(client) if isinstance(client, (int, float)) else 0.0
+        if row.get("bound") == "neither" or util / float(cap) >= client_share:
+            row["bound"] = "server"
 
 
 def unknown_keys(record: Dict[str, object]) -> List[str]:

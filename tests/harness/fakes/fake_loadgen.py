@@ -2,7 +2,8 @@
 """A stand-in for `loadgen`: takes the contract's arguments, "runs" for warmup + duration + hold while watching the
 server pid, and writes the contract's JSON record (status failed if the server vanished). With
 FAKE_LOADGEN_CHILD=1 it forks a worker that sleeps, as the real loadgen's worker processes would; FAKE_PID_DIR
-collects pids; FAKE_LOADGEN_EXTRA_KEY=K adds a key K the header lacks. The requests/s it reports depend on the back-end-free workload only, so tests can predict them.
+collects pids; FAKE_LOADGEN_EXTRA_KEY=K adds a key K the header lacks; FAKE_CAPACITY=R makes an open-loop run at --rate above R
+miss the rate and the SLO (capacity searches). The requests/s it reports depend on the back-end-free workload only, so tests can predict them.
 """
 import argparse
 import json
@@ -39,6 +40,7 @@ def main():
     p.add_argument("--json")
     p.add_argument("--timeline")
     p.add_argument("--hdr-log")
+    p.add_argument("--rate", type=float)
     args, _ = p.parse_known_args()
     note_pid("loadgen")
     if os.environ.get("FAKE_LOADGEN_CHILD") == "1" and os.fork() == 0:
@@ -61,6 +63,13 @@ def main():
                       server_rss_bytes=(4 << 20) + 2048 * args.connections, rss_per_conn_bytes=2048.0,
                       kernel_per_conn_bytes=1024.0, total_per_conn_bytes=3072.0, server_threads=1,
                       server_cpu_s=0.5, fd_leak=False)
+    capacity = float(os.environ.get("FAKE_CAPACITY") or 0)
+    if record["status"] == "ok" and args.mode == "open" and args.rate and capacity:
+        # An open-loop server that carries `capacity` req/s: below it the latency is low, above it the queue grows.
+        achieved = min(args.rate, capacity)
+        p99 = 400.0 if args.rate <= capacity else 50000.0
+        record.update(target_rate=args.rate, achieved_rate=achieved, rps=achieved, p50_us=p99 / 4, p99_us=p99,
+                      p999_us=p99 * 2, requests=int(achieved * args.duration))
     if os.environ.get("FAKE_LOADGEN_EXTRA_KEY"):  # a measurement results.csv has no column for
         record[os.environ["FAKE_LOADGEN_EXTRA_KEY"]] = 1.5
     if args.timeline:

@@ -9,7 +9,9 @@
   overrun    prints ready, exits 3 on SIGTERM (a back end that overran its graceful stop)
 Env: FAKE_BACKENDS (comma list for --list-backends, printed as the registry's JSON Lines; a name ending in
 "-offload" declares the offload variant for compute), FAKE_PID_DIR (each process writes its pid there),
-FAKE_LIST_WORKLOADS (comma list; empty = behave like a server without --list-workloads).
+FAKE_LIST_WORKLOADS (comma list; empty = behave like a server without --list-workloads), FAKE_CGROUP_PROBE +
+FAKE_CGROUP_SEEN (at its first line, the server copies the cgroup.procs of every cgroup under PROBE into SEEN: was it
+in its CPU cap from the start?).
 """
 import json
 import os
@@ -44,6 +46,12 @@ def main():
             return 109
         print("\n".join(names.split(",")))
         return 0
+    probe = os.environ.get("FAKE_CGROUP_PROBE")
+    if probe and os.environ.get("FAKE_CGROUP_SEEN"):
+        members = [open(os.path.join(probe, d, "cgroup.procs")).read().strip() for d in sorted(os.listdir(probe))
+                   if os.path.isfile(os.path.join(probe, d, "cgroup.procs"))]
+        with open(os.environ["FAKE_CGROUP_SEEN"], "w") as f:
+            f.write("\n".join(members))
     backend = arg("--backend", "ok")
     workload = arg("--workload", "http")
     if workload not in os.environ.get("FAKE_WORKLOADS", "echo,http").split(","):
