@@ -262,8 +262,8 @@ def compare(run: load.Run, base: load.Run, absolute: bool = True) -> List[Line]:
     return lines
 
 
-def print_table(lines: List[Line], out=sys.stdout) -> None:
-    header = Line("metric", "baseline", "now", "change", "threshold", "verdict")
+def print_table(lines: List[Line], out=sys.stdout, sides: Tuple[str, str] = ("baseline", "now")) -> None:
+    header = Line("metric", sides[0], sides[1], "change", "threshold", "verdict")
     fields = ("metric", "baseline", "now", "change", "threshold", "verdict")
     widths = [max(len(getattr(line, f)) for line in [header] + lines) for f in fields]
     for i, line in enumerate([header] + lines):

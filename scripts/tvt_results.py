@@ -143,9 +143,9 @@ def cell_key(row: Dict[str, str]) -> Tuple:
     rows, and the offered rate for other open-loop rows ("" for closed loop, idle, storm)."""
     cap = num(row.get("cpu_cap"))
     capped = f"cap {cap:g} " if cap else ""
-    if num(row.get("capacity_rps_at_slo")) is not None or num(row.get("search_steps")) is not None:
+    if row.get("search") == "capacity" or num(row.get("capacity_rps_at_slo")) is not None:
         setting = capped + "capacity"
-    elif num(row.get("offered_fraction")) is not None:
+    elif row.get("search") == "sweep" or num(row.get("offered_fraction")) is not None:
         setting = capped + f"{num(row.get('offered_fraction')):.0%} of capacity"
     elif row.get("mode") == "open" and num(row.get("target_rate")) is not None:
         setting = capped + f"{num(row.get('target_rate')):,.0f}/s"
