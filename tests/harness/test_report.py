@@ -78,6 +78,47 @@ class Report(unittest.TestCase):
         self.assertEqual(page.count("data:image/png;base64,"), len(CHARTS))
 
 
+class SpeedWithRepetitions(unittest.TestCase):
+    """Issue 13.6: with repetitions, the report leads its speed part with CPU per request at the fixed rate and
+    capacity under the cap as median [95 % interval], says which differences are within noise, and the charts draw
+    them with error bars."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="tvt-report-reps-")
+        cls.folder = os.path.join(cls.tmp, "run")
+        fixture_run.make(cls.folder, repetitions=5, capacity=True, noise=0.05, scale_cost={"threads": 1.6})
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_report_shows_intervals_and_noise(self):
+        out = subprocess.run([sys.executable, os.path.join(SCRIPTS, "report.py"), self.folder], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        self.assertEqual(out.returncode, 0, out.stdout.decode())
+        with open(os.path.join(self.folder, "report.md")) as f:
+            md = f.read()
+        speed, capacity, closed = (md.index(h) for h in ("## Speed: CPU per request at a fixed rate",
+                                                         "## Capacity at the latency SLO", "## Throughput and latency"))
+        self.assertLess(speed, capacity)
+        self.assertLess(capacity, closed)
+        threads = next(line for line in md[speed:capacity].splitlines() if line.startswith("| threads |"))
+        self.assertRegex(threads, r"\| [0-9.]+ \[[0-9.]+–[0-9.]+\] \|")  # median [lo–hi]
+        self.assertIn("pairs of back ends are told apart", md)
+        self.assertRegex(md, r"< threads [0-9.]+ \(")  # threads, 1.6x the CPU, is apart from the rest, and last
+
+    def test_charts_draw_error_bars(self):
+        python = plot_python()
+        if not python:
+            self.skipTest("no python3 with matplotlib")
+        out = subprocess.run([python, os.path.join(SCRIPTS, "charts.py"), self.folder], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        self.assertEqual(out.returncode, 0, out.stdout.decode())
+        for name in ("cpu_per_request", "capacity"):
+            self.assertTrue(os.path.getsize(os.path.join(self.folder, "charts", f"{name}.png")) > 5000, name)
+
+
 if __name__ == "__main__":
     if not plot_python() and os.environ.get("TVT_REQUIRE_CHARTS") == "1":
         sys.exit(77)
