@@ -255,7 +255,8 @@ def main(argv: List[str]) -> int:
         for i, spec in enumerate(specs):
             print(f"{i + 1:4d} {spec.label} rep {spec.repetition + 1} ~{spec.estimate_s():.0f}s")
         total = sum(s.estimate_s() for s in specs)
-        print(f"{len(specs)} runs, about {mmss(total)} (+ micro and callgrind); budget {mmss(profile.budget_s)}"
+        print(f"{len(specs)} runs, about {mmss(total + profile.extras_s)} ({mmss(total)} of runs + "
+              f"{mmss(profile.extras_s)} of micro, callgrind, charts); budget {mmss(profile.budget_s)}"
               "; chat/compute rows only if the server offers them")
         return EXIT_OK
 
