@@ -8,16 +8,18 @@ Judged (stable on a shared 2-core machine; thresholds from measured scatter, see
   (`server-<workload>` cases, extras.py);
 - cost counts per request (syscalls_per_op, ctx_switches_per_op, instructions_per_op) of the http and echo rows at a
   fixed open-loop rate;
-- times judged against their own measured scatter (issue 13.7): server CPU µs per request at the fixed rate, and
-  capacity_rps_at_slo under the CPU cap. Both sides need >= MIN_SCATTER_REPS repetitions; the threshold is the
-  baseline's scatter, the width of its median's confidence interval relative to the median (tvt_results.median_ci),
-  never below the rule's floor (10 %); a line fails when the median moved past that threshold the wrong way AND the
-  two intervals do not overlap. With fewer repetitions the line only warns (one run cannot tell a regression from
-  noise: two clean single-repetition ci runs moved CPU per request by +21..+60 %);
+- times judged against their own measured scatter (issue 13.7): capacity_rps_at_slo under the CPU cap, and server
+  CPU µs per request at the fixed rate (warn-only, below). Both sides need >= MIN_SCATTER_REPS repetitions; the
+  threshold is the baseline's scatter, the width of its median's confidence interval relative to the median
+  (tvt_results.median_ci), never below the rule's floor (10 %); a line fails when the median moved past that
+  threshold the wrong way AND the two intervals do not overlap. With fewer repetitions the line only warns;
 - wall-clock (absolute requests/s, micro real time) only with >= MIN_REPETITIONS on both sides and a significant
   Mann-Whitney U test, else "unreliable" (never fails).
 Warned, never failed: degraded rows; same-run ratios of requests/s to the reference back end (between ci runs of
-unchanged code they scattered by up to 46 %: the client caps every async back end).
+unchanged code they scattered by up to 46 %: the client caps every async back end); server CPU µs per request at the
+fixed rate: between two back-to-back ci runs on this shared machine its medians of 3 repetitions moved by up to 39 %
+with the intervals apart (RULES), so neither one run nor the medians of three tell a regression from the machine's
+load. A slowdown of the server's own work shows in its instructions per request (callgrind, within 0.2 %).
 """
 import math
 import statistics
@@ -52,8 +54,11 @@ RULES = {
     "syscalls_per_op": Rule(0.10, False, floor=0.05),
     "ctx_switches_per_op": Rule(0.10, False, floor=0.05),
     "instructions_per_op": Rule(0.05, False),
-    # Times: judged against the baseline's own scatter over repetitions, 10 % at least (compare_scattered).
-    "server_cpu_us_per_op": Rule(0.10, False, floor=0.3, unit="µs", scatter=True),
+    # Times, judged against the baseline's own scatter over repetitions, 10 % at least (compare_scattered). CPU per
+    # request still only warns: two back-to-back ci runs of this code with 3 repetitions each (ci-trust-1 -> 2,
+    # 2026-11-29, machine at load average 37-70) moved its medians by -2..-39 % on eight back ends, asio-mt by -39 %
+    # with the two intervals apart, while the scatter inside one run was 5-53 % of the median.
+    "server_cpu_us_per_op": Rule(0.10, False, floor=0.3, unit="µs", warn_only=True, scatter=True),
     "capacity_rps_at_slo": Rule(0.10, True, unit="/s", scatter=True),
     "rps_ratio": Rule(0.50, True, warn_only=True),
     "rps": Rule(0.05, True),            # wall-clock: only with >= 9 repetitions and a significant U test
@@ -139,8 +144,8 @@ def judge_scattered(metric: str, rule: Rule, base: tr.Estimate, now: tr.Estimate
     repetitions on each side (else it warns)."""
     enough = min(base.n, now.n) >= MIN_SCATTER_REPS
     threshold = max(rule.threshold, base.relative_width) if enough else rule.threshold
-    line = judge(metric, Rule(threshold, rule.higher_is_better, rule.floor, rule.unit, warn_only=not enough),
-                 base.median, now.median)
+    line = judge(metric, Rule(threshold, rule.higher_is_better, rule.floor, rule.unit,
+                              warn_only=rule.warn_only or not enough), base.median, now.median)
     if line.verdict in ("REGRESSION", "improved") and not tr.distinct(base, now):
         line.verdict = "ok"
         line.change += " (CIs overlap)"
