@@ -1,7 +1,7 @@
-"""The speed charts (issue 13.3, 13.4, 13.6), drawn by charts.py: server CPU µs per request at the fixed rate, and
-capacity at the SLO under the CPU cap, one panel per cell with every back end in it, each bar the median over
-repetitions and its error bar the 95 % order-statistic interval (tvt_results.median_ci), so that bars whose error
-bars overlap read as within noise."""
+"""The efficiency chart (issue 13.3, 13.6), drawn by charts.py: server CPU µs per request at the fixed rate, one
+panel per cell with every back end in it, each bar the median over repetitions and its error bar the 95 %
+order-statistic interval (tvt_results.median_ci), so that bars whose error bars overlap read as within noise.
+Capacity under the cap has its bars in chart_latency_load.py."""
 from typing import Dict, List, Tuple
 
 import tvt_results as tr
@@ -48,11 +48,3 @@ def draw(charts, plt) -> None:
               "interval (overlapping bars are within noise). Lower is better.")
     else:
         charts.skip("cpu_per_request", "no fixed-rate open-loop http/echo rows with server CPU per request")
-    capacity = tr.estimates([x for x in ok if tr.num(x.get("capacity_rps_at_slo")) is not None],
-                            "capacity_rps_at_slo")
-    if capacity:
-        _bars(charts, plt, "capacity", capacity, "requests/s at the SLO", "Capacity at the latency SLO under a CPU cap",
-              "The highest offered rate the capped server carried within the p99 SLO. Bars: medians over "
-              "repetitions; error bars: 95 % order-statistic interval. Higher is better.")
-    else:
-        charts.skip("capacity", "no capacity-search rows")

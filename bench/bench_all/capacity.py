@@ -3,8 +3,9 @@
 Capacity: the highest offered open-loop rate R at which a short loadgen run (`--mode open --rate R`) achieves
 >= `achieved` x R (default 99 %) with corrected p99 <= the SLO (default 10 ms), no errors and every connection
 established. `search()` brackets, then bisects:
-- start: this back end's capacity in this cell from an earlier repetition (expansion factor 1.1), else another back
-  end's in the same cell and run (factor 1.5), else START_RATE (factor 2); the factor squares after each step that
+- start: this back end's capacity in this cell from an earlier repetition (expansion factor 1 + precision: two steps
+  when it held), else another back end's in the same cell and run (factor 1.5), else START_RATE (factor 2); the factor
+  squares after each step that
   does not close the bracket (up to 4), so a wrong hint costs a step or two, not a dozen;
 - bisection at the geometric midpoint until highest pass / lowest fail <= 1 + precision (default 5 %);
 - bounds: at most max_steps loadgen runs and max_time_s seconds per search, rates within [min_rate, max_rate]. A search
@@ -32,8 +33,10 @@ from profiles import RunSpec
 
 START_RATE = 20_000.0
 SWEEP_FRACTIONS = (0.1, 0.25, 0.4, 0.55, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2)
-STEP_OVERHEAD_S = 0.8        # loadgen start, connect, close and the server's fds settling, beyond warmup + duration
-TYPICAL_STEPS = 6            # for estimates: a first search ~7-8, one with an earlier repetition's hint 3
+STEP_OVERHEAD_S = 0.3        # loadgen start, connect, close and the server's fds settling, beyond warmup + duration
+                             # (measured: 1.16-1.22 s steps for 1.0 s windows at 100 connections, ~1.55 s for 1.25 s at 1,000)
+NOT_CAP_BOUND_SHARE = 0.5    # at capacity a capped server below this share of its cap is flagged (below)
+TYPICAL_STEPS = 5            # for estimates: a first search 6-8 steps, one from an earlier repetition's capacity 2-4
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ def search(step: Callable[[float], Step], bounds: Bounds, start: float, factor: 
         else:
             hi = rate
         if lo and hi:
-            if hi / lo.rate <= 1.0 + bounds.precision:
+            if hi / lo.rate <= (1.0 + bounds.precision) * (1.0 + 1e-4):  # slack: rates are whole requests/s
                 return outcome("ok", "")
             rate = math.sqrt(lo.rate * hi)
         elif lo:
@@ -168,11 +171,12 @@ class Knowledge:
     def own(self, spec: RunSpec) -> Optional[float]:
         return self.found.get(self.key(spec))
 
-    def start(self, spec: RunSpec) -> Tuple[float, float]:
-        """(first rate, expansion factor) for a search of spec."""
+    def start(self, spec: RunSpec, precision: float = 0.05) -> Tuple[float, float]:
+        """(first rate, expansion factor) for a search of spec. From this back end's own earlier capacity the first
+        step is one precision away, so a capacity that held within the precision costs two steps."""
         mine = self.own(spec)
         if mine:
-            return mine, 1.1
+            return mine, 1.0 + precision
         peers = [v for k, v in self.found.items() if k[2:] == self.cell(spec)]
         if peers:
             return sorted(peers)[len(peers) // 2], 1.5
@@ -262,7 +266,7 @@ def run(spec: RunSpec, profile: str, run_index: int, run_dir: str, server: str, 
         searcher = _Searcher(capacity_spec, row, served, run_dir, loadgen, pinning, bounds)
         capacity = knowledge.own(spec) if spec.search == "sweep" else None
         if capacity is None:
-            first, factor = knowledge.start(spec)
+            first, factor = knowledge.start(spec, bounds.precision)
             result = search(searcher.step, bounds, first, factor)
             _fill_capacity_row(row, result, searcher, bounds)
             rows.append(row)
@@ -311,6 +315,15 @@ def _fill_capacity_row(row: Dict[str, object], result: Outcome, searcher: _Searc
         runner._worsen(row, result.status, result.reason)
     if result.best and str(result.best.record.get("bound")) == "client":
         runner._worsen(row, "degraded", "client-bound at capacity: the figure measured loadgen as much as the server")
+    # Under a cap, a server at its capacity is busy for most of its quota. One far below it broke the SLO for another
+    # reason (a busy machine delaying its wake-ups, the client, the back end's own latency): the figure is not the
+    # capped server's capacity, and says so.
+    cap, util = row.get("cpu_cap"), row.get("server_cpu_util")
+    if result.best and isinstance(cap, (int, float)) and cap and isinstance(util, (int, float)) \
+            and util < NOT_CAP_BOUND_SHARE * cap:
+        runner._worsen(row, "degraded", f"not cap-bound at capacity: the server used {util:.2f} of its {cap:g} "
+                                        "cores, so the SLO broke for another reason (a busy machine, the client, "
+                                        "or the back end's own latency)")
 
 
 def _sweep(spec: RunSpec, profile: str, run_index: int, searcher: _Searcher, capacity: Optional[float],

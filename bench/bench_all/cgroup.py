@@ -68,24 +68,17 @@ class CpuCap:
 
     def create(self) -> "CpuCap":
         tried: List[str] = []
-        v1 = _v1_cpu_dir(self.root)
-        if v1:
+        for version, parent, missing in (
+                (1, _v1_cpu_dir(self.root), f"no cpu controller under {self.root}"),
+                (2, _v2_dir(self.root), f"no unified hierarchy with the cpu controller enabled under {self.root}")):
+            if not parent:
+                tried.append(f"cgroup v{version}: {missing}")
+                continue
             try:
-                self._make(v1, 1)
+                self._make(parent, version)
                 return self
             except OSError as e:
-                tried.append(f"cgroup v1 {v1}: {e.strerror or e}")
-        else:
-            tried.append(f"cgroup v1: no cpu controller under {self.root}")
-        v2 = _v2_dir(self.root)
-        if v2:
-            try:
-                self._make(v2, 2)
-                return self
-            except OSError as e:
-                tried.append(f"cgroup v2 {v2}: {e.strerror or e}")
-        else:
-            tried.append(f"cgroup v2: no unified hierarchy with the cpu controller enabled under {self.root}")
+                tried.append(f"cgroup v{version} {parent}: {e.strerror or e}")
         raise CpuCapError(f"cannot cap the server at {self.cores:g} cores: " + "; ".join(tried))
 
     def _make(self, parent: str, version: int) -> None:
@@ -116,7 +109,8 @@ class CpuCap:
         _write(os.path.join(self.path, "cgroup.procs"), str(os.getpid()))
 
     def usage_note(self) -> str:
-        """How often the cap bit (v1 cpu.stat nr_throttled/nr_periods, v2 the same keys), for the row's reason."""
+        """How often the cap bit: "throttled in T of P periods" (cpu.stat's nr_throttled and nr_periods, v1 and v2;
+        P counts the periods in which a member ran)."""
         if not self.path:
             return ""
         try:

@@ -312,6 +312,12 @@ class Served:
                     self.row["server_stderr_tail"] = " | ".join(tail(self.paths.server_err))
                 self.proc = None
             if self.cap is not None:
+                # What the cap did (periods the server was active in, and throttled in), kept beside the run's logs.
+                try:
+                    with open(os.path.join(self.paths.run_dir, "logs", self.paths.stem + ".cgroup"), "w") as f:
+                        f.write(f"{self.cap.describe()}\n{self.cap.usage_note()}\n")
+                except OSError:
+                    pass
                 self.cap.remove()
                 self.cap = None
         finally:

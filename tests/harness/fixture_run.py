@@ -165,7 +165,7 @@ def make(out, seed=1, scale_memory=1.0, scale_instructions=1.0, scale_rps=None, 
                            log=f"logs/{backend}-{workload}-open-1000-cap0.5capacity-r{rep}", server_exit="0",
                            started_utc="2024-01-01T00:00:00Z", target_rate=round(found), rps=round(found, 1),
                            achieved_rate=round(found, 1), p99_us=round(jitter(6000.0), 1), cpu_cap=0.5, slo_ms=10.0,
-                           capacity_rps_at_slo=round(found, 1), search_steps=7)
+                           capacity_rps_at_slo=round(found, 1), search_steps=7, search="capacity")
                 rows.append(row)
     if failed_row:
         rows[5].update(status="failed", reason="server died during the run (signal 11 (SIGSEGV))",
