@@ -15,7 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness_util import SCRIPTS  # noqa: E402
 import fixture_run  # noqa: E402
 
-CHARTS = ("memory_per_connection", "memory_split", "throughput", "latency", "hdr_distribution", "timeline", "micro")
+CHARTS = ("memory_per_connection", "memory_split", "throughput", "latency", "hdr_distribution", "timeline", "micro",
+          "cpu_per_request")
 
 
 def plot_python():
