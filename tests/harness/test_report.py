@@ -24,12 +24,16 @@ def plot_python():
     return out.stdout.decode().strip() if out.returncode == 0 else None
 
 
-class Report(unittest.TestCase):
+class FixtureFolder(unittest.TestCase):
+    """A synthetic results folder (fixture_run.make(**FIXTURE)) for the class's tests, and its report."""
+
+    FIXTURE: dict = {}  # fixture_run.make's arguments for this class's folder
+
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="tvt-report-")
         cls.folder = os.path.join(cls.tmp, "run")
-        fixture_run.make(cls.folder, failed_row=True)
+        fixture_run.make(cls.folder, **cls.FIXTURE)
 
     @classmethod
     def tearDownClass(cls):
@@ -44,6 +48,10 @@ class Report(unittest.TestCase):
         with open(os.path.join(self.folder, "report.html")) as f:
             page = f.read()
         return md, page
+
+
+class Report(FixtureFolder):
+    FIXTURE = dict(failed_row=True)
 
     def test_1_report_without_charts(self):
         md, page = self.report()
@@ -79,27 +87,15 @@ class Report(unittest.TestCase):
         self.assertEqual(page.count("data:image/png;base64,"), len(CHARTS))
 
 
-class SpeedWithRepetitions(unittest.TestCase):
+class SpeedWithRepetitions(FixtureFolder):
     """Issue 13.6: with repetitions, the report leads its speed part with CPU per request at the fixed rate and
     capacity under the cap as median [95 % interval], says which differences are within noise, and the charts draw
     them with error bars."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="tvt-report-reps-")
-        cls.folder = os.path.join(cls.tmp, "run")
-        fixture_run.make(cls.folder, repetitions=5, capacity=True, noise=0.05, scale_cost={"threads": 1.6})
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+    FIXTURE = dict(repetitions=5, capacity=True, noise=0.05, scale_cost={"threads": 1.6})
 
     def test_report_shows_intervals_and_noise(self):
-        out = subprocess.run([sys.executable, os.path.join(SCRIPTS, "report.py"), self.folder], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT)
-        self.assertEqual(out.returncode, 0, out.stdout.decode())
-        with open(os.path.join(self.folder, "report.md")) as f:
-            md = f.read()
+        md, _ = self.report()
         speed, capacity, closed = (md.index(h) for h in ("## Speed: CPU per request at a fixed rate",
                                                          "## Capacity at the latency SLO", "## Throughput and latency"))
         self.assertLess(speed, capacity)
