@@ -49,6 +49,15 @@ class FixtureFolder(unittest.TestCase):
             page = f.read()
         return md, page
 
+    def charts(self):
+        """scripts/charts.py on the folder with the interpreter that has matplotlib (the test skips without one)."""
+        python = plot_python()
+        if not python:
+            self.skipTest("no python3 with matplotlib")
+        out = subprocess.run([python, os.path.join(SCRIPTS, "charts.py"), self.folder], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        self.assertEqual(out.returncode, 0, out.stdout.decode())
+
 
 class Report(FixtureFolder):
     FIXTURE = dict(failed_row=True)
@@ -63,12 +72,7 @@ class Report(FixtureFolder):
         self.assertIn("<table>", page)
 
     def test_2_charts_and_report_with_charts(self):
-        python = plot_python()
-        if not python:
-            self.skipTest("no python3 with matplotlib")
-        out = subprocess.run([python, os.path.join(SCRIPTS, "charts.py"), self.folder], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT)
-        self.assertEqual(out.returncode, 0, out.stdout.decode())
+        self.charts()
         for name in CHARTS:
             for ext in ("png", "svg"):
                 path = os.path.join(self.folder, "charts", f"{name}.{ext}")
@@ -106,12 +110,7 @@ class SpeedWithRepetitions(FixtureFolder):
         self.assertRegex(md, r"< threads [0-9.]+ \(")  # threads, 1.6x the CPU, is apart from the rest, and last
 
     def test_charts_draw_error_bars(self):
-        python = plot_python()
-        if not python:
-            self.skipTest("no python3 with matplotlib")
-        out = subprocess.run([python, os.path.join(SCRIPTS, "charts.py"), self.folder], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT)
-        self.assertEqual(out.returncode, 0, out.stdout.decode())
+        self.charts()
         for name in ("cpu_per_request", "capacity"):
             self.assertTrue(os.path.getsize(os.path.join(self.folder, "charts", f"{name}.png")) > 5000, name)
 
