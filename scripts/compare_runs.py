@@ -41,7 +41,7 @@ def fixed_rate(rows: List[Dict[str, str]]) -> List[Dict[str, str]]:
 
 
 def capacity_rows(rows: List[Dict[str, str]]) -> List[Dict[str, str]]:
-    return [r for r in rows if tr.num(r.get(CAPACITY_COLUMN)) is not None]
+    return [r for r in rows if tr.is_capacity_row(r) and tr.num(r.get(CAPACITY_COLUMN)) is not None]
 
 
 def callgrind_per_request(results: tr.Results) -> Dict[Tuple, tr.Estimate]:

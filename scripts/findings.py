@@ -80,7 +80,8 @@ def table(folder: str) -> str:
     fixed_at = _nearest(fixed, 1000)
     fixed = [r for r in fixed if int(r["connections"]) == fixed_at]
     cpu_ci = tr.estimates(fixed, "server_cpu_us_per_op")
-    capacity = [r for r in results.ok(workload="http") if tr.num(r.get("capacity_rps_at_slo")) is not None]
+    capacity = [r for r in results.ok(workload="http") if tr.is_capacity_row(r)
+                and tr.num(r.get("capacity_rps_at_slo")) is not None]
     capacity_at = _nearest(capacity, 1000)
     capacity_ci = tr.estimates([r for r in capacity if int(r["connections"]) == capacity_at], "capacity_rps_at_slo")
 
@@ -94,6 +95,11 @@ def table(folder: str) -> str:
 
     def by_label(estimates, name):
         return next((e for k, e in estimates.items() if k[0] == name), None)
+
+    def cpu_text(name, closed_rows):
+        if cpu_ci:
+            return tr.fmt_estimate(by_label(cpu_ci, name), 1)
+        return _fmt(_median_of(closed_rows, "server_cpu_us_per_op"), 1)
     for name in labels:
         def at(rows, count):
             return [r for r in rows if tr.label(r) == name and count is not None and int(r["connections"]) == count]
@@ -107,7 +113,7 @@ def table(folder: str) -> str:
             f"| `{shown}` | {_fmt(_median_of(i, 'rss_per_conn_bytes'), unit=' B')} "
             f"| {_fmt(_median_of(i, 'kernel_per_conn_bytes'), unit=' B')} "
             f"| {_fmt(_median_of(i, 'total_per_conn_bytes'), unit=' B')} "
-            f"| {tr.fmt_estimate(by_label(cpu_ci, name), 1) if cpu_ci else _fmt(_median_of(h, 'server_cpu_us_per_op'), 1)} "
+            f"| {cpu_text(name, h)} "
             f"| {_fmt(_median_of(f, 'syscalls_per_op'), 2)} "
             f"| {_fmt(_median_of(f, 'ctx_switches_per_op'), 3)} "
             + (f"| {tr.fmt_estimate(by_label(capacity_ci, name), 0)} " if capacity_ci else "") +

@@ -48,7 +48,7 @@ def capacity_values(run: Run) -> Dict[Key, List[float]]:
     values: Dict[Key, List[float]] = {}
     for row in run.rows:
         v = tr.num(row.get("capacity_rps_at_slo"))
-        if row.get("status") in MEASURED and v is not None:
+        if row.get("status") in MEASURED and v is not None and tr.is_capacity_row(row):
             key = (tr.label(row), row["workload"], int(row["connections"]), tr.num(row.get("cpu_cap")) or 0.0)
             values.setdefault(key, []).append(v)
     return values

@@ -194,8 +194,8 @@ def _noise_line(keys: List[Tuple], estimates: Dict[Tuple, tr.Estimate], digits: 
     pairs = [(a, b) for i, a in enumerate(keys) for b in keys[i + 1:]]
     apart = sum(tr.distinct(estimates[a], estimates[b]) for a, b in pairs)
     chain = tr.noise_chain([(k[0], estimates[k]) for k in keys], digits)
-    return (f"Ordered by median: {chain} (`<`: the neighbours' intervals do not overlap; `≈`: they do, the difference "
-            f"is within noise). {apart} of {len(pairs)} pairs of back ends are told apart.")
+    return (f"Ordered by median: {chain} (`<`: the neighbours' intervals do not overlap; `≈`: they do, the "
+            f"difference is within noise). {apart} of {len(pairs)} pairs of back ends are told apart.")
 
 
 def _bound(rows: List[Dict[str, str]]) -> str:
@@ -229,7 +229,7 @@ def speed_sections(doc: Doc, r: tr.Results, ok: List[Dict[str, str]]) -> None:
                         fmt_us(median_of(by_key[k], "p99_us")), _bound(by_key[k]), str(cpu[k].n)] for k in keys],
                       right=range(1, 8))
             doc.p(_noise_line(keys, cpu, 1))
-    capacity_rows = [x for x in ok if tr.num(x.get("capacity_rps_at_slo")) is not None]
+    capacity_rows = [x for x in ok if tr.is_capacity_row(x) and tr.num(x.get("capacity_rps_at_slo")) is not None]
     capacity = tr.estimates(capacity_rows, "capacity_rps_at_slo")
     if capacity:
         doc.h(2, "Capacity at the latency SLO under a CPU cap")
@@ -343,8 +343,8 @@ def build(r: tr.Results) -> Doc:
                                                                                 r.order_key(kv[0][1]))):
             if workload in ("chat", "compute"):
                 continue
-            rows.append([workload, name, f"{count:,}", tr.fmt_estimate(tr.median_ci(tr.num(x.get("rps")) for x in g), 0),
-                         fmt_us(median_of(g, "p50_us")),
+            rps = tr.median_ci(tr.num(x.get("rps")) for x in g)
+            rows.append([workload, name, f"{count:,}", tr.fmt_estimate(rps, 0), fmt_us(median_of(g, "p50_us")),
                          fmt_us(median_of(g, "p99_us")), fmt_us(median_of(g, "p999_us")),
                          fmt_us(median_of(g, "max_us")), fmt_num(sum(tr.num(x.get("errors")) or 0 for x in g)),
                          _bound(g), str(len(g))])

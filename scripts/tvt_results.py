@@ -137,13 +137,20 @@ def fmt_estimate(e: Optional[Estimate], digits: int = 1, scale: float = 1.0) -> 
     return text
 
 
+def is_capacity_row(row: Dict[str, str]) -> bool:
+    """A capacity search's row (one per search). Sweep rows carry the capacity they were derived from too, so the
+    `search` column decides; rows of folders without it count when they have a capacity."""
+    search = row.get("search")
+    return search == "capacity" or (not search and num(row.get("capacity_rps_at_slo")) is not None)
+
+
 def cell_key(row: Dict[str, str]) -> Tuple:
     """What repetitions of one measurement share: (label, workload, mode, connections, setting), the setting being
     the server's CPU cap and the search kind for capacity rows ("cap 0.5 capacity"), the offered fraction for sweep
     rows, and the offered rate for other open-loop rows ("" for closed loop, idle, storm)."""
     cap = num(row.get("cpu_cap"))
     capped = f"cap {cap:g} " if cap else ""
-    if row.get("search") == "capacity" or num(row.get("capacity_rps_at_slo")) is not None:
+    if is_capacity_row(row):
         setting = capped + "capacity"
     elif row.get("search") == "sweep" or num(row.get("offered_fraction")) is not None:
         setting = capped + f"{num(row.get('offered_fraction')):.0%} of capacity"

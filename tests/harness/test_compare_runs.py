@@ -119,6 +119,16 @@ class MedianInterval(unittest.TestCase):
                 hits += e.lo <= statistics.median([0.6931471805599453]) <= e.hi
             self.assertGreater(hits / 4000, e.coverage - 0.02, n)
 
+    def test_sweep_rows_are_not_capacity_rows(self):
+        """A sweep row carries the capacity it was derived from; only the search's own row is a capacity."""
+        base = dict(backend="coro", variant="", workload="http", mode="open", connections="1000", cpu_cap="0.5",
+                    capacity_rps_at_slo="60000", target_rate="30000")
+        self.assertTrue(tr.is_capacity_row(dict(base, search="capacity")))
+        self.assertFalse(tr.is_capacity_row(dict(base, search="sweep", offered_fraction="0.5")))
+        self.assertTrue(tr.is_capacity_row(dict(base)))  # a folder without the search column
+        self.assertEqual(tr.cell_key(dict(base, search="sweep", offered_fraction="0.5"))[4], "cap 0.5 50% of capacity")
+        self.assertEqual(tr.cell_key(dict(base, search="capacity"))[4], "cap 0.5 capacity")
+
     def test_noise_chain_says_which_differences_are_noise(self):
         a = tr.median_ci([4.0, 4.1, 4.2])
         b = tr.median_ci([4.15, 4.3, 4.4])   # overlaps a
