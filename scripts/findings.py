@@ -5,9 +5,10 @@ in it can be traced to a row of that run's results.csv and micro.csv.
     scripts/findings.py results/reference/<run>          # prints the Markdown table and its source line
 
 Per back end (and threads variant), in registry order: memory per idle connection at the largest idle count (user,
-kernel, total), the server's CPU time, system calls and context switches per request of closed-loop http at the
-count nearest 1,000, chat p99 at the largest chat count, and memory per parked unit at 1,000,000 (micro). Medians
-over repetitions; a cell the run did not measure is "–". Standard library only (runs with any python3).
+kernel, total), the server's CPU time, system calls and context switches per request of http at the count nearest
+1,000 (at the fixed open-loop rate, with its 95 % interval, when the run has those rows; else closed loop), capacity
+at the SLO under the CPU cap when the run has it, chat p99 at the largest chat count, and memory per parked unit at
+1,000,000 (micro). Medians over repetitions; a cell the run did not measure is "–". Standard library only.
 """
 import os
 import sys
@@ -31,6 +32,11 @@ def _ms(us: Optional[float]) -> str:
 
 def _median_of(rows: List[Dict[str, str]], column: str) -> Optional[float]:
     return tr.median(tr.num(r.get(column)) for r in rows)
+
+
+def _nearest(rows: List[Dict[str, str]], target: int) -> Optional[int]:
+    counts = {int(r["connections"]) for r in rows}
+    return min(counts, key=lambda c: abs(c - target)) if counts else None
 
 
 def _largest(rows: List[Dict[str, str]]) -> Optional[int]:
@@ -66,35 +72,70 @@ def table(folder: str) -> str:
     chat_at = _largest(chat)
     parked = _parked_bytes(results)
 
+    # Speed, where the run has it (issue 13): CPU per request at the fixed rate (median [95 % interval]) replaces the
+    # closed-loop figure, and capacity at the SLO under the CPU cap gets a column.
+    fixed = [r for r in results.ok(workload="http", mode="open") if not r.get("search")
+             and not tr.num(r.get("cpu_cap")) and tr.num(r.get("target_rate")) is not None
+             and tr.num(r.get("server_cpu_us_per_op")) is not None]
+    fixed_at = _nearest(fixed, 1000)
+    fixed = [r for r in fixed if int(r["connections"]) == fixed_at]
+    cpu_ci = tr.estimates(fixed, "server_cpu_us_per_op")
+    capacity = [r for r in results.ok(workload="http") if tr.is_capacity_row(r)
+                and tr.num(r.get("capacity_rps_at_slo")) is not None]
+    capacity_at = _nearest(capacity, 1000)
+    capacity_ci = tr.estimates([r for r in capacity if int(r["connections"]) == capacity_at], "capacity_rps_at_slo")
+
     labels = results.backends.sorted({tr.label(r) for r in results.rows})
+    cpu_header = "CPU µs / req at fixed rate [95 % CI]" if cpu_ci else "CPU µs / req"
     lines = [
-        f"| back end | user / conn | kernel / conn | total / conn | CPU µs / req | syscalls / req "
-        f"| ctx switches / req | chat p99 | parked task at 1 M |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| back end | user / conn | kernel / conn | total / conn | {cpu_header} | syscalls / req "
+        f"| ctx switches / req | {'capacity req/s [95 % CI] | ' if capacity_ci else ''}chat p99 | parked task at 1 M |",
+        "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if capacity_ci else "") + "---:|---:|",
     ]
+
+    def by_label(estimates, name):
+        return next((e for k, e in estimates.items() if k[0] == name), None)
+
+    def cpu_text(name, closed_rows):
+        if cpu_ci:
+            return tr.fmt_estimate(by_label(cpu_ci, name), 1)
+        return _fmt(_median_of(closed_rows, "server_cpu_us_per_op"), 1)
     for name in labels:
         def at(rows, count):
             return [r for r in rows if tr.label(r) == name and count is not None and int(r["connections"]) == count]
         i, h, c = at(idle, idle_at), at(http, http_at), at(chat, chat_at)
+        f = at(fixed, fixed_at) if cpu_ci else h  # the rows the CPU and cost columns come from
         base = tr.base_name(name)
-        if not (i or h or c) and name != base:
+        if not (i or h or c or f) and name != base:
             continue  # a variant for cells this table does not show (compute's offload)
         shown = results.peer_label(base) + name[len(base):]
         lines.append(
             f"| `{shown}` | {_fmt(_median_of(i, 'rss_per_conn_bytes'), unit=' B')} "
             f"| {_fmt(_median_of(i, 'kernel_per_conn_bytes'), unit=' B')} "
             f"| {_fmt(_median_of(i, 'total_per_conn_bytes'), unit=' B')} "
-            f"| {_fmt(_median_of(h, 'server_cpu_us_per_op'), 1)} "
-            f"| {_fmt(_median_of(h, 'syscalls_per_op'), 2)} "
-            f"| {_fmt(_median_of(h, 'ctx_switches_per_op'), 3)} "
+            f"| {cpu_text(name, h)} "
+            f"| {_fmt(_median_of(f, 'syscalls_per_op'), 2)} "
+            f"| {_fmt(_median_of(f, 'ctx_switches_per_op'), 3)} "
+            + (f"| {tr.fmt_estimate(by_label(capacity_ci, name), 0)} " if capacity_ci else "") +
             f"| {_ms(_median_of(c, 'p99_us'))} "
             f"| {_fmt(parked.get(name) if name == base else None, unit=' B')} |")
+    if cpu_ci:
+        rate = tr.num(fixed[0].get("target_rate"))
+        reps = sorted({e.n for e in cpu_ci.values()})
+        speed_source = (f"http open loop at a fixed {_fmt(rate)} req/s and {_fmt(fixed_at)} connections, median "
+                        f"[95 % order-statistic interval] of {'/'.join(map(str, reps))} repetitions")
+    else:
+        speed_source = f"http closed loop at {_fmt(http_at)}"
+    if capacity_ci:
+        cap = tr.num(next(r for r in capacity if int(r["connections"]) == capacity_at).get("cpu_cap"))
+        speed_source += (f"; capacity: http at {_fmt(capacity_at)} connections, server capped at {cap or 0:g} core, "
+                         "highest rate within the p99 SLO")
     runs = len(results.rows)
     statuses = {s: sum(1 for r in results.rows if r.get("status") == s) for s in ("ok", "degraded", "failed")}
     source = (f"Source: `{os.path.relpath(results.folder)}` ({results.profile} profile, commit "
               f"`{str((results.meta.get('git') or {}).get('commit', '?'))[:12]}`, {runs} runs: {statuses['ok']} ok, "
               f"{statuses['degraded']} degraded, {statuses['failed']} failed). Memory: http idle hold at "
-              f"{_fmt(idle_at)} connections; CPU, syscalls, context switches: http closed loop at {_fmt(http_at)}; "
+              f"{_fmt(idle_at)} connections; CPU, syscalls, context switches: {speed_source}; "
               f"chat: {_fmt(chat_at)} members; parked task: BM_ParkedMemory, total bytes per unit.")
     return "\n".join(lines) + "\n\n" + source + "\n"
 

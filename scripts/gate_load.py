@@ -42,6 +42,18 @@ def cost_values(run: Run, column: str, modes: Tuple[str, ...]) -> Dict[Key, List
     return values
 
 
+def capacity_values(run: Run) -> Dict[Key, List[float]]:
+    """(label, workload, connections, cpu_cap) -> capacity_rps_at_slo of every measured capacity row (one per
+    search and repetition)."""
+    values: Dict[Key, List[float]] = {}
+    for row in run.rows:
+        v = tr.num(row.get("capacity_rps_at_slo"))
+        if row.get("status") in MEASURED and v is not None and tr.is_capacity_row(row):
+            key = (tr.label(row), row["workload"], int(row["connections"]), tr.num(row.get("cpu_cap")) or 0.0)
+            values.setdefault(key, []).append(v)
+    return values
+
+
 def rps_values(run: Run) -> Dict[Key, List[float]]:
     """(label, workload, connections) -> requests/s of every ok closed-loop repetition, in repetition order."""
     values: Dict[Key, List[float]] = {}

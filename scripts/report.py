@@ -182,6 +182,69 @@ def minimal_server_line(path: str) -> Optional[str]:
             + "; ".join(parts) + ".")
 
 
+def _ordered_cells(estimates: Dict[Tuple, tr.Estimate], r: tr.Results) -> Dict[Tuple, List[Tuple]]:
+    """cell (everything in the key but the label) -> keys of that cell in back-end order."""
+    cells: Dict[Tuple, List[Tuple]] = {}
+    for key in sorted(estimates, key=lambda k: (k[1], k[3], k[4], r.order_key(k[0]))):
+        cells.setdefault(key[1:], []).append(key)
+    return cells
+
+
+def _noise_line(keys: List[Tuple], estimates: Dict[Tuple, tr.Estimate], digits: int) -> str:
+    pairs = [(a, b) for i, a in enumerate(keys) for b in keys[i + 1:]]
+    apart = sum(tr.distinct(estimates[a], estimates[b]) for a, b in pairs)
+    chain = tr.noise_chain([(k[0], estimates[k]) for k in keys], digits)
+    return (f"Ordered by median: {chain} (`<`: the neighbours' intervals do not overlap; `≈`: they do, the "
+            f"difference is within noise). {apart} of {len(pairs)} pairs of back ends are told apart.")
+
+
+def _bound(rows: List[Dict[str, str]]) -> str:
+    """The side that was the bottleneck in most repetitions ("client" rows measured the load generator)."""
+    seen = [x.get("bound") for x in rows if x.get("bound")]
+    return max(set(seen), key=seen.count) if seen else "–"
+
+
+def speed_sections(doc: Doc, r: tr.Results, ok: List[Dict[str, str]]) -> None:
+    """Efficiency at a fixed rate (CPU per request: what the models cost), then capacity under the CPU cap, each as
+    medians with 95 % intervals over repetitions, saying which differences are within noise."""
+    fixed = [x for x in ok if x.get("mode") == "open" and x.get("workload") in ("http", "echo")
+             and not x.get("search") and tr.num(x.get("target_rate")) is not None and not tr.num(x.get("cpu_cap"))]
+    cpu = tr.estimates(fixed, "server_cpu_us_per_op")
+    if cpu:
+        doc.h(2, "Speed: CPU per request at a fixed rate")
+        doc.p("Open loop at one offered rate for every back end of a cell, below every back end's capacity: the "
+              "same work everywhere, so the server's CPU time per request (utime + stime over the window ÷ "
+              "requests) compares the models' cost. Median [95 % interval] over the repetitions: the interval is "
+              "the order-statistic one (distribution-free; with 5 repetitions it is [min, max], 93.8 % coverage).")
+        by_key: Dict[Tuple, List[Dict[str, str]]] = {}
+        for x in fixed:
+            by_key.setdefault(tr.cell_key(x), []).append(x)
+        sys_e, ctx_e = tr.estimates(fixed, "syscalls_per_op"), tr.estimates(fixed, "ctx_switches_per_op")
+        for cell, keys in _ordered_cells(cpu, r).items():
+            doc.h(3, f"{cell[0]} at {cell[2]:,} connections, {cell[3]}")
+            doc.table(["back end", "CPU µs / request", "syscalls / request", "ctx switches / request",
+                       "server cores busy", "p99", "bound", "reps"],
+                      [[r.peer_label(k[0]), tr.fmt_estimate(cpu[k], 2), tr.fmt_estimate(sys_e.get(k), 2),
+                        tr.fmt_estimate(ctx_e.get(k), 3), fmt_num(median_of(by_key[k], "server_cpu_util"), 2),
+                        fmt_us(median_of(by_key[k], "p99_us")), _bound(by_key[k]), str(cpu[k].n)] for k in keys],
+                      right=range(1, 8))
+            doc.p(_noise_line(keys, cpu, 1))
+    capacity_rows = [x for x in ok if tr.is_capacity_row(x) and tr.num(x.get("capacity_rps_at_slo")) is not None]
+    capacity = tr.estimates(capacity_rows, "capacity_rps_at_slo")
+    if capacity:
+        doc.h(2, "Capacity at the latency SLO under a CPU cap")
+        doc.p("The highest offered open-loop rate at which the achieved rate stayed within 1 % of it and p99 within "
+              "the SLO, with the server capped (cgroup CPU quota), so that the server saturates before the client. "
+              "Median [95 % interval] over repetitions.")
+        for cell, keys in _ordered_cells(capacity, r).items():
+            slo = median_of([x for x in capacity_rows if tr.cell_key(x) == keys[0]], "slo_ms")
+            doc.h(3, f"{cell[0]} at {cell[2]:,} connections, {cell[3]}, p99 ≤ {fmt_num(slo, 0)} ms")
+            doc.table(["back end", "requests/s at the SLO", "reps"],
+                      [[r.peer_label(k[0]), tr.fmt_estimate(capacity[k], 0), str(capacity[k].n)] for k in keys],
+                      right=(1, 2))
+            doc.p(_noise_line(keys, capacity, 0))
+
+
 def build(r: tr.Results) -> Doc:
     doc = Doc()
     meta = r.meta
@@ -272,6 +335,7 @@ def build(r: tr.Results) -> Doc:
                          fmt_num(median_of(group_rows, "server_threads"))])
         doc.table(["workload", "back end", "connections", "user", "page tables (VmPTE)", "kernel stacks",
                    "kernel", "total", "socket mem", "server threads"], rows, right=range(2, 10))
+    speed_sections(doc, r, ok)
     if closed:
         doc.h(2, "Throughput and latency (closed loop)")
         rows = []
@@ -279,12 +343,15 @@ def build(r: tr.Results) -> Doc:
                                                                                 r.order_key(kv[0][1]))):
             if workload in ("chat", "compute"):
                 continue
-            rows.append([workload, name, f"{count:,}", fmt_num(median_of(g, "rps")), fmt_us(median_of(g, "p50_us")),
+            rps = tr.median_ci(tr.num(x.get("rps")) for x in g)
+            rows.append([workload, name, f"{count:,}", tr.fmt_estimate(rps, 0), fmt_us(median_of(g, "p50_us")),
                          fmt_us(median_of(g, "p99_us")), fmt_us(median_of(g, "p999_us")),
                          fmt_us(median_of(g, "max_us")), fmt_num(sum(tr.num(x.get("errors")) or 0 for x in g)),
-                         str(len(g))])
+                         _bound(g), str(len(g))])
+        doc.p("`bound`: the side at least 90 % busy (`client`: the row measured the load generator as much as the "
+              "server; it does not rank the back ends). Requests/s: median [95 % interval] with repetitions.")
         doc.table(["workload", "back end", "connections", "requests/s", "p50", "p99", "p99.9", "max", "errors",
-                   "reps"], rows, right=range(2, 10))
+                   "bound", "reps"], rows, right=range(2, 11))
     compute = group([x for x in ok if x["workload"] == "compute"])
     if compute:
         doc.h(2, "Compute: head-of-line blocking")

@@ -3,7 +3,8 @@ reads a results folder, so they all see the same numbers, names, order and colou
 
 - the schema: results.csv's header is bench/bench_all/columns.py (imported from there, never restated);
 - readers: results.csv, meta.json, micro.csv, callgrind.csv, backends.jsonl, HdrHistogram interval logs, timelines;
-- numbers: `num` (empty, NaN and infinities are "no value");
+- numbers: `num` (empty, NaN and infinities are "no value"); medians with a 95 % confidence interval over
+  repetitions (`median_ci`, `Estimate`), per cell (`cell_key`), and whether two of them are told apart (`distinct`);
 - names: `label` (back end + variant), the reference back end (REFERENCE_BACKEND);
 - back ends: order and colours from the run folder's backends.jsonl (`server --list-backends`, copied by bench_all),
   falling back to FALLBACK_ORDER for folders without it (old runs, results/baseline); a name with no fixed colour gets
@@ -18,6 +19,7 @@ import statistics
 import struct
 import sys
 import zlib
+from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -65,6 +67,120 @@ def num(value) -> Optional[float]:
 def median(values: Iterable[Optional[float]]) -> Optional[float]:
     present = [v for v in values if v is not None]
     return statistics.median(present) if present else None
+
+
+# ---------------------------------------------------------------------------------- medians and their intervals
+
+CI_LEVEL = 0.95
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The median of n repetitions and a distribution-free confidence interval for it: [lo, hi] = the k-th smallest
+    and k-th largest value, k as large as keeps the coverage >= CI_LEVEL. `coverage` is that interval's exact level
+    (1 - 2 P(Binomial(n, 1/2) < k)); with n <= 5 no pair of order statistics reaches 95 % and the interval is
+    [min, max] at its own level (n = 5: 93.8 %, n = 3: 75 %); with n = 1 there is no interval (coverage 0)."""
+    median: float
+    lo: float
+    hi: float
+    n: int
+    coverage: float
+
+    @property
+    def has_interval(self) -> bool:
+        return self.n >= 2
+
+    @property
+    def relative_width(self) -> float:
+        """(hi - lo) / median: the scatter the gate's thresholds start from."""
+        return (self.hi - self.lo) / abs(self.median) if self.median else math.inf
+
+    def overlaps(self, other: "Estimate") -> bool:
+        return self.lo <= other.hi and other.lo <= self.hi
+
+
+def _binomial_cdf_half(n: int, k: int) -> float:
+    """P(Binomial(n, 1/2) <= k)."""
+    return sum(math.comb(n, i) for i in range(0, k + 1)) / 2 ** n if k >= 0 else 0.0
+
+
+def median_ci(values: Iterable[Optional[float]], level: float = CI_LEVEL) -> Optional[Estimate]:
+    """Median and order-statistic confidence interval of the present values (None when there are none).
+
+    Why order statistics and not the bootstrap: with the 3 to 9 repetitions a profile affords, a bootstrap of the
+    median can only return sample values, its percentile interval under-covers at these sizes, and it is random (two
+    reports of one folder could differ). The order-statistic interval assumes only independent repetitions of a
+    continuous quantity, its coverage is exact and printed, and it is the same every time."""
+    xs = sorted(v for v in values if v is not None)
+    n = len(xs)
+    if n == 0:
+        return None
+    k = 1
+    while k + 1 <= n // 2 and 1 - 2 * _binomial_cdf_half(n, k) >= level:  # can k+1 still keep the level?
+        k += 1
+    coverage = 1 - 2 * _binomial_cdf_half(n, k - 1) if n >= 2 else 0.0
+    return Estimate(statistics.median(xs), xs[k - 1], xs[n - k], n, coverage)
+
+
+def distinct(a: Optional[Estimate], b: Optional[Estimate]) -> bool:
+    """Two medians told apart: both have an interval and the intervals do not overlap."""
+    return bool(a and b and a.has_interval and b.has_interval and not a.overlaps(b))
+
+
+def fmt_estimate(e: Optional[Estimate], digits: int = 1, scale: float = 1.0) -> str:
+    """"12.3 [11.9–13.0]" (median [CI]); the median alone with one repetition; "–" without a value."""
+    if e is None:
+        return "–"
+    text = f"{e.median * scale:,.{digits}f}"
+    if e.has_interval:
+        text += f" [{e.lo * scale:,.{digits}f}–{e.hi * scale:,.{digits}f}]"
+    return text
+
+
+def is_capacity_row(row: Dict[str, str]) -> bool:
+    """A capacity search's row (one per search). Sweep rows carry the capacity they were derived from too, so the
+    `search` column decides; rows of folders without it count when they have a capacity."""
+    search = row.get("search")
+    return search == "capacity" or (not search and num(row.get("capacity_rps_at_slo")) is not None)
+
+
+def cell_key(row: Dict[str, str]) -> Tuple:
+    """What repetitions of one measurement share: (label, workload, mode, connections, setting), the setting being
+    the server's CPU cap and the search kind for capacity rows ("cap 0.5 capacity"), the offered fraction for sweep
+    rows, and the offered rate for other open-loop rows ("" for closed loop, idle, storm)."""
+    cap = num(row.get("cpu_cap"))
+    capped = f"cap {cap:g} " if cap else ""
+    if is_capacity_row(row):
+        setting = capped + "capacity"
+    elif row.get("search") == "sweep" or num(row.get("offered_fraction")) is not None:
+        setting = capped + f"{num(row.get('offered_fraction')):.0%} of capacity"
+    elif row.get("mode") == "open" and num(row.get("target_rate")) is not None:
+        setting = capped + f"{num(row.get('target_rate')):,.0f}/s"
+    else:
+        setting = capped.strip()
+    return (label(row), row.get("workload", ""), row.get("mode", ""), int(num(row.get("connections")) or 0), setting)
+
+
+def estimates(rows: Iterable[Dict[str, str]], column: str) -> Dict[Tuple, Estimate]:
+    """cell_key -> median [CI] of `column` over the measured (ok or degraded) rows of that cell."""
+    values: Dict[Tuple, List[float]] = {}
+    for row in rows:
+        v = num(row.get(column))
+        if row.get("status") in ("ok", "degraded") and v is not None:
+            values.setdefault(cell_key(row), []).append(v)
+    return {k: median_ci(vs) for k, vs in values.items()}
+
+
+def noise_chain(named: Sequence[Tuple[str, Optional[Estimate]]], digits: int = 1) -> str:
+    """Back ends ordered by median, joined by "<" where the neighbours' intervals do not overlap and "≈" where they
+    do (within noise): "uring 4.2 < coro-local 5.1 ≈ coro 5.2 < threads 13.0"."""
+    present = sorted(((n, e) for n, e in named if e is not None), key=lambda ne: ne[1].median)
+    out = ""
+    for i, (name, e) in enumerate(present):
+        if i:
+            out += " < " if distinct(present[i - 1][1], e) else " ≈ "
+        out += f"{name} {e.median:,.{digits}f}"
+    return out
 
 
 def read_csv(path: str) -> List[Dict[str, str]]:

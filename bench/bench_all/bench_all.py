@@ -243,7 +243,7 @@ def main(argv: List[str]) -> int:
 
     limits = machine.limits()
     largest = profiles.largest_connections(limits["open_files_hard"] or 1024, limits["pid_max"] or 32768)
-    repetitions = args.repetitions or profile.repetitions
+    repetitions = args.repetitions  # None: each cell's own count (Cell.repetitions), else the profile's
     overrides = {k: v for k, v in (("modes", args.modes and args.modes.split(",")),
                                    ("connections", args.connections), ("duration_s", args.duration),
                                    ("warmup_s", args.warmup), ("hold_s", args.hold), ("cpu_cap", args.cpu_cap),
@@ -255,7 +255,8 @@ def main(argv: List[str]) -> int:
         for i, spec in enumerate(specs):
             print(f"{i + 1:4d} {spec.label} rep {spec.repetition + 1} ~{spec.estimate_s():.0f}s")
         total = sum(s.estimate_s() for s in specs)
-        print(f"{len(specs)} runs, about {mmss(total)} (+ micro and callgrind); budget {mmss(profile.budget_s)}"
+        print(f"{len(specs)} runs, about {mmss(total + profile.extras_s)} ({mmss(total)} of runs + "
+              f"{mmss(profile.extras_s)} of micro, callgrind, charts); budget {mmss(profile.budget_s)}"
               "; chat/compute rows only if the server offers them")
         return EXIT_OK
 
@@ -284,7 +285,7 @@ def main(argv: List[str]) -> int:
         "profile": profile.name, "started_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "finished_utc": None, "state": "running", "backends": [b.name for b in backends], "workloads": workloads,
         "workloads_offered": offered,
-        "repetitions": repetitions, "largest_connections": largest, "pinning": pinning.describe(),
+        "repetitions": repetitions or profile.repetitions, "largest_connections": largest, "pinning": pinning.describe(),
         "overrides": overrides, "server_args": server_args, "slo_achieved": args.slo_achieved, "planned_runs": len(specs), "server": server,
         "loadgen": loadgen,
         "command": [sys.executable] + [os.path.abspath(__file__)] + argv,

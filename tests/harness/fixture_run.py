@@ -79,10 +79,13 @@ def encode_hdr(values_us):
 
 # --------------------------------------------------------------------------------------------------- the folder
 def make(out, seed=1, scale_memory=1.0, scale_instructions=1.0, scale_rps=None, repetitions=1, noise=0.02,
-         profile="ci", gate_only=False, failed_row=False, scale_cost=None, scale_counts=None):
+         profile="ci", gate_only=False, failed_row=False, scale_cost=None, scale_counts=None, capacity=False,
+         scale_capacity=None):
     """gate_only: just results.csv, callgrind.csv and meta.json (what the gate reads; small enough to check in).
     scale_cost: back end -> factor on its CPU and instructions per request (a back end that much slower per request);
-    scale_counts: back end -> factor on its syscalls and context switches per request."""
+    scale_counts: back end -> factor on its syscalls and context switches per request;
+    capacity: also capacity-search rows (http and echo at 1,000, server capped at 0.5 core: capacity_rps_at_slo from
+    the back end's CPU per request, divided by its scale_cost); scale_capacity: back end -> factor on that capacity."""
     rng = random.Random(seed)
     os.makedirs(out, exist_ok=True)
     for sub in () if gate_only else ("logs", "timelines", "hdr", "charts"):
@@ -90,6 +93,7 @@ def make(out, seed=1, scale_memory=1.0, scale_instructions=1.0, scale_rps=None, 
     scale_rps = scale_rps or {}
     scale_cost = scale_cost or {}
     scale_counts = scale_counts or {}
+    scale_capacity = scale_capacity or {}
     rows = []
     index = 0
 
@@ -149,6 +153,20 @@ def make(out, seed=1, scale_memory=1.0, scale_instructions=1.0, scale_rps=None, 
                                 f.write(f"{i}.000,1.000,{max(chunk) / 1000:.3f},{encode_hdr(chunk)}\n")
                         row["hdr_log"] = f"hdr/{stem}.hlog"
                     rows.append(row)
+        for workload in ("http", "echo") if capacity else ():
+            for backend in BACKENDS:
+                index += 1
+                cpu_us = COSTS[backend][2] * scale_cost.get(backend, 1.0)
+                found = jitter(0.5e6 / cpu_us * scale_capacity.get(backend, 1.0))
+                row = {k: None for k in HEADER}
+                row.update(backend=backend, profile=profile, workload=workload, mode="open", connections=1000,
+                           connections_established=1000, duration_s=1.0, warmup_s=0.25, status="ok", reason="",
+                           errors=0, run_index=index, repetition=rep, variant="", fd_leak=False,
+                           log=f"logs/{backend}-{workload}-open-1000-cap0.5capacity-r{rep}", server_exit="0",
+                           started_utc="2024-01-01T00:00:00Z", target_rate=round(found), rps=round(found, 1),
+                           achieved_rate=round(found, 1), p99_us=round(jitter(6000.0), 1), cpu_cap=0.5, slo_ms=10.0,
+                           capacity_rps_at_slo=round(found, 1), search_steps=7, search="capacity")
+                rows.append(row)
     if failed_row:
         rows[5].update(status="failed", reason="server died during the run (signal 11 (SIGSEGV))",
                        server_stderr_tail="fake: boom | fake: segfault", rps=None, errors=37)

@@ -23,6 +23,13 @@ FIXTURES = {
     "wallclock_baseline": dict(seed=7, repetitions=9, noise=0.03),
     "wallclock_noise": dict(seed=8, repetitions=9, noise=0.03),
     "wallclock_slower": dict(seed=9, repetitions=9, noise=0.03, scale_rps={b: 0.85 for b in ALL}),
+    # Times judged against their scatter (issue 13.7): 5 repetitions with capacity rows, +-5 % jitter between them
+    "scatter_baseline": dict(seed=12, repetitions=5, noise=0.05, capacity=True),
+    "scatter_noise": dict(seed=13, repetitions=5, noise=0.05, capacity=True),
+    # coro-local's capacity under the cap halved, nothing else changed
+    "capacity_half": dict(seed=14, repetitions=5, noise=0.05, capacity=True, scale_capacity={"coro-local": 0.5}),
+    # coro-local made 2x slower per request, with repetitions: its CPU per request is judged and fails too
+    "scatter_slowdown": dict(seed=15, repetitions=5, noise=0.05, capacity=True, scale_cost={"coro-local": 2.0}),
 }
 
 if __name__ == "__main__":

@@ -236,23 +236,39 @@ class Profiles(unittest.TestCase):
         registry_line("coro", threads_option=True, offload=True), registry_line("asio"),
         registry_line("asio-mt", threads_option=True)]))
 
-    def test_default_profile_covers_issue_2(self):
-        specs = profiles.expand(profiles.PROFILES["default"], self.BACKENDS, ["echo", "http"], 19000, 1)
-        closed = {(s.backend, s.workload, s.connections) for s in specs if s.mode == "closed"}
+    def test_default_profile_covers_issue_13(self):
+        """Efficiency at one fixed rate for every back end (http and echo at 100, 1,000, 10,000) and capacity under
+        the cap at 1,000, each with 5 interleaved repetitions; memory at 1,000 and 10,000."""
+        specs = profiles.expand(profiles.PROFILES["default"], self.BACKENDS, ["echo", "http"], 19000)
+        fixed = [s for s in specs if s.mode == "open" and not getattr(s, "search", "")]
         for b in (b.name for b in self.BACKENDS):
             for w in ("echo", "http"):
                 for n in (100, 1000, 10000):
-                    self.assertIn((b, w, n), closed)
-        self.assertTrue(all(s.mode in ("closed", "idle") for s in specs))
-        self.assertLess(sum(s.estimate_s() for s in specs), profiles.PROFILES["default"].budget_s)
+                    reps = [s for s in fixed if (s.backend, s.workload, s.connections) == (b, w, n)]
+                    self.assertEqual(len(reps), 5, (b, w, n))
+                    self.assertEqual({tuple(s.loadgen_args) for s in reps}, {("--rate", "10000")})
+            self.assertEqual({s.connections for s in specs if s.backend == b and s.mode == "idle"}, {1000, 10000})
+        capacity = [c for c in profiles.PROFILES["default"].cells if c.search == "capacity"]
+        self.assertEqual({(c.workload, c.connections, c.cpu_cap, c.repetitions) for c in capacity},
+                         {("http", (1000,), 0.5, 5), ("echo", (1000,), 0.5, 5)})
+
+    def test_cell_repetitions_interleave(self):
+        """A cell's own repetitions run in the later rounds, after every other cell's first: drift hits all alike."""
+        specs = profiles.expand(profiles.PROFILES["ci"], self.BACKENDS, ["echo", "http"], 19000)
+        open_http = [s for s in specs if (s.workload, s.mode) == ("http", "open")]
+        self.assertEqual(sorted({s.repetition for s in open_http}), [0, 1, 2])
+        self.assertEqual([s.repetition for s in specs], sorted(s.repetition for s in specs))
+        self.assertTrue(all(s.repetition == 0 for s in specs if (s.workload, s.mode) != ("http", "open")))
+        # --repetitions overrides every cell's own count
+        self.assertEqual(len(profiles.expand(profiles.PROFILES["ci"], self.BACKENDS, ["http"], 19000, 2)),
+                         2 * 3 * len(self.BACKENDS))
 
     def test_full_profile_reaches_the_largest_count(self):
         self.assertEqual(profiles.largest_connections(20000, 32768), 19000)
         specs = profiles.expand(profiles.PROFILES["full"], self.BACKENDS, ["http"], 19000, 1)
         for b in (b.name for b in self.BACKENDS):
-            for mode in ("closed", "idle"):
-                self.assertEqual({s.connections for s in specs if s.backend == b and s.mode == mode},
-                                 {1000, 5000, 10000, 19000})
+            for mode, counts in (("closed", {1000, 10000, 19000}), ("idle", {1000, 5000, 10000, 19000})):
+                self.assertEqual({s.connections for s in specs if s.backend == b and s.mode == mode}, counts)
 
     def test_variants_come_from_the_registry_and_runs_interleave(self):
         specs = profiles.expand(profiles.PROFILES["default"], self.BACKENDS, ["compute"], 19000, 3)

@@ -76,6 +76,49 @@ class GateFixtures(unittest.TestCase):
         self.assertTrue(all(line.split()[1] == "coro-local" for line in bad), text)
         self.assertIn("warning", text)
 
+    def test_times_with_repetitions_hold_within_their_scatter(self):
+        """5 repetitions, +-5 % jitter: CPU per request and capacity are judged (not warned) and pass."""
+        code, text = run_gate(fixture("scatter_noise"), fixture("scatter_baseline"))
+        self.assertEqual(code, 0, text)
+        judged = [line for line in text.splitlines() if line.startswith(("server_cpu_us_per_op", "capacity_rps"))]
+        self.assertEqual(len(judged), 7 + 7 * 2, text)  # the http open rows; http and echo capacity
+        self.assertFalse([line for line in judged if "reps" in line or line.endswith("warning")], text)
+
+    def test_capacity_halved_fails(self):
+        """-50 % capacity under the cap for one back end (issue 13.7's fixture): that back end's capacity lines fail,
+        nothing else."""
+        code, text = run_gate(fixture("capacity_half"), fixture("scatter_baseline"))
+        self.assertEqual(code, 1, text)
+        bad = verdicts(text)
+        self.assertEqual(len(bad), 2, text)  # http and echo
+        self.assertTrue(all(line.startswith("capacity_rps_at_slo coro-local") for line in bad), text)
+
+    def test_cpu_per_request_doubled_with_repetitions_fails(self):
+        """Twice the work per request: instructions and capacity fail; CPU per request warns (it is judged against
+        its scatter, but stays warn-only: between-run drift here exceeds it, gate_rules.RULES)."""
+        code, text = run_gate(fixture("scatter_slowdown"), fixture("scatter_baseline"))
+        self.assertEqual(code, 1, text)
+        kinds = {line.split()[0] for line in verdicts(text)}
+        self.assertEqual(kinds, {"instructions", "capacity_rps_at_slo"}, text)
+        self.assertTrue(all(line.split()[1] == "coro-local" for line in verdicts(text)), text)
+        warned = [line for line in text.splitlines() if line.startswith("server_cpu_us_per_op coro-local")]
+        self.assertTrue(warned and all(line.rstrip().endswith("warning") for line in warned), text)
+
+    def test_overlapping_intervals_do_not_fail(self):
+        """A median past the floor whose interval still overlaps the baseline's is within noise."""
+        rules = gate.gate_rules
+        base = tr.median_ci([10.0, 10.2, 10.4, 12.5, 13.0])
+        now = tr.median_ci([11.9, 12.0, 12.2, 12.4, 12.6])  # +17 % median, inside the baseline's [10.0, 13.0]
+        rule = rules.Rule(0.10, False, scatter=True)  # a failing time rule (capacity's, lower-is-better here)
+        line = rules.judge_scattered("x", rule, base, now)
+        self.assertEqual(line.verdict, "ok", line)
+        far = tr.median_ci([15.0, 15.2, 15.5, 15.9, 16.0])
+        self.assertEqual(rules.judge_scattered("x", rule, base, far).verdict, "REGRESSION")
+        self.assertEqual(rules.judge_scattered("x", rules.RULES["server_cpu_us_per_op"], base, far).verdict,
+                         "warning")
+        one = tr.median_ci([16.0])
+        self.assertEqual(rules.judge_scattered("x", rule, base, one).verdict, "warning")
+
     def test_a_ratio_drop_alone_only_warns(self):
         code, text = run_gate(fixture("regression_ratio"), fixture("baseline"))
         self.assertEqual(code, 0, text)

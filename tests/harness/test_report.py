@@ -15,7 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness_util import SCRIPTS  # noqa: E402
 import fixture_run  # noqa: E402
 
-CHARTS = ("memory_per_connection", "memory_split", "throughput", "latency", "hdr_distribution", "timeline", "micro")
+CHARTS = ("memory_per_connection", "memory_split", "throughput", "latency", "hdr_distribution", "timeline", "micro",
+          "cpu_per_request")
 
 
 def plot_python():
@@ -23,12 +24,16 @@ def plot_python():
     return out.stdout.decode().strip() if out.returncode == 0 else None
 
 
-class Report(unittest.TestCase):
+class FixtureFolder(unittest.TestCase):
+    """A synthetic results folder (fixture_run.make(**FIXTURE)) for the class's tests, and its report."""
+
+    FIXTURE: dict = {}  # fixture_run.make's arguments for this class's folder
+
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="tvt-report-")
         cls.folder = os.path.join(cls.tmp, "run")
-        fixture_run.make(cls.folder, failed_row=True)
+        fixture_run.make(cls.folder, **cls.FIXTURE)
 
     @classmethod
     def tearDownClass(cls):
@@ -44,6 +49,19 @@ class Report(unittest.TestCase):
             page = f.read()
         return md, page
 
+    def charts(self):
+        """scripts/charts.py on the folder with the interpreter that has matplotlib (the test skips without one)."""
+        python = plot_python()
+        if not python:
+            self.skipTest("no python3 with matplotlib")
+        out = subprocess.run([python, os.path.join(SCRIPTS, "charts.py"), self.folder], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        self.assertEqual(out.returncode, 0, out.stdout.decode())
+
+
+class Report(FixtureFolder):
+    FIXTURE = dict(failed_row=True)
+
     def test_1_report_without_charts(self):
         md, page = self.report()
         for text in ("## What was run", "AMD EPYC (fixture)", "pid_max 32768", "`0123456789ab`", "## Headlines",
@@ -54,12 +72,7 @@ class Report(unittest.TestCase):
         self.assertIn("<table>", page)
 
     def test_2_charts_and_report_with_charts(self):
-        python = plot_python()
-        if not python:
-            self.skipTest("no python3 with matplotlib")
-        out = subprocess.run([python, os.path.join(SCRIPTS, "charts.py"), self.folder], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT)
-        self.assertEqual(out.returncode, 0, out.stdout.decode())
+        self.charts()
         for name in CHARTS:
             for ext in ("png", "svg"):
                 path = os.path.join(self.folder, "charts", f"{name}.{ext}")
@@ -76,6 +89,30 @@ class Report(unittest.TestCase):
         for name in CHARTS:
             self.assertIn(f"charts/{name}.png", md)
         self.assertEqual(page.count("data:image/png;base64,"), len(CHARTS))
+
+
+class SpeedWithRepetitions(FixtureFolder):
+    """Issue 13.6: with repetitions, the report leads its speed part with CPU per request at the fixed rate and
+    capacity under the cap as median [95 % interval], says which differences are within noise, and the charts draw
+    them with error bars."""
+
+    FIXTURE = dict(repetitions=5, capacity=True, noise=0.05, scale_cost={"threads": 1.6})
+
+    def test_report_shows_intervals_and_noise(self):
+        md, _ = self.report()
+        speed, capacity, closed = (md.index(h) for h in ("## Speed: CPU per request at a fixed rate",
+                                                         "## Capacity at the latency SLO", "## Throughput and latency"))
+        self.assertLess(speed, capacity)
+        self.assertLess(capacity, closed)
+        threads = next(line for line in md[speed:capacity].splitlines() if line.startswith("| threads |"))
+        self.assertRegex(threads, r"\| [0-9.]+ \[[0-9.]+–[0-9.]+\] \|")  # median [lo–hi]
+        self.assertIn("pairs of back ends are told apart", md)
+        self.assertRegex(md, r"< threads [0-9.]+ \(")  # threads, 1.6x the CPU, is apart from the rest, and last
+
+    def test_charts_draw_error_bars(self):
+        self.charts()
+        for name in ("cpu_per_request", "capacity"):
+            self.assertTrue(os.path.getsize(os.path.join(self.folder, "charts", f"{name}.png")) > 5000, name)
 
 
 if __name__ == "__main__":
