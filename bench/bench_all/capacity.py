@@ -36,7 +36,8 @@ SWEEP_FRACTIONS = (0.1, 0.25, 0.4, 0.55, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.
 STEP_OVERHEAD_S = 0.3        # loadgen start, connect, close and the server's fds settling, beyond warmup + duration
                              # (measured: 1.16-1.22 s steps for 1.0 s windows at 100 connections, ~1.55 s for 1.25 s at 1,000)
 NOT_CAP_BOUND_SHARE = 0.5    # at capacity a capped server below this share of its cap is flagged (below)
-TYPICAL_STEPS = 5            # for estimates: a first search 6-8 steps, one from an earlier repetition's capacity 2-4
+# For estimates: a first search takes 6-9 steps, one that starts from an earlier repetition's capacity 2-4.
+FIRST_SEARCH_STEPS, REPEAT_SEARCH_STEPS = 7, 3
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,10 @@ def step_s(spec: RunSpec) -> float:
 
 
 def estimate_s(spec: RunSpec) -> float:
-    points = TYPICAL_STEPS if spec.search == "capacity" else len(SWEEP_FRACTIONS)
+    if spec.search == "capacity":
+        points = FIRST_SEARCH_STEPS if spec.repetition == 0 else REPEAT_SEARCH_STEPS
+    else:
+        points = len(SWEEP_FRACTIONS)
     return 1.0 + points * step_s(spec)
 
 
