@@ -102,7 +102,7 @@ std::optional<RunSamples> sample_run(const Options& o, Driver& driver, const std
   RunSamples r;
   ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
   // Before any connection.
-  r.server_before = sampling ? probe_server(o.server_pid) : ServerSample{};
+  r.server_before = sampling ? probe_server_tree(o.server_pid) : ServerSample{};
   r.machine_before = probe_machine();
   // The cost of the work: over the measured window, or the connect burst in storm mode; idle does no work.
   CostMeter cost(o);
@@ -128,7 +128,7 @@ std::optional<RunSamples> sample_run(const Options& o, Driver& driver, const std
   if (o.mode == Mode::storm) cost.close(monotonic_ns());
   r.established = driver.established();
   auto take_sample = [&](std::int64_t at) {
-    TimedSample s{at, sampling ? probe_server(o.server_pid) : ServerSample{}, probe_machine()};
+    TimedSample s{at, sampling ? probe_server_tree(o.server_pid) : ServerSample{}, probe_machine()};
     r.fds_peak = std::max(r.fds_peak, s.server.fds);
     r.samples.push_back(s);
   };
@@ -173,7 +173,7 @@ std::optional<RunSamples> sample_run(const Options& o, Driver& driver, const std
   if (sampling) {
     const std::int64_t deadline = monotonic_ns() + fd_settle_budget_ns;
     do {
-      r.server_after = probe_server(o.server_pid);
+      r.server_after = probe_server_tree(o.server_pid);
       if (r.server_after.sockets <= r.server_before.sockets) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     } while (monotonic_ns() < deadline);
