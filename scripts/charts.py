@@ -15,6 +15,7 @@ import sys
 from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chart_c1m  # noqa: E402
 import tvt_results as tr  # noqa: E402
 
 try:
@@ -486,6 +487,7 @@ class Charts:
                                       formatter=lambda v, _p: f"{v / 1000:g}k" if v >= 1000 else f"{v:g}"),
             self.latency, self.compute,
             lambda: self.hdr_distribution(hdr_run), lambda: self.timeline(timeline_run), self.micro,
+            lambda: chart_c1m.draw(self, plt, style, count_label, bytes_label, FuncFormatter),
         ]
         for step in steps:
             try:

@@ -40,6 +40,8 @@ HARNESS = [
     "hdr_log",             # hdr/<stem>.hlog written by loadgen --hdr-log ("" if none)
     "ranks",               # scripts/fleet: load-generator hosts (loadgen ranks) of the run ("" = single host)
     "rank_start_skew_ms",  # scripts/fleet: each rank's go after --start-at, ms, ';'-joined in rank order
+    "stop_reason",         # c1m: why the back end stops at this step ("" = held it whole); bench_all/c1m.py
+    "shards",              # c1m: server processes on the port (server --shards); 1 = unsharded
 ]
 
 HEADER = LEADING + LOADGEN + HARNESS
