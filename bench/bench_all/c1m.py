@@ -49,6 +49,9 @@ SHARD_FILL = 0.9                    # SO_REUSEPORT hashes, it does not balance: 
 PID_RESERVE = 2048                  # tasks left to the rest of the machine
 STEP_SLACK_S = 90.0                 # beyond ramp + connect timeout + hold: start-up, sampling, teardown
 READY_TIMEOUT_S = 60.0              # dozens of shards start
+SETTLE_S = 60.0                     # before a step: the previous step's sockets freed
+SETTLE_SLACK_SOCKETS = 20000        # TCP sockets in use above the profile's start that count as settled
+CGROUP_EMPTY_S = 60.0               # a killed server closing a million sockets leaves its cgroup this late
 PIDS_CGROUP_ROOT = "/sys/fs/cgroup/pids"
 
 
@@ -58,7 +61,7 @@ def add_arguments(p) -> None:
     g.add_argument("--ramp-rate", type=float, default=20000.0, help="c1m: new connections per second (loadgen)")
     g.add_argument("--reserve-gib", type=float, default=6.0,
                    help="c1m: GiB of MemAvailable every step must leave to the rest of the machine")
-    g.add_argument("--connect-timeout", type=float, default=60.0,
+    g.add_argument("--connect-timeout", type=float, default=120.0,
                    help="c1m: seconds after the ramp for every connection to be verified")
     g.add_argument("--fds-per-shard", type=int, default=0,
                    help="c1m: connections per shard (0 = the hard open-file limit less a margin)")
@@ -145,58 +148,92 @@ class PidsCgroup:
         return 0
 
     def remove(self) -> None:
+        """SIGKILLs whatever is left in the cgroup and removes it. A process that closes half a million sockets takes
+        seconds to exit, and the cgroup stays busy until it has."""
         if not self.path:
             return
-        for _ in range(50):  # the cgroup empties as the killed processes are reaped
+        deadline = time.monotonic() + CGROUP_EMPTY_S
+        while time.monotonic() < deadline:
             try:
+                with open(os.path.join(self.path, "cgroup.procs")) as f:
+                    for pid in f.read().split():
+                        try:
+                            os.kill(int(pid), signal.SIGKILL)
+                        except (ProcessLookupError, ValueError):
+                            pass
                 os.rmdir(self.path)
                 self.path = None
                 return
             except OSError:
-                time.sleep(0.1)
-        log(f"could not remove {self.path} (still busy)")
+                time.sleep(0.2)
+        log(f"could not remove {self.path} within {CGROUP_EMPTY_S:g} s (still busy)")
 
 
-class TcpMem:
-    """net.ipv4.tcp_mem raised for the profile and restored after it (also on Ctrl-C: run()'s finally, and atexit).
+class Tunables:
+    """Kernel settings raised for the profile and restored after it (run()'s finally, also on Ctrl-C, and atexit).
 
-    Idle verified connections keep about a third of a page of socket memory each (measured: 119,147 pages for
-    ~400,000 sockets), so a million pairs (two million sockets) would pass this machine's default hard limit (576,918
-    pages, 2.2 GiB): sockets past it cannot get buffers. The limit is raised so that it is not the one measured: one
-    page per socket of the largest step (a cap, nothing is reserved). Conntrack is left alone: with no netfilter
-    rules nothing is tracked (nf_conntrack_count stays 0); somaxconn (4,096 per shard) and the port range (source
-    addresses) need no change."""
-
-    PATH = "/proc/sys/net/ipv4/tcp_mem"
+    - net.ipv4.tcp_mem: idle verified connections keep about a third of a page of socket memory each (measured:
+      274,922 pages for 767,554 sockets), so a million pairs (two million sockets) would pass this machine's default
+      hard limit (576,918 pages, 2.2 GiB), past which sockets get no buffers. Raised to one page per socket of the
+      largest step (a cap: nothing is reserved).
+    - net.core.somaxconn and net.ipv4.tcp_max_syn_backlog (4,096 and 2,048): on a busy machine the shards fall behind
+      the ramp, a full accept queue drops SYNs, and the client's retransmissions back off (1, 3, 7, 15, 31 s...):
+      at 500,000 connections 14,341 were not verified within 60 s. Raised to 65,535, so the kernel queues them.
+    Conntrack is left alone: with no netfilter rules nothing is tracked (nf_conntrack_count stays 0); the port
+    range needs no change (loadgen's source addresses)."""
 
     def __init__(self, largest_step: int):
-        self.saved: Optional[str] = None
+        self.saved: List[Tuple[str, str]] = []
+        atexit.register(self.restore)
+        self._raise("/proc/sys/net/ipv4/tcp_mem", lambda v: [v[0], max(v[1], largest_step * 3 // 2), max(v[2], 2 * largest_step)])
+        self._raise("/proc/sys/net/core/somaxconn", lambda v: [max(v[0], 65535)])
+        self._raise("/proc/sys/net/ipv4/tcp_max_syn_backlog", lambda v: [max(v[0], 65535)])
+
+    def _raise(self, path: str, wanted) -> None:
+        name = path[len("/proc/sys/"):].replace("/", ".")
         try:
-            with open(self.PATH) as f:
-                current = f.read().split()
-            low, pressure, high = (int(v) for v in current)
-            want_high = 2 * largest_step
-            if high >= want_high:
+            with open(path) as f:
+                text = f.read().split()
+            values = [int(v) for v in text]
+            new = [int(v) for v in wanted(values)]
+            if new == values:
                 return
-            wanted = f"{low} {max(pressure, want_high * 3 // 4)} {want_high}"
-            with open(self.PATH, "w") as f:
-                f.write(wanted)
-            self.saved = " ".join(current)
-            atexit.register(self.restore)
-            log(f"net.ipv4.tcp_mem {self.saved} -> {wanted} pages for the profile (restored after it)")
+            with open(path, "w") as f:
+                f.write(" ".join(map(str, new)))
+            self.saved.append((path, " ".join(text)))
+            log(f"{name} {' '.join(text)} -> {' '.join(map(str, new))} for the profile (restored after it)")
         except (OSError, ValueError) as e:
-            log(f"net.ipv4.tcp_mem left as it is ({e}); past its hard limit sockets get no buffers")
+            log(f"{name} left as it is ({e})")
 
     def restore(self) -> None:
-        if self.saved is None:
-            return
-        try:
-            with open(self.PATH, "w") as f:
-                f.write(self.saved)
-            log(f"net.ipv4.tcp_mem restored to {self.saved}")
-        except OSError as e:
-            log(f"could not restore net.ipv4.tcp_mem to {self.saved}: {e}")
-        self.saved = None
+        while self.saved:
+            path, text = self.saved.pop()
+            try:
+                with open(path, "w") as f:
+                    f.write(text)
+                log(f"{path[len('/proc/sys/'):].replace('/', '.')} restored to {text}")
+            except OSError as e:
+                log(f"could not restore {path} to {text}: {e}")
+
+
+def tcp_in_use() -> int:
+    with open("/proc/net/sockstat") as f:
+        for line in f:
+            if line.startswith("TCP:"):
+                fields = line.split()
+                return int(fields[fields.index("inuse") + 1])
+    return 0
+
+
+def settle(baseline: int) -> None:
+    """Waits for the previous step's sockets to be gone from the kernel: a step's "before" sample taken while half a
+    million sockets were still being freed made the next back end's kernel memory per connection negative."""
+    deadline = time.monotonic() + SETTLE_S
+    while tcp_in_use() > baseline + SETTLE_SLACK_SOCKETS and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if tcp_in_use() > baseline + SETTLE_SLACK_SOCKETS:
+        log(f"TCP sockets in use {tcp_in_use():,} still above the {baseline:,} before the profile after {SETTLE_S:g} s "
+            "(other programs?); going on")
 
 
 def classify(row: Dict[str, object], server_log: str, pids: PidsCgroup, watchdog: Optional[str]) -> str:
@@ -319,17 +356,18 @@ def run(args, profile, backends, run_dir: str, server: str, loadgen: str, rows: 
     pinning = runner.Pinning(enabled=False)
     log(f"steps {', '.join(f'{s:,}' for s in steps)}; {per_shard:,} connections per shard; ramp "
         f"{args.ramp_rate:,.0f}/s; reserve {args.reserve_gib:g} GiB; MemAvailable {mem_available() / GIB:.1f} GiB")
-    tcp_mem = TcpMem(steps[-1])
+    tunables = Tunables(steps[-1])
+    baseline = tcp_in_use()
     try:
         for backend in backends:
             step_up(backend, steps, args, profile, run_dir, server, loadgen, rows, csv_path, pinning, reserve,
-                    per_shard, nofile, file_max)
+                    per_shard, nofile, file_max, baseline)
     finally:
-        tcp_mem.restore()
+        tunables.restore()
 
 
 def step_up(backend, steps, args, profile, run_dir, server, loadgen, rows, csv_path, pinning, reserve, per_shard,
-            nofile, file_max) -> None:
+            nofile, file_max, baseline) -> None:
     """One back end through the steps, until one is not held whole (or refused)."""
     cell = profile.cells[0]
     hold = args.hold if args.hold is not None else cell.hold_s
@@ -337,6 +375,7 @@ def step_up(backend, steps, args, profile, run_dir, server, loadgen, rows, csv_p
     # A peer cannot be sharded: one step at one process's descriptors measures it; more cannot fit.
     backend_steps = [min(steps[0], per_shard)] if backend.peer else steps
     for step in backend_steps:
+        settle(baseline)
         shards = shards_for(step, per_shard, backend.peer)
         need = step * (cost if cost is not None else FIRST_STEP_COST_BYTES) * MEMORY_MARGIN
         available = mem_available()
