@@ -21,6 +21,11 @@ BENCH_ALL = os.path.join(REPO, "bench", "bench_all", "bench_all.py")
 BIN = None
 
 
+def read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
 def alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -79,10 +84,10 @@ class C1m(unittest.TestCase):
             server_out = []
             while time.monotonic() < deadline and not server_out:
                 server_out = [p for p in glob.glob(os.path.join(self.tmp.name, "*", "logs", "*.server.out"))
-                              if "ready" in open(p).read()]
+                              if "ready" in read(p)]
                 time.sleep(0.1)
             self.assertTrue(server_out, "the server never got ready")
-            supervisor = int(open(server_out[0]).read().split("pid=")[1].split()[0])
+            supervisor = int(read(server_out[0]).split("pid=")[1].split()[0])
             with open(f"/proc/{supervisor}/task/{supervisor}/children") as f:
                 shards = [int(p) for p in f.read().split()]
             self.assertEqual(len(shards), 6)
