@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "loadgen/cpu_time.hpp"
+#include "loadgen/probe.hpp"
 
 namespace tvt::loadgen {
 namespace {
@@ -22,7 +23,13 @@ void CostMeter::prepare() {
 std::optional<std::int64_t> CostMeter::server_cpu() const {
   if (options_.server_pid <= 0) return std::nullopt;
   if (!options_.server_cgroup.empty()) return cgroup_cpu_ns(options_.server_cgroup);
-  return process_cpu_ns(options_.server_pid);
+  std::int64_t total = 0;  // a sharded server's shards are its children
+  for (const int pid : process_tree(options_.server_pid)) {
+    const auto ns = process_cpu_ns(pid);
+    if (!ns) return std::nullopt;
+    total += *ns;
+  }
+  return total;
 }
 
 std::optional<std::int64_t> CostMeter::client_cpu() const {

@@ -16,6 +16,8 @@
 #include <sstream>
 #include <vector>
 
+#include "loadgen/probe.hpp"
+
 namespace tvt::loadgen {
 namespace {
 
@@ -121,7 +123,8 @@ bool PerfCounter::start(int pid, const std::string& perf_path, std::int64_t time
   }
   ::close(out);
   output_path_ = path;
-  const std::string pid_text = std::to_string(pid);
+  std::string pid_text;  // the server and its child processes (a sharded server's shards)
+  for (const int p : process_tree(pid)) pid_text += (pid_text.empty() ? "" : ",") + std::to_string(p);
   const std::string events = std::string(syscall_event) + "," + std::string(switch_event);
   const std::string control = "fd:" + std::to_string(control_pipe[0]) + "," + std::to_string(ack_pipe[1]);
   const std::string filtered = std::string(syscall_event);

@@ -98,6 +98,41 @@ ServerSample probe_server(int pid) {
   return s;
 }
 
+std::vector<int> process_tree(int pid) {
+  std::vector<int> pids{pid};
+  for (std::size_t i = 0; i < pids.size(); ++i) {
+    const std::string task_dir = "/proc/" + std::to_string(pids[i]) + "/task";
+    DIR* dir = ::opendir(task_dir.c_str());
+    if (dir == nullptr) continue;
+    while (const dirent* entry = ::readdir(dir)) {
+      if (entry->d_name[0] == '.') continue;
+      std::istringstream children(read_all(task_dir + "/" + entry->d_name + "/children"));
+      for (int child = 0; children >> child;) pids.push_back(child);
+    }
+    ::closedir(dir);
+  }
+  return pids;
+}
+
+ServerSample probe_servers(const std::vector<int>& pids) {
+  ServerSample sum{0, 0, 0, 0, 0, 0, 0, 0};
+  auto add = [](auto& total, auto value) { total = (total < 0 || value < 0) ? -1 : total + value; };
+  for (const int pid : pids) {
+    const ServerSample s = probe_server(pid);
+    add(sum.rss_bytes, s.rss_bytes);
+    add(sum.pss_bytes, s.pss_bytes);
+    add(sum.pte_bytes, s.pte_bytes);
+    add(sum.threads, s.threads);
+    add(sum.cpu_s, s.cpu_s);
+    add(sum.fds, s.fds);
+    add(sum.sockets, s.sockets);
+    add(sum.fixed_sockets, s.fixed_sockets);
+  }
+  return sum;
+}
+
+ServerSample probe_server_tree(int pid) { return probe_servers(process_tree(pid)); }
+
 MachineSample probe_machine() {
   MachineSample m;
   const std::string meminfo = read_all("/proc/meminfo");
@@ -125,6 +160,18 @@ std::optional<std::int64_t> probe_open_file_limit(int pid) {
     return std::nullopt;
   }
   return std::nullopt;
+}
+
+std::optional<std::int64_t> probe_server_file_limit(int pid) {
+  const auto pids = process_tree(pid);
+  if (pids.size() == 1) return probe_open_file_limit(pid);
+  std::int64_t total = 0;
+  for (std::size_t i = 1; i < pids.size(); ++i) {
+    const auto limit = probe_open_file_limit(pids[i]);
+    if (!limit) return std::nullopt;
+    total += *limit;
+  }
+  return total;
 }
 
 std::optional<std::int64_t> probe_sysctl(const std::string& path) {

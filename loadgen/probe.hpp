@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tvt::loadgen {
 
@@ -33,8 +34,20 @@ struct MachineSample {
 ServerSample probe_server(int pid);
 MachineSample probe_machine();
 
+// `pid` and its descendants (/proc/PID/task/*/children), parents first: a sharded server (server --shards) is its
+// supervisor and the shards under it.
+std::vector<int> process_tree(int pid);
+// Several server processes (one back end spread over processes for their fd limits) counted as one server: sums, and
+// a field any process could not give stays unknown (-1).
+ServerSample probe_servers(const std::vector<int>& pids);
+// The server at `pid` with every process under it (a sharded server's shards): what loadgen reports as the server.
+ServerSample probe_server_tree(int pid);
+
 // The soft "Max open files" of a process (/proc/PID/limits), if readable.
 std::optional<std::int64_t> probe_open_file_limit(int pid);
+// The connections a server can hold by its open-file limits: its own, or, when it has child processes (the shards
+// of server --shards), theirs summed.
+std::optional<std::int64_t> probe_server_file_limit(int pid);
 // A single integer from a /proc/sys file.
 std::optional<std::int64_t> probe_sysctl(const std::string& path);
 

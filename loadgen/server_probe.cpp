@@ -23,25 +23,6 @@ namespace {
 std::atomic<bool> stop{false};
 void on_stop(int) { stop.store(true); }  // lock-free atomic store: async-signal-safe
 
-// Several server processes (one back end spread over processes for their fd limits) count as one server: sums, and
-// a field any process could not give stays unknown (-1).
-ServerSample probe_servers(const std::vector<int>& pids) {
-  ServerSample sum{0, 0, 0, 0, 0, 0, 0, 0};
-  auto add = [](auto& total, auto value) { total = (total < 0 || value < 0) ? -1 : total + value; };
-  for (const int pid : pids) {
-    const ServerSample s = probe_server(pid);
-    add(sum.rss_bytes, s.rss_bytes);
-    add(sum.pss_bytes, s.pss_bytes);
-    add(sum.pte_bytes, s.pte_bytes);
-    add(sum.threads, s.threads);
-    add(sum.cpu_s, s.cpu_s);
-    add(sum.fds, s.fds);
-    add(sum.sockets, s.sockets);
-    add(sum.fixed_sockets, s.fixed_sockets);
-  }
-  return sum;
-}
-
 std::int64_t cpu_ns(const std::vector<int>& pids) {
   std::int64_t total = 0;
   for (const int pid : pids) {

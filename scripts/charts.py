@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Tuple
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chart_latency_load  # noqa: E402
 import chart_speed  # noqa: E402
+import chart_c1m  # noqa: E402
 import tvt_results as tr  # noqa: E402
 
 try:
@@ -490,6 +491,7 @@ class Charts:
             lambda: self.hdr_distribution(hdr_run), lambda: self.timeline(timeline_run), self.micro,
             lambda: chart_speed.draw(self, plt),
             lambda: chart_latency_load.draw(self, sys.modules[__name__]),
+            lambda: chart_c1m.draw(self, plt, style, count_label, bytes_label, FuncFormatter),
         ]
         for step in steps:
             try:

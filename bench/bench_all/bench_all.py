@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import backends as registry  # noqa: E402
+import c1m  # noqa: E402
 import capacity  # noqa: E402
 import columns  # noqa: E402
 import extras  # noqa: E402
@@ -80,6 +81,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     p.add_argument("--skip-report", action="store_true", help="no charts, no report")
     p.add_argument("--strict", action="store_true", help="exit 1 when any run is failed or degraded")
     p.add_argument("--dry-run", action="store_true", help="print the matrix and its time estimate, run nothing")
+    c1m.add_arguments(p)
     args = p.parse_args(argv)
     if args.repetitions is not None and args.repetitions < 1:
         p.error("--repetitions must be at least 1")
@@ -280,7 +282,7 @@ def main(argv: List[str]) -> int:
     server_args = shlex.split(args.server_args)
     for spec in specs:
         spec.server_args = spec.server_args + server_args
-    pinning = runner.Pinning(enabled=not args.no_pin)
+    pinning = runner.Pinning(enabled=not args.no_pin and profile.name != "c1m")  # c1m.py says why
     meta = {
         "profile": profile.name, "started_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "finished_utc": None, "state": "running", "backends": [b.name for b in backends], "workloads": workloads,
@@ -306,6 +308,9 @@ def main(argv: List[str]) -> int:
     knowledge = capacity.Knowledge()
     bounds = capacity.Bounds(achieved=args.slo_achieved, max_time_s=args.search_max_s)
     try:
+        if profile.name == "c1m":  # its own orchestration: steps up to a million, memory checks, stop reasons
+            c1m.run(args, profile, backends, run_dir, server, loadgen, rows, csv_path)
+            specs, args.skip_micro = [], True
         for index, spec in enumerate(specs):
             progress.before(index, spec)
             if spec.search:  # several loadgen runs against one server; one row per search or sweep point

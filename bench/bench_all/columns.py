@@ -47,6 +47,8 @@ HARNESS = [
     "search_steps",        # capacity: loadgen runs the search took
     "steps_log",           # capacity: logs/<stem>.steps.jsonl, one JSON line per step
     "offered_fraction",    # sweep: this row's offered rate / the capacity it was derived from
+    "stop_reason",         # c1m: why the back end stops at this step ("" = held it whole); bench_all/c1m.py
+    "shards",              # c1m: server processes on the port (server --shards); 1 = unsharded
 ]
 
 HEADER = LEADING + LOADGEN + HARNESS

@@ -172,6 +172,16 @@ PROFILES: Dict[str, Profile] = {
         # Not measured: the suite's own settings (9 repetitions) from the reference run's 313 s at 5, callgrind, charts.
         extras_s=700.0,
     ),
+    # A million connections (issue 21): each back end steps up through these counts, sharded past one process's
+    # descriptors, until it stops; bench_all/c1m.py runs it (its own orchestration: memory checks, stop reasons).
+    "c1m": Profile(
+        name="c1m",
+        cells=(Cell("http", "idle", (100_000, 250_000, 500_000, 1_000_000), duration_s=5.0, warmup_s=0.0,
+                    hold_s=5.0),),
+        micro_args=(),
+        callgrind=False,
+        budget_s=1800.0,
+    ),
 }
 
 

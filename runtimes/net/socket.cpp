@@ -26,11 +26,13 @@ sockaddr_in make_address(const std::string& host, std::uint16_t port) {
 
 }  // namespace
 
-UniqueFd listen_tcp(const std::string& host, std::uint16_t port) {
+UniqueFd listen_tcp(const std::string& host, std::uint16_t port, bool reuse_port) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) throw_errno("socket");
   const int one = 1;
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) throw_errno("setsockopt(SO_REUSEADDR)");
+  if (reuse_port && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    throw_errno("setsockopt(SO_REUSEPORT)");
   const auto addr = make_address(host, port);
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
     throw_errno("bind " + host + ":" + std::to_string(port));

@@ -9,8 +9,9 @@
 namespace tvt::net {
 
 // A listening TCP socket on `host:port` (port 0 = the kernel picks one), SO_REUSEADDR, the largest backlog the
-// kernel allows (a connect storm of 20,000 must not overflow it).
-UniqueFd listen_tcp(const std::string& host, std::uint16_t port);
+// kernel allows (a connect storm of 20,000 must not overflow it). `reuse_port`: SO_REUSEPORT too, so several
+// sockets (server --shards) listen on one port and the kernel spreads the connections over them.
+UniqueFd listen_tcp(const std::string& host, std::uint16_t port, bool reuse_port = false);
 
 // The port a bound socket ended up with.
 std::uint16_t local_port(int fd);

@@ -1,6 +1,7 @@
 // server: serves one workload on one back end until SIGINT/SIGTERM.
 //   server --backend threads --workload http --port 0
 // Prints exactly one line on stdout, "ready port=<p> pid=<pid>", once the socket listens; errors go to stderr.
+// --shards N: N such processes on one port under a supervisor (supervisor.hpp), whose pid the ready line names.
 // A peer back end (another language's runtime) is served by its own executable: see exec_peer.
 #include <malloc.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include "backend/stop_signal.hpp"
 #include "net/socket.hpp"
 #include "server/registry.hpp"
+#include "server/supervisor.hpp"
 
 namespace {
 
@@ -163,6 +165,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--list-backends", list,
                "Print the back ends as JSON Lines (name, summary, language, peer, threads_option, variants) and exit");
+  unsigned shards = 1;
+  app.add_option("--shards", shards,
+                 "Processes of this back end listening on one port with SO_REUSEPORT, under a supervisor that prints "
+                 "the ready line (its pid), forwards SIGTERM and exits non-zero when a shard dies")
+      ->check(CLI::Range(1u, 1024u))
+      ->capture_default_str();
+  int listen_fd = -1;  // a shard: the supervisor's socket, already listening; --host/--port/--shards are the supervisor's
+  app.add_option("--listen-fd", listen_fd)->group("");
   bool list_workloads = false;
   app.add_flag("--list-workloads", list_workloads, "Print the workload names, one per line, and exit");
   CLI11_PARSE(app, argc, argv);
@@ -184,6 +194,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "server: unknown --backend '%s' (have: %s)\n", backend_name.c_str(), backend_names().c_str());
     return 2;
   }
+  if (entry->serve == nullptr && shards > 1) {
+    // A peer's executable opens its own socket and parses no --listen-fd, so it cannot be given a shard's socket.
+    std::fprintf(stderr, "server: --shards: back end '%s' is a peer (%.*s), which cannot take a shard's socket; "
+                 "run it unsharded\n", backend_name.c_str(), static_cast<int>(entry->executable.size()),
+                 entry->executable.data());
+    return 2;
+  }
   if (entry->serve == nullptr) return exec_peer(*entry, argv);  // before any thread or signal mask exists
   const auto workload = protocol::parse_workload(workload_name);
   if (!workload) {
@@ -194,6 +211,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "server: --stack-size must be 0 or at least 65536\n");
     return 2;
   }
+
+  if (shards > 1 && listen_fd < 0) return server::run_supervisor(argv, shards, host, port);  // forks: no thread yet
 
   // Block the stop signals before any thread exists, so every thread inherits the mask and only sigwait sees them.
   sigset_t set;
@@ -216,7 +235,7 @@ int main(int argc, char** argv) {
     options.chat_inline_writes = chat_writer == "inline";
     options.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
     options.worker_threads = threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
-    auto listener = net::listen_tcp(host, port);
+    auto listener = listen_fd >= 0 ? net::UniqueFd(listen_fd) : net::listen_tcp(host, port);
     backend::StopSignal stop;
     SignalThread signals(stop);
     std::printf("ready port=%u pid=%d\n", static_cast<unsigned>(net::local_port(listener.get())), ::getpid());

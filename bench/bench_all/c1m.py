@@ -1,0 +1,423 @@
+"""The c1m profile: for each back end, the most idle verified connections it holds up to a million, and why it stops.
+
+For each back end the profile steps up through the cell's counts (100k, 250k, 500k, 1M): one fresh server per step,
+sharded (`server --shards N`) so that no process needs more descriptors than its hard limit allows, one loadgen idle
+run (every connection verified with one request, then held while the server is sampled), one row. It stops at the
+first step the back end does not hold whole, and writes why in `stop_reason`:
+
+  descriptors  a process ran out of descriptors (a peer cannot be sharded), or fs.file-max would be exceeded
+  pid_max      thread creation hit the pids limit (pid_max less the tasks of the machine's other processes)
+  threads      thread creation failed for another reason (memory for stacks, threads-max)
+  mappings     mmap failed (vm.max_map_count)
+  memory       the next step does not fit in MemAvailable less the reserve, or MemAvailable fell below it mid-step
+  time         the step did not finish within its time bound
+  unknown: ..  fewer connections than asked for a reason none of the above explains (loadgen's reason follows)
+
+Safety first, because the machine is shared:
+- Before each step: the memory it needs is the step's count times the machine-wide cost per connection measured at
+  the previous step (MemAvailable before minus the lowest MemAvailable while holding, over the connections held:
+  server, kernel and loadgen together), times a margin; the step runs only if MemAvailable minus that keeps
+  `--reserve-gib` free. The first step assumes FIRST_STEP_COST_BYTES.
+- During each step MemAvailable is polled; below the reserve, loadgen (which holds the client half) and the server
+  are killed at once.
+- Each step is bounded in time (ramp time + connect timeout + hold + slack).
+- The server runs in a pids cgroup whose limit leaves PID_RESERVE tasks to the rest of the machine, so a thread per
+  connection meets "pid_max" without starving other processes of pids.
+- Every child starts in its own process group with PR_SET_PDEATHSIG (runner.spawn), the shards die with their
+  supervisor, and the interrupt path and atexit kill every group: nothing outlives the profile, even after Ctrl-C.
+"""
+import atexit
+import math
+import os
+import resource
+import signal
+import sys
+import time
+from typing import Dict, List, Optional, Tuple
+
+import extras
+import runner
+from columns import HEADER
+from profiles import RunSpec
+
+GIB = 1 << 30
+FIRST_STEP_COST_BYTES = 32 * 1024   # a pessimistic guess before anything is measured (a thread: stack + kernel)
+MEMORY_MARGIN = 1.25                # the step's estimate is multiplied by this
+WATCH_S = 0.2                       # MemAvailable poll while a step runs
+SERVER_FD_MARGIN = 100              # a shard's own descriptors: listener, epoll, stdio, ring, spare
+SHARD_FILL = 0.9                    # SO_REUSEPORT hashes, it does not balance: shards are filled to 90 % on average
+PID_RESERVE = 2048                  # tasks left to the rest of the machine
+STEP_SLACK_S = 90.0                 # beyond ramp + connect timeout + hold: start-up, sampling, teardown
+READY_TIMEOUT_S = 60.0              # dozens of shards start
+SETTLE_S = 60.0                     # before a step: the previous step's sockets freed
+SETTLE_SLACK_SOCKETS = 20000        # TCP sockets in use above the profile's start that count as settled
+CGROUP_EMPTY_S = 60.0               # a killed server closing a million sockets leaves its cgroup this late
+PIDS_CGROUP_ROOT = "/sys/fs/cgroup/pids"
+
+
+def add_arguments(p) -> None:
+    """The c1m profile's own options (bench_all's --connections gives the steps, --hold the hold)."""
+    g = p.add_argument_group("c1m profile")
+    g.add_argument("--ramp-rate", type=float, default=20000.0, help="c1m: new connections per second (loadgen)")
+    g.add_argument("--reserve-gib", type=float, default=6.0,
+                   help="c1m: GiB of MemAvailable every step must leave to the rest of the machine")
+    g.add_argument("--connect-timeout", type=float, default=120.0,
+                   help="c1m: seconds after the ramp for every connection to be verified")
+    g.add_argument("--fds-per-shard", type=int, default=0,
+                   help="c1m: connections per shard (0 = the hard open-file limit less a margin)")
+
+
+def log(message: str) -> None:
+    print(f"bench_all c1m: {message}", file=sys.stderr, flush=True)
+
+
+def mem_available() -> int:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("/proc/meminfo has no MemAvailable")
+
+
+def read_int(path: str) -> Optional[int]:
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def tasks_in_use() -> int:
+    """Threads of every process on the machine (they all draw on pid_max)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                total += len(os.listdir(f"/proc/{entry}/task"))
+            except OSError:
+                pass
+    return total
+
+
+def files_in_use() -> int:
+    value = read_int("/proc/sys/fs/file-nr")
+    return value or 0
+
+
+class PidsCgroup:
+    """A pids cgroup (v1) for one step's server: pids.max = pid_max - tasks in use - PID_RESERVE. None if unavailable."""
+
+    def __init__(self, name: str):
+        self.path: Optional[str] = None
+        self.limit: Optional[int] = None
+        if not os.path.isdir(PIDS_CGROUP_ROOT):
+            return
+        path = os.path.join(PIDS_CGROUP_ROOT, name)
+        try:
+            os.mkdir(path)
+            pid_max = read_int("/proc/sys/kernel/pid_max") or 32768
+            self.limit = max(1024, pid_max - tasks_in_use() - PID_RESERVE)
+            with open(os.path.join(path, "pids.max"), "w") as f:
+                f.write(str(self.limit))
+            self.path = path
+        except OSError as e:
+            log(f"no pids cgroup ({e}); the server runs without one")
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+
+    def wrap(self, argv: List[str]) -> List[str]:
+        """argv started inside the cgroup, before it can fork (no race with the shards)."""
+        if not self.path:
+            return argv
+        procs = os.path.join(self.path, "cgroup.procs")
+        return ["/bin/sh", "-c", f'echo $$ > "{procs}" && exec "$@"', "c1m-server"] + argv
+
+    def hit_max(self) -> int:
+        """How many times a fork/clone in the cgroup failed on pids.max."""
+        if not self.path:
+            return 0
+        try:
+            with open(os.path.join(self.path, "pids.events")) as f:
+                for line in f:
+                    if line.startswith("max "):
+                        return int(line.split()[1])
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def remove(self) -> None:
+        """SIGKILLs whatever is left in the cgroup and removes it. A process that closes half a million sockets takes
+        seconds to exit, and the cgroup stays busy until it has."""
+        if not self.path:
+            return
+        deadline = time.monotonic() + CGROUP_EMPTY_S
+        while time.monotonic() < deadline:
+            try:
+                with open(os.path.join(self.path, "cgroup.procs")) as f:
+                    for pid in f.read().split():
+                        try:
+                            os.kill(int(pid), signal.SIGKILL)
+                        except (ProcessLookupError, ValueError):
+                            pass
+                os.rmdir(self.path)
+                self.path = None
+                return
+            except OSError:
+                time.sleep(0.2)
+        log(f"could not remove {self.path} within {CGROUP_EMPTY_S:g} s (still busy)")
+
+
+class Tunables:
+    """Kernel settings raised for the profile and restored after it (run()'s finally, also on Ctrl-C, and atexit).
+
+    - net.ipv4.tcp_mem: idle verified connections keep about a third of a page of socket memory each (measured:
+      274,922 pages for 767,554 sockets), so a million pairs (two million sockets) would pass this machine's default
+      hard limit (576,918 pages, 2.2 GiB), past which sockets get no buffers. Raised to one page per socket of the
+      largest step (a cap: nothing is reserved).
+    - net.core.somaxconn and net.ipv4.tcp_max_syn_backlog (4,096 and 2,048): on a busy machine the shards fall behind
+      the ramp, a full accept queue drops SYNs, and the client's retransmissions back off (1, 3, 7, 15, 31 s...):
+      at 500,000 connections 14,341 were not verified within 60 s. Raised to 65,535, so the kernel queues them.
+    Conntrack is left alone: with no netfilter rules nothing is tracked (nf_conntrack_count stays 0); the port
+    range needs no change (loadgen's source addresses)."""
+
+    def __init__(self, largest_step: int):
+        self.saved: List[Tuple[str, str]] = []
+        atexit.register(self.restore)
+        self._raise("/proc/sys/net/ipv4/tcp_mem", lambda v: [v[0], max(v[1], largest_step * 3 // 2), max(v[2], 2 * largest_step)])
+        self._raise("/proc/sys/net/core/somaxconn", lambda v: [max(v[0], 65535)])
+        self._raise("/proc/sys/net/ipv4/tcp_max_syn_backlog", lambda v: [max(v[0], 65535)])
+
+    def _raise(self, path: str, wanted) -> None:
+        name = path[len("/proc/sys/"):].replace("/", ".")
+        try:
+            with open(path) as f:
+                text = f.read().split()
+            values = [int(v) for v in text]
+            new = [int(v) for v in wanted(values)]
+            if new == values:
+                return
+            with open(path, "w") as f:
+                f.write(" ".join(map(str, new)))
+            self.saved.append((path, " ".join(text)))
+            log(f"{name} {' '.join(text)} -> {' '.join(map(str, new))} for the profile (restored after it)")
+        except (OSError, ValueError) as e:
+            log(f"{name} left as it is ({e})")
+
+    def restore(self) -> None:
+        while self.saved:
+            path, text = self.saved.pop()
+            try:
+                with open(path, "w") as f:
+                    f.write(text)
+                log(f"{path[len('/proc/sys/'):].replace('/', '.')} restored to {text}")
+            except OSError as e:
+                log(f"could not restore {path} to {text}: {e}")
+
+
+def tcp_in_use() -> int:
+    with open("/proc/net/sockstat") as f:
+        for line in f:
+            if line.startswith("TCP:"):
+                fields = line.split()
+                return int(fields[fields.index("inuse") + 1])
+    return 0
+
+
+def settle(baseline: int) -> None:
+    """Waits for the previous step's sockets to be gone from the kernel: a step's "before" sample taken while half a
+    million sockets were still being freed made the next back end's kernel memory per connection negative."""
+    deadline = time.monotonic() + SETTLE_S
+    while tcp_in_use() > baseline + SETTLE_SLACK_SOCKETS and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if tcp_in_use() > baseline + SETTLE_SLACK_SOCKETS:
+        log(f"TCP sockets in use {tcp_in_use():,} still above the {baseline:,} before the profile after {SETTLE_S:g} s "
+            "(other programs?); going on")
+
+
+def classify(row: Dict[str, object], server_log: str, pids: PidsCgroup, watchdog: Optional[str]) -> str:
+    """Why a step held fewer connections than asked, from what the step left behind."""
+    if watchdog:
+        return watchdog
+    text = "\n".join(runner.tail(server_log, 40)).lower()
+    if pids.hit_max() > 0:
+        return f"pid_max: the server's threads hit pids.max={pids.limit} (pid_max less the machine's other tasks)"
+    if "cannot start a thread" in text or "pthread_create" in text or "resource temporarily unavailable" in text:
+        return "threads: thread creation failed"
+    timeouts = int(row.get("errors_timeout") or 0)
+    if timeouts > int(row.get("errors_closed") or 0) + int(row.get("errors_reset") or 0):
+        return f"time: {timeouts:,} connections were not verified within the connect timeout"
+    if "out of file descriptors" in text or "too many open files" in text or "emfile" in text:
+        return "descriptors: a server process ran out of descriptors"
+    if "mmap" in text or "max_map_count" in text or "mapping" in text:
+        return "mappings: mmap failed"
+    if "cannot allocate memory" in text or "out of memory" in text or "bad_alloc" in text:
+        return "memory: the server could not allocate"
+    if str(row.get("server_exit") or "").startswith("signal 9"):
+        return "memory: a shard was SIGKILLed (the OOM killer?)"
+    return f"unknown: {row.get('reason') or 'fewer connections than asked'}"
+
+
+def shards_for(count: int, per_shard: int, peer: bool) -> int:
+    return 1 if peer else max(1, math.ceil(count / per_shard))
+
+
+def run_step(spec: RunSpec, args, profile: str, index: int, run_dir: str, server: str, loadgen: str,
+             pinning: runner.Pinning, reserve: int) -> Tuple[Dict[str, object], Optional[str], int]:
+    """One step: server (sharded, in a pids cgroup), loadgen idle, watched. Returns (row, stop_reason or None when
+    the step held everything, the lowest MemAvailable seen)."""
+    paths = runner.RunPaths(run_dir, spec.stem)
+    row = runner.new_row(spec, profile, index)
+    row["log"] = paths.rel(os.path.join(run_dir, "logs", spec.stem))
+    row["shards"] = int(spec.server_args[spec.server_args.index("--shards") + 1]) if "--shards" in spec.server_args else 1
+    pids = PidsCgroup(f"tvt-c1m-{os.getpid()}-{index}")
+    started = time.monotonic()
+    lowest = mem_available()
+    watchdog: Optional[str] = None
+    server_proc = loadgen_proc = None
+    interrupted = False
+    try:
+        server_argv = pinning.wrap(pinning.server_core, pids.wrap(
+            [server, "--backend", spec.backend, "--workload", spec.workload, "--port", "0"] + spec.server_args))
+        server_proc = runner.spawn(server_argv, paths.server_out, paths.server_err)
+        port, server_pid, failure = runner.wait_ready(server_proc, paths.server_out, READY_TIMEOUT_S)
+        if failure:
+            runner._worsen(row, "failed", failure)
+            runner.finish(server_proc)
+            row["server_exit"] = runner.describe_exit(server_proc.returncode)
+            return row, classify(row, paths.server_err, pids, None), lowest
+        argv = runner.loadgen_argv(loadgen, spec, port, server_pid, paths)
+        argv += ["--ramp-rate", f"{args.ramp_rate:g}", "--connect-timeout", f"{args.connect_timeout:g}"]
+        loadgen_proc = runner.spawn(pinning.wrap(pinning.loadgen_core, argv), paths.loadgen_log)
+        bound = spec.connections / args.ramp_rate + args.connect_timeout + spec.hold_s + STEP_SLACK_S
+        deadline = time.monotonic() + bound
+        while loadgen_proc.poll() is None:
+            available = mem_available()
+            lowest = min(lowest, available)
+            if available < reserve:
+                watchdog = (f"memory: MemAvailable fell to {available / GIB:.1f} GiB mid-step, below the "
+                            f"{reserve / GIB:.1f} GiB reserve; loadgen and server killed")
+                break
+            if server_proc.poll() is not None:
+                time.sleep(runner.LOADGEN_GRACE_S)
+                break
+            if time.monotonic() >= deadline:
+                watchdog = f"time: the step did not finish within its bound of {bound:.0f} s"
+                break
+            time.sleep(WATCH_S)
+        code = loadgen_proc.poll()
+        if code is None:
+            runner.finish(loadgen_proc)  # frees the client half first
+        if watchdog:
+            runner._worsen(row, "failed", watchdog)
+        runner._merge_loadgen_json(row, paths, code)
+        if server_proc.poll() is not None:
+            row["status"], row["reason"] = "failed", (f"server died during the step "
+                                                      f"({runner.describe_exit(server_proc.returncode)})")
+        asked = spec.connections
+        held = int(row.get("connections_established") or 0)
+        stop = None
+        if watchdog or held < asked or row["status"] == "failed":
+            stop = classify(row, paths.server_err, pids, watchdog)
+        return row, stop, lowest
+    except KeyboardInterrupt:
+        interrupted = True
+        runner._worsen(row, "failed", "interrupted (bench_all got SIGINT/SIGTERM) before this step finished")
+        raise runner.Interrupted(row)
+    finally:
+        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            if loadgen_proc is not None:
+                runner.finish(loadgen_proc)
+            if server_proc is not None:
+                runner._stop_server(server_proc, row, interrupted)
+                if row.get("status") in ("failed", "degraded"):
+                    row["server_stderr_tail"] = " | ".join(runner.tail(paths.server_err))
+            pids.remove()
+            row["elapsed_s"] = round(time.monotonic() - started, 3)
+            if not row.get("status"):
+                row["status"] = "ok"
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
+def run(args, profile, backends, run_dir: str, server: str, loadgen: str, rows: List[Dict[str, object]],
+        csv_path: str) -> None:
+    """Steps every back end up through the profile's counts, appending rows (the CSV rewritten after each)."""
+    steps = sorted(args.connections or profile.cells[0].connections)
+    reserve = int(args.reserve_gib * GIB)
+    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    per_shard = args.fds_per_shard or max(1000, int((nofile - SERVER_FD_MARGIN) * SHARD_FILL))
+    file_max = read_int("/proc/sys/fs/file-max") or 0
+    # Not pinned: dozens of shards and loadgen workers on one core each would only slow the ramp (a 250,000 step on a
+    # busy machine had 132,603 connections time out unverified), and this profile counts connections, not speed.
+    pinning = runner.Pinning(enabled=False)
+    log(f"steps {', '.join(f'{s:,}' for s in steps)}; {per_shard:,} connections per shard; ramp "
+        f"{args.ramp_rate:,.0f}/s; reserve {args.reserve_gib:g} GiB; MemAvailable {mem_available() / GIB:.1f} GiB")
+    tunables = Tunables(steps[-1])
+    baseline = tcp_in_use()
+    try:
+        for backend in backends:
+            step_up(backend, steps, args, profile, run_dir, server, loadgen, rows, csv_path, pinning, reserve,
+                    per_shard, nofile, file_max, baseline)
+    finally:
+        tunables.restore()
+
+
+def step_up(backend, steps, args, profile, run_dir, server, loadgen, rows, csv_path, pinning, reserve, per_shard,
+            nofile, file_max, baseline) -> None:
+    """One back end through the steps, until one is not held whole (or refused)."""
+    cell = profile.cells[0]
+    hold = args.hold if args.hold is not None else cell.hold_s
+    cost: Optional[float] = None  # machine bytes per connection, measured at the previous step
+    # A peer cannot be sharded: one step at one process's descriptors measures it; more cannot fit.
+    backend_steps = [min(steps[0], per_shard)] if backend.peer else steps
+    for step in backend_steps:
+        settle(baseline)
+        shards = shards_for(step, per_shard, backend.peer)
+        need = step * (cost if cost is not None else FIRST_STEP_COST_BYTES) * MEMORY_MARGIN
+        available = mem_available()
+        refusal = None
+        if available - need < reserve:
+            basis = (f"{cost:,.0f} B/connection measured at the previous step" if cost is not None
+                     else f"{FIRST_STEP_COST_BYTES:,} B/connection assumed")
+            refusal = (f"memory: {step:,} connections need about {need / GIB:.1f} GiB ({basis}, x{MEMORY_MARGIN}); "
+                       f"MemAvailable {available / GIB:.1f} GiB would leave less than the "
+                       f"{args.reserve_gib:g} GiB reserve")
+        elif file_max and files_in_use() + 2 * step + 1000 > file_max:
+            refusal = f"descriptors: {step:,} connections need {2 * step:,} descriptors; fs.file-max={file_max:,}"
+        if refusal:
+            log(f"{backend.name}: not running {step:,}: {refusal}")
+            if rows and rows[-1]["backend"] == backend.name and not rows[-1].get("stop_reason"):
+                rows[-1]["stop_reason"] = refusal
+                extras.write_csv_atomic(csv_path, HEADER, rows)
+            break
+        spec = RunSpec(backend=backend.name, workload=cell.workload, mode="idle", connections=step,
+                       duration_s=hold, warmup_s=0.0, hold_s=hold,
+                       server_args=["--shards", str(shards)] if shards > 1 else [])
+        log(f"{backend.name}: {step:,} connections, {shards} shard(s), about {need / GIB:.1f} GiB needed, "
+            f"MemAvailable {available / GIB:.1f} GiB")
+        row, stop, lowest = run_step(spec, args, profile.name, len(rows) + 1, run_dir, server, loadgen,
+                                     pinning, reserve)
+        row["shards"] = shards
+        held = int(row.get("connections_established") or 0)
+        if held > 0:
+            # The machine's view (server, kernel, loadgen) is noisy on a shared machine; never below the server's.
+            machine_cost = (available - lowest) / held
+            cost = max(machine_cost, float(row.get("total_per_conn_bytes") or 0))
+        row["stop_reason"] = stop or ""
+        rows.append(row)
+        extras.write_csv_atomic(csv_path, HEADER, rows)
+        total = row.get("total_per_conn_bytes")
+        log(f"    {row['status']}: held {held:,} of {step:,}; user {row.get('rss_per_conn_bytes') or 0:,.0f} "
+            f"B/conn, kernel {row.get('kernel_per_conn_bytes') or 0:,.0f} B/conn, total "
+            f"{total or 0:,.0f} B/conn; machine {cost or 0:,.0f} B/conn; {row['elapsed_s']:.0f} s"
+            + (f"; stops: {stop}" if stop else ""))
+        if stop:
+            break
+        if backend.peer and steps[-1] > step:
+            row["stop_reason"] = (f"descriptors: a peer runs unsharded (its executable takes no shard socket), "
+                                  f"and one process may hold {nofile:,} descriptors")
+            extras.write_csv_atomic(csv_path, HEADER, rows)
