@@ -15,9 +15,9 @@ import sys
 from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chart_c1m  # noqa: E402
 import chart_latency_load  # noqa: E402
 import chart_speed  # noqa: E402
-import chart_c1m  # noqa: E402
 import tvt_results as tr  # noqa: E402
 
 try:
