@@ -236,21 +236,27 @@ class Profiles(unittest.TestCase):
         registry_line("coro", threads_option=True, offload=True), registry_line("asio"),
         registry_line("asio-mt", threads_option=True)]))
 
-    def test_default_profile_covers_issue_13(self):
-        """Efficiency at one fixed rate for every back end (http and echo at 100, 1,000, 10,000) and capacity under
-        the cap at 1,000, each with 5 interleaved repetitions; memory at 1,000 and 10,000."""
-        specs = profiles.expand(profiles.PROFILES["default"], self.BACKENDS, ["echo", "http"], 19000)
-        fixed = [s for s in specs if s.mode == "open" and not getattr(s, "search", "")]
-        for b in (b.name for b in self.BACKENDS):
-            for w in ("echo", "http"):
-                for n in (100, 1000, 10000):
-                    reps = [s for s in fixed if (s.backend, s.workload, s.connections) == (b, w, n)]
-                    self.assertEqual(len(reps), 5, (b, w, n))
-                    self.assertEqual({tuple(s.loadgen_args) for s in reps}, {("--rate", "10000")})
-            self.assertEqual({s.connections for s in specs if s.backend == b and s.mode == "idle"}, {1000, 10000})
-        capacity = [c for c in profiles.PROFILES["default"].cells if c.search == "capacity"]
-        self.assertEqual({(c.workload, c.connections, c.cpu_cap, c.repetitions) for c in capacity},
-                         {("http", (1000,), 0.5, 5), ("echo", (1000,), 0.5, 5)})
+    def test_speed_profiles_cover_issue_13(self):
+        """Efficiency at one fixed rate for every back end, 5 interleaved repetitions: default at 1,000 (the 15-minute
+        budget), full at 100, 1,000 and 10,000; capacity under the cap at 1,000 (default: http; full: http and echo);
+        memory at 1,000 and 10,000 in both."""
+        for name, counts, capacity_workloads in (("default", (1000,), {"http"}), ("full", (100, 1000, 10000),
+                                                                                 {"http", "echo"})):
+            specs = profiles.expand(profiles.PROFILES[name], self.BACKENDS, ["echo", "http"], 19000)
+            fixed = [s for s in specs if s.mode == "open" and not s.search]
+            for b in (b.name for b in self.BACKENDS):
+                for w in ("echo", "http"):
+                    self.assertEqual({s.connections for s in fixed if (s.backend, s.workload) == (b, w)},
+                                     set(counts), (name, b, w))
+                    for n in counts:
+                        reps = [s for s in fixed if (s.backend, s.workload, s.connections) == (b, w, n)]
+                        self.assertEqual(len(reps), 5, (name, b, w, n))
+                        self.assertEqual({tuple(s.loadgen_args) for s in reps}, {("--rate", "10000")})
+                self.assertLessEqual({1000, 10000},
+                                     {s.connections for s in specs if s.backend == b and s.mode == "idle"})
+            capacity = [c for c in profiles.PROFILES[name].cells if c.search == "capacity" and c.repetitions == 5]
+            self.assertEqual({(c.workload, c.connections, c.cpu_cap) for c in capacity},
+                             {(w, (1000,), 0.5) for w in capacity_workloads}, name)
 
     def test_cell_repetitions_interleave(self):
         """A cell's own repetitions run in the later rounds, after every other cell's first: drift hits all alike."""
