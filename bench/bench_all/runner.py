@@ -26,6 +26,7 @@ import time
 from datetime import datetime, timezone
 from typing import Dict, List, Optional, Set
 
+import faults
 from columns import HEADER
 from profiles import RunSpec
 
@@ -240,10 +241,14 @@ def run_one(spec: RunSpec, profile: str, run_index: int, run_dir: str, server: s
         if server_pid != server_proc.pid:  # a wrapper between us and the server: sample the real one
             row["reason"] = f"ready line pid {server_pid} differs from spawned pid {server_proc.pid}"
 
-        argv = pinning.wrap(pinning.loadgen_core, loadgen_argv(loadgen, spec, port, server_pid, paths))
+        fault = faults.planned(run_index)  # test-only (faults.py); None in every real run
+        argv = pinning.wrap(pinning.loadgen_core, loadgen_argv(loadgen, spec, port, server_pid, paths)
+                            + faults.loadgen_args(fault, spec.connections))
         loadgen_proc = spawn(argv, paths.loadgen_log)
-        deadline = time.monotonic() + loadgen_timeout_s(spec)
+        loadgen_started = time.monotonic()
+        deadline = loadgen_started + loadgen_timeout_s(spec)
         while loadgen_proc.poll() is None:
+            faults.maybe_fire(fault, time.monotonic() - loadgen_started, server_proc.pid, loadgen_proc.pid)
             if server_died is None and server_proc.poll() is not None:
                 server_died = describe_exit(server_proc.returncode)
                 deadline = min(deadline, time.monotonic() + LOADGEN_GRACE_S)
