@@ -240,8 +240,9 @@ Expected expected_for(const Case& c) {
     case Misbehaviour::stops_reading:
       if (!chat) return {{"timeout"}, {}, true, "still unanswered when the run ended"};  // the reply never comes
       return {{}, {}, false, "chat posts skipped: the previous post was still unsent (the server is not reading)"};
-    // Open connections end with FIN (or RST if the server had unread bytes); reconnects are refused.
-    case Misbehaviour::goes_away: return {{"connect"}, {"closed", "reset"}, false, "errors ("};
+    // Open connections end with FIN (or RST if the server had unread bytes; checked below); reconnects are refused
+    // (unless the kill, late on a loaded machine, came after the window).
+    case Misbehaviour::goes_away: return {{}, {"connect", "closed", "reset"}, false, "errors ("};
   }
   return {};
 }
@@ -274,6 +275,10 @@ void check_row(const Case& c, const Finished& f) {
     sum += n;
     if (contains(want.required, kind)) {
       EXPECT_GT(n, 0) << kind;
+    } else if (kind == "timeout" && !contains(want.allowed, kind)) {
+      // A fake server thread starved past the drain on a loaded machine (the request still in its accept backlog)
+      // leaves that request out at the end: at most one per connection (the scan's 10 s timeout never fires).
+      EXPECT_LE(n, kConnections) << kind;
     } else if (!contains(want.allowed, kind)) {
       EXPECT_EQ(n, 0) << kind << " is not what this server does";
     }
