@@ -24,7 +24,9 @@ Cost derive_cost(const CostWindow& w, std::int64_t ops) {
     cost.server_cpu_util = static_cast<double>(*w.server_cpu_ns) / window_ns;
     cost.server_cpu_us_per_op = per_op(static_cast<double>(*w.server_cpu_ns) / 1000.0);
   }
-  if (w.client_cpu_ns) cost.client_cpu_util = static_cast<double>(*w.client_cpu_ns) / window_ns;
+  // The client's busy share leaves out its spinning, so that `bound` says "client" only when its work saturates it.
+  if (w.client_cpu_ns)
+    cost.client_cpu_util = static_cast<double>(std::max<std::int64_t>(0, *w.client_cpu_ns - w.client_spin_ns)) / window_ns;
   if (cost.server_cpu_util && cost.client_cpu_util)
     cost.bound = classify_bound(*cost.server_cpu_util / std::max(1, w.server_cpus),
                                 *cost.client_cpu_util / std::max(1, w.client_cpus));

@@ -15,6 +15,7 @@ struct CostWindow {
   std::int64_t start_ns = 0, end_ns = 0;
   std::optional<std::int64_t> server_cpu_ns;  // over the window: end reading minus start reading
   std::optional<std::int64_t> client_cpu_ns;
+  std::int64_t client_spin_ns = 0;            // of that, polling for a due send (--spin-us): busy by choice, not work
   int server_cpus = 1;                        // CPUs each side may use: its "100 % busy"
   int client_cpus = 1;
   std::optional<PerfCounts> counts;

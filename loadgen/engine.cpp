@@ -14,6 +14,8 @@
 #include <memory>
 #include <queue>
 
+#include "loadgen/cpu_time.hpp"
+#include "loadgen/send_wait.hpp"
 #include "loadgen/workload_codec.hpp"
 
 namespace tvt::loadgen {
@@ -98,6 +100,7 @@ class EngineThread {
     recv_buffer_ = std::make_unique<char[]>(recv_buffer_bytes);
     scheduled_ = options_.mode == Mode::open || chat;
     lateness_.threshold_ns = static_cast<std::int64_t>(options_.late_threshold_us * 1000);
+    spin_ns_ = spin_window_ns(options_.spin_us, options_.worker ? 0 : options_.threads, cpus_allowed(0).value_or(1));
     if (scheduled_) {
       // Precomputed before the first connect; a second past the window covers a late go.
       const auto span = static_cast<std::int64_t>((options_.warmup_s + options_.duration_s + 1) * ns_per_s);
@@ -209,6 +212,7 @@ class EngineThread {
   std::int64_t go_ns_ = 0, window_start_ns_ = 0, window_end_ns_ = 0, drain_deadline_ns_ = 0;
   std::int64_t last_delivery_ns_ = 0;
   bool scheduled_ = false;  // open loop or chat: sends follow schedule_
+  std::int64_t spin_ns_ = 0;  // open loop or chat: poll, do not block, this close to the next send (--spin-us)
   ArrivalSchedule schedule_;
   LatenessTally lateness_;
   std::size_t interval_count_ = 1;
@@ -379,8 +383,8 @@ template <class Codec>
 void EngineThread<Codec>::account_send(Conn& c, std::int64_t due, std::int64_t now) {
   // Lateness is the client's own delay (timer wake-up, other connections' work, a reply still out), kept apart
   // from latency so a run can show it kept its schedule.
+  if (lateness_in_window(due, now, window_start_ns_, window_end_ns_)) lateness_.add(due, now);
   if (due >= window_start_ns_ && due < window_end_ns_) {
-    lateness_.add(due, now);
     if (c.last_send_ns >= window_start_ns_) {
       const double units = static_cast<double>(now - c.last_send_ns) * gap_units_per_mean / schedule_.mean_gap_ns();
       result_.intervals[static_cast<std::size_t>(HistKind::send_gaps)][interval_of(now)].record(
@@ -598,12 +602,15 @@ void EngineThread<Codec>::fire_timers(std::int64_t now) {
         if (phase_ != Phase::draining && phase_ != Phase::done) open_conn(c, now);
         break;
       case ConnState::paused:
-        // Due inside the window: send it, even if this loop iteration woke a little after the window closed.
-        if (phase_ == Phase::running && t.due_ns < window_end_ns_)
-          send_request(c, options_.mode == Mode::open ? c.next_due_ns : now, now);
+        // Due inside the window: send it, even if this loop iteration woke a little after the window closed. A fresh
+        // clock reading per send: sends due together leave one after another, and the later ones are that late.
+        if (phase_ == Phase::running && t.due_ns < window_end_ns_) {
+          const std::int64_t sent = monotonic_ns();
+          send_request(c, options_.mode == Mode::open ? c.next_due_ns : sent, sent);
+        }
         break;
       case ConnState::chat_live:
-        if constexpr (chat) chat_post(c, now);
+        if constexpr (chat) chat_post(c, monotonic_ns());
         break;
       default: break;
     }
@@ -700,9 +707,17 @@ RunResult EngineThread<Codec>::run() {
     if (phase_ == Phase::waiting_go) wake = std::min(wake, now + go_poll_interval_ns);
     if (phase_ == Phase::running) wake = std::min(wake, window_end_ns_);
     if (phase_ == Phase::draining) wake = std::min(wake, chat ? now + chat_quiet_ns() / 4 : drain_deadline_ns_);
-    const std::int64_t wait_ns = std::max<std::int64_t>(0, wake - monotonic_ns());
+    // A scheduled send next: block only until spin_ns before it, then poll (send_wait.hpp).
+    const std::int64_t next_send =
+        scheduled_ && phase_ == Phase::running && !timers_.empty() ? timers_.top().due_ns : ArrivalSchedule::never;
+    const std::int64_t before_wait = monotonic_ns();
+    const std::int64_t wait_ns = wait_timeout_ns(before_wait, wake, next_send, spin_ns_);
     timespec timeout{static_cast<time_t>(wait_ns / ns_per_s), static_cast<long>(wait_ns % ns_per_s)};
     const int n = ::epoll_pwait2(epoll_fd_, events, max_events, &timeout, nullptr);
+    // An empty poll while nothing is due is time the thread chose to spin, not work: the client's busy share
+    // (cost.hpp, `bound`) leaves it out.
+    if (n == 0 && wait_ns == 0 && wake > before_wait && in_window(before_wait))
+      result_.counters.spin_ns += monotonic_ns() - before_wait;
     for (int i = 0; i < n; ++i) on_event(conns_[events[i].data.u32], events[i].events);
   }
   phase_ = Phase::done;

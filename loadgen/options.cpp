@@ -83,6 +83,9 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
   app.add_option("--seed", o.seed, "poisson: the schedule's seed (same seed, same schedule)");
   app.add_option("--late-threshold-us", o.late_threshold_us, "A send leaving later than this behind schedule is late")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--spin-us", o.spin_us,
+                 "open loop and chat: poll instead of sleeping when the next send is due within this (0 = always sleep)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--server-cgroup", o.server_cgroup,
                  "Read the server's CPU time from this cgroup directory (cpuacct.usage or cpu.stat)");
   app.add_option("--perf", o.perf_path,

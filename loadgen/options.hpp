@@ -45,6 +45,7 @@ struct Options {
   Arrivals arrivals = Arrivals::uniform;
   std::uint64_t seed = 1;                 // poisson: the schedule's seed
   double late_threshold_us = 50;          // a send that leaves more than this behind its due time is late
+  double spin_us = 50;                    // poll instead of blocking when the next send is due within this (send_wait.hpp)
   // Cost of the work: CPU time of both sides and the server's syscall/context-switch/wait counts (with --server-pid).
   std::string server_cgroup;              // read the server's CPU time from this cgroup directory instead of its pid
   std::string perf_path = "/usr/bin/perf";  // "" = do not count syscalls/context switches/waits

@@ -191,6 +191,7 @@ void add_cost(JsonRecord& json, const Options& o, const CapacityPlan& plan, cons
   const bool chat = o.workload == Workload::chat;
   const std::int64_t ops = o.mode == Mode::storm ? r.established : chat ? k.deliveries_in_window : k.requests;
   CostWindow window = r.cost;
+  window.client_spin_ns = k.spin_ns;
   if (o.server_pid > 0) window.server_cpus = cpus_allowed(o.server_pid).value_or(1);
   const auto engine_threads = static_cast<int>(o.threads * std::max<std::uint32_t>(1, plan.processes));
   window.client_cpus = std::min(cpus_allowed(0).value_or(1), std::max(1, engine_threads));
@@ -506,10 +507,11 @@ void print_summary(const Options& o, const CapacityPlan& plan, const RunSamples&
                  static_cast<long long>(k.dropped_sends));
   }
   if (open_loop || chat)
-    std::fprintf(human, "  schedule: %s arrivals, %lld of %lld sends later than %.0f us, worst %.1f us\n",
+    std::fprintf(human, "  schedule: %s arrivals, %lld of %lld sends later than %.0f us, worst %.1f us; %.2f s polling "
+                 "for due sends (--spin-us)\n",
                  std::string(arrivals_name(o.arrivals)).c_str(), static_cast<long long>(k.late_sends),
                  static_cast<long long>(k.scheduled_sends), o.late_threshold_us,
-                 static_cast<double>(k.worst_lateness_ns) / 1000.0);
+                 static_cast<double>(k.worst_lateness_ns) / 1000.0, static_cast<double>(k.spin_ns) / 1e9);
   if (!r.cost_note.empty()) std::fprintf(human, "  cost: %s\n", r.cost_note.c_str());
   if (chat)
     std::fprintf(human, "  chat: %lld deliveries, %lld lost, %lld duplicated, %lld dropped by policy\n",

@@ -37,6 +37,7 @@ constexpr CounterField counter_fields[] = {
     {"dropped_by_policy", &Counters::dropped_by_policy, Combine::sum},
     {"connect_start_ns", &Counters::connect_start_ns, Combine::min_nonzero},
     {"all_ready_ns", &Counters::all_ready_ns, Combine::max},
+    {"spin_ns", &Counters::spin_ns, Combine::sum},
 };
 
 std::optional<std::int64_t> parse_int(std::string_view s) {

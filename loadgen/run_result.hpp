@@ -31,7 +31,7 @@ struct Counters {
   std::int64_t scheduled_sends = 0;      // open loop / chat: sends due in the measured window
   std::int64_t dropped_sends = 0;        // of those, not sent in the window
   std::int64_t posts_blocked = 0;        // chat: of those, skipped because the previous post was still unsent
-  std::int64_t late_sends = 0;           // of those, sent more than --late-threshold-us after they were due
+  std::int64_t late_sends = 0;           // sends due or leaving in the window, more than --late-threshold-us late
   std::int64_t worst_lateness_ns = 0;    // max over workers
   std::int64_t chat_sent = 0;            // every message posted (warmup included)
   std::int64_t chat_expected = 0;        // sum over posted messages of the group's size
@@ -41,6 +41,7 @@ struct Counters {
   std::int64_t dropped_by_policy = 0;    // sum of the server's DROPPED n notices
   std::int64_t connect_start_ns = 0;     // min over workers (CLOCK_MONOTONIC, system-wide)
   std::int64_t all_ready_ns = 0;         // max over workers
+  std::int64_t spin_ns = 0;              // open loop / chat: time in the window spent in empty polls for a due send
 
   std::int64_t errors() const {
     return errors_connect + errors_reset + errors_timeout + errors_bad_reply + errors_closed;

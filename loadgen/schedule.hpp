@@ -62,6 +62,12 @@ struct LatenessTally {
   }
 };
 
+// Whether a send's lateness belongs to the measured window [start, end): it was due in it, or it left in it. A client
+// so far behind that its sends in the window were all due in the warm-up is the latest of all, and must not report 0.
+inline bool lateness_in_window(std::int64_t due_ns, std::int64_t sent_ns, std::int64_t start_ns, std::int64_t end_ns) {
+  return (due_ns >= start_ns && due_ns < end_ns) || (sent_ns >= start_ns && sent_ns < end_ns);
+}
+
 // Inter-send gaps are recorded in a Histogram in these units: 1/gap_units_per_mean of the schedule's mean gap, so
 // that the histogram's relative precision serves any rate.
 inline constexpr double gap_units_per_mean = 10'000;

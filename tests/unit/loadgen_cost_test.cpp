@@ -110,6 +110,20 @@ TEST(LoadgenCost, PerOperationFiguresAndUtilisation) {
   EXPECT_EQ(derive_cost(w, 100'000).bound, "");  // a side not measured: no verdict rather than a wrong one
 }
 
+TEST(LoadgenCost, SpinningForDueSendsIsNotClientWork) {
+  CostWindow w;
+  w.start_ns = 0;
+  w.end_ns = 2'000'000'000;
+  w.server_cpu_ns = 600'000'000;
+  w.client_cpu_ns = 1'990'000'000;  // the core never slept...
+  w.client_spin_ns = 1'390'000'000; // ...but 1.39 s of it polled for sends not yet due
+  const Cost c = derive_cost(w, 1);
+  EXPECT_DOUBLE_EQ(*c.client_cpu_util, 0.3);
+  EXPECT_EQ(c.bound, "neither");
+  w.client_spin_ns = 3'000'000'000;  // spin measured in wall time while preempted: never below zero
+  EXPECT_DOUBLE_EQ(*derive_cost(w, 1).client_cpu_util, 0.0);
+}
+
 TEST(LoadgenCost, BoundIsTheSideAtNinetyPercentTheBusierWhenBoth) {
   EXPECT_EQ(classify_bound(0.95, 0.5), "server");
   EXPECT_EQ(classify_bound(0.5, 0.9), "client");

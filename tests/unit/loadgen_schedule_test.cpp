@@ -24,6 +24,15 @@ Histogram gaps_of(const ArrivalSchedule& schedule, std::uint32_t slots) {
   return gaps;
 }
 
+TEST(LoadgenSchedule, LatenessCountsSendsDueOrLeavingInTheWindow) {
+  // Window [10 s, 20 s).
+  EXPECT_TRUE(lateness_in_window(12 * s, 12 * s + 5, 10 * s, 20 * s));   // due and sent in it
+  EXPECT_TRUE(lateness_in_window(19 * s, 21 * s, 10 * s, 20 * s));       // due in it, left after it
+  EXPECT_TRUE(lateness_in_window(3 * s, 15 * s, 10 * s, 20 * s));        // due in the warm-up, left in it: 12 s late
+  EXPECT_FALSE(lateness_in_window(3 * s, 9 * s, 10 * s, 20 * s));        // all of it in the warm-up
+  EXPECT_FALSE(lateness_in_window(20 * s, 20 * s, 10 * s, 20 * s));      // the window's end is not in it
+}
+
 TEST(LoadgenSchedule, UniformDuesInterleaveConnectionsEvenly) {
   // 4 connections at 1,000/s: slot s is due at s ms, then every 4 ms.
   const ArrivalSchedule schedule(Arrivals::uniform, 1000, 4, 0, 4, 10 * s, 1);
