@@ -98,7 +98,12 @@ class MidRunFaults(unittest.TestCase):
                           worker_killed["reason"])
             self.assertEqual(worker_killed["server_exit"], "0", "the server must stop cleanly after it")
 
-            self.assertEqual(normal["status"], "ok", normal["reason"])
+            if normal["status"] != "ok":
+                # Seen once with the machine loaded far past its two cores (load average ~100): the fresh server took
+                # longer than loadgen's 2 s budget to close its 60 sockets. Degraded for that alone is a normal run.
+                self.assertEqual(normal["status"], "degraded", normal["reason"])
+                self.assertRegex(normal["reason"],
+                                 r"^server sockets did not return to idle within 2 s: \d+ before, \d+ after$")
             self.assertEqual(normal["errors"], "0")
             self.assertEqual(normal["connections_established"], "60")
             self.assertEqual(normal["server_exit"], "0")
