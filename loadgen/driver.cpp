@@ -101,6 +101,8 @@ bool ProcessDriver::start() {
     ::close(in_pipe[0]);
     ::close(out_pipe[1]);
     workers_[i].pid = pid;
+    workers_[i].slot_begin = begin;
+    workers_[i].slot_end = end;
     workers_[i].to_worker = in_pipe[1];
     workers_[i].from_worker = out_pipe[0];
     ::fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
@@ -122,8 +124,7 @@ void ProcessDriver::pump(Worker& w) {
     if (n == 0) {  // the worker closed its end: it exited
       ::close(w.from_worker);
       w.from_worker = -1;
-      int status = 0;
-      ::waitpid(w.pid, &status, 0);
+      ::waitpid(w.pid, &w.wait_status, 0);
       w.pid = -1;
       w.finished = true;
       if (!w.received.ends_with("end\n")) w.failed = true;
@@ -186,16 +187,26 @@ bool ProcessDriver::done() {
 
 RunResult ProcessDriver::result() {
   RunResult merged;
-  std::uint32_t failed = 0;
-  for (auto& w : workers_) {
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    const Worker& w = workers_[i];
     auto r = w.failed ? std::nullopt : RunResult::parse(w.received);
-    if (!r) {
-      ++failed;
+    if (r) {
+      merged.merge(*r);
       continue;
     }
-    merged.merge(*r);
+    // Its connections' counts are lost with it: say which worker, how it ended and what is missing.
+    std::string how = "sent no result";
+    if (WIFSIGNALED(w.wait_status)) {
+      const int sig = WTERMSIG(w.wait_status);
+      const char* abbrev = ::sigabbrev_np(sig);
+      how = "was killed by signal " + std::to_string(sig) + (abbrev ? std::string(" (SIG") + abbrev + ")" : "");
+    } else if (WIFEXITED(w.wait_status) && WEXITSTATUS(w.wait_status) != 0) {
+      how = "exited " + std::to_string(WEXITSTATUS(w.wait_status));
+    }
+    error_ += (error_.empty() ? "" : "; ") + std::string("worker process ") + std::to_string(i + 1) + " of " +
+              std::to_string(workers_.size()) + " " + how + " before sending its result; the requests of its " +
+              std::to_string(w.slot_end - w.slot_begin) + " connections are not counted";
   }
-  if (failed > 0) error_ = std::to_string(failed) + " worker process(es) failed or sent no result";
   return merged;
 }
 

@@ -78,6 +78,8 @@ class ProcessDriver final : public Driver {
     std::string received;
     bool ready = false, finished = false, failed = false;
     std::int64_t established = 0;
+    std::uint32_t slot_begin = 0, slot_end = 0;
+    int wait_status = 0;  // waitpid's, once finished
   };
   void pump(Worker& w);  // reads what the worker wrote so far
 

@@ -178,6 +178,13 @@ class EngineThread {
   void end_window(std::int64_t now);
   void fire_timers(std::int64_t now);
   void scan_timeouts(std::int64_t now);
+  // Connecting, or a request (JOIN, first reply) out: what a deadline watches.
+  static bool waiting(const Conn& c) {
+    return c.fd >= 0 && (c.state == ConnState::connecting || c.state == ConnState::priming ||
+                         c.state == ConnState::awaiting);
+  }
+  bool any_waiting() const { return std::any_of(conns_.begin(), conns_.end(), waiting); }
+  void count_unanswered_at_end();
   bool in_window(std::int64_t now) const { return phase_ == Phase::running && now >= window_start_ns_ && now < window_end_ns_; }
   std::size_t interval_of(std::int64_t now) const {
     return std::min(static_cast<std::size_t>((now - window_start_ns_) / ns_per_s), interval_count_ - 1);
@@ -352,7 +359,10 @@ void EngineThread<Codec>::chat_post(Conn& c, std::int64_t now) {
   if (c.send_offset < c.send_length) {
     // The previous line is still not written: the server is not reading. Skipped, and counted if it was due in the
     // window, never silently.
-    if (due >= window_start_ns_) ++result_.counters.dropped_sends;
+    if (due >= window_start_ns_) {
+      ++result_.counters.dropped_sends;
+      ++result_.counters.posts_blocked;
+    }
   } else {
     account_send(c, due, now);
     const Outgoing post = codec_.post(c.slot, c.sequence, due, c.send_buffer);
@@ -609,11 +619,20 @@ void EngineThread<Codec>::fire_timers(std::int64_t now) {
 
 template <class Codec>
 void EngineThread<Codec>::scan_timeouts(std::int64_t now) {
-  for (auto& c : conns_) {
-    const bool waiting = c.state == ConnState::connecting || c.state == ConnState::priming ||
-                         c.state == ConnState::awaiting;
-    if (c.fd >= 0 && waiting && c.deadline_ns < now) fail(c, ErrorKind::timeout, now);
-  }
+  for (auto& c : conns_)
+    if (waiting(c) && c.deadline_ns < now) fail(c, ErrorKind::timeout, now);
+}
+
+template <class Codec>
+void EngineThread<Codec>::count_unanswered_at_end() {
+  // Whatever is still waiting when the run ends (the drain is over) never got its answer: a timeout, like one the
+  // scan would have found later. Without this a silent server's run showed no error at all.
+  auto& k = result_.counters;
+  for (const auto& c : conns_)
+    if (waiting(c)) {
+      ++k.errors_timeout;
+      ++k.unanswered_at_end;
+    }
 }
 
 template <class Codec>
@@ -662,12 +681,21 @@ RunResult EngineThread<Codec>::run() {
     fire_timers(now);  // before the end-of-window check, so a send due just before the end is not lost to it
     if (phase_ == Phase::running && now >= window_end_ns_) {
       end_window(now);
-      if constexpr (!chat) break;
+      // Chat waits for deliveries in flight; request/reply for the replies to requests (and connects) still out, each
+      // within its own deadline (the scan), so that one never answered is counted, not dropped with its connection.
       phase_ = Phase::draining;
       last_delivery_ns_ = now;
       drain_deadline_ns_ = now + static_cast<std::int64_t>(options_.drain_s * ns_per_s);
     }
-    if (phase_ == Phase::draining && (now - last_delivery_ns_ >= chat_quiet_ns() || now >= drain_deadline_ns_)) break;
+    if (phase_ == Phase::draining) {
+      bool drained = now >= drain_deadline_ns_;
+      if constexpr (chat) drained = drained || now - last_delivery_ns_ >= chat_quiet_ns();
+      else drained = drained || !any_waiting();
+      if (drained) {
+        count_unanswered_at_end();
+        break;
+      }
+    }
     if (now >= next_scan_ns) {
       scan_timeouts(now);
       next_scan_ns = now + timeout_scan_interval_ns;
@@ -678,7 +706,7 @@ RunResult EngineThread<Codec>::run() {
     if (phase_ == Phase::connecting) wake = std::min(wake, connect_deadline_ns_);
     if (phase_ == Phase::waiting_go) wake = std::min(wake, now + go_poll_interval_ns);
     if (phase_ == Phase::running) wake = std::min(wake, window_end_ns_);
-    if (phase_ == Phase::draining) wake = std::min(wake, now + chat_quiet_ns() / 4);
+    if (phase_ == Phase::draining) wake = std::min(wake, chat ? now + chat_quiet_ns() / 4 : drain_deadline_ns_);
     // A scheduled send next: block only until spin_ns before it, then poll (send_wait.hpp).
     const std::int64_t next_send =
         scheduled_ && phase_ == Phase::running && !timers_.empty() ? timers_.top().due_ns : ArrivalSchedule::never;

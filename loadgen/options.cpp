@@ -54,7 +54,9 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--groups", o.groups, "chat: number of groups (connection i joins group i mod G)")
       ->check(CLI::Range(1u, 1'000'000u));
-  app.add_option("--drain", o.drain_s, "chat: longest wait for in-flight deliveries after posting stops (s)")
+  app.add_option("--drain", o.drain_s,
+                 "After the window, the longest wait for replies still out (each also within --timeout-ms; "
+                 "unanswered then: a timeout) or, chat, for deliveries in flight (s)")
       ->check(CLI::Range(0.0, 60.0));
   app.add_option("--drain-quiet-ms", o.drain_quiet_ms,
                  "chat: the drain also ends after this long without a delivery (raise it on lossy links: TCP's "

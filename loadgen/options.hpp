@@ -31,7 +31,7 @@ struct Options {
   double ramp_rate = 0;        // new connections per second, all workers together (0 = as fast as possible)
   double think_time_ms = 0;
   std::uint32_t groups = 10;   // chat
-  double drain_s = 5;          // chat: the longest wait for in-flight deliveries after posting stops
+  double drain_s = 5;          // after the window: the longest wait for replies still out, or chat deliveries
   double drain_quiet_ms = 300; // chat: the drain ends earlier after this long without a delivery
   std::uint32_t compute_small_kib = 1;
   std::uint32_t compute_large_kib = 256;

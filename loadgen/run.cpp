@@ -261,6 +261,9 @@ Derived derive(const Options& o, const CapacityPlan& plan, const RunSamples& r) 
                       ", reset " + std::to_string(k.errors_reset) + ", timeout " + std::to_string(k.errors_timeout) +
                       ", bad_reply " + std::to_string(k.errors_bad_reply) + ", closed " +
                       std::to_string(k.errors_closed) + ")");
+  if (k.unanswered_at_end > 0)
+    reasons.push_back(std::to_string(k.unanswered_at_end) +
+                      " connects or requests still unanswered when the run ended (counted as timeouts)");
   const double rps = d.rps = duration_s > 0 ? static_cast<double>(k.requests) / duration_s : 0;
   double& achieved_rate = d.achieved_rate;
   if (open_loop || chat) {
@@ -271,7 +274,11 @@ Derived derive(const Options& o, const CapacityPlan& plan, const RunSamples& r) 
     else if (achieved_rate > (1 + rate_tolerance) * rate)
       reasons.push_back("rate exceeded: " + std::to_string(static_cast<std::int64_t>(achieved_rate)) + "/s of " +
                         std::to_string(static_cast<std::int64_t>(rate)) + "/s");
-    if (k.dropped_sends > 0) reasons.push_back(std::to_string(k.dropped_sends) + " sends dropped");
+    if (k.posts_blocked > 0)
+      reasons.push_back(std::to_string(k.posts_blocked) +
+                        " chat posts skipped: the previous post was still unsent (the server is not reading)");
+    if (k.dropped_sends > k.posts_blocked)
+      reasons.push_back(std::to_string(k.dropped_sends - k.posts_blocked) + " sends dropped");
   }
   std::int64_t& lost = d.lost;
   if (chat) {
@@ -297,15 +304,20 @@ Derived derive(const Options& o, const CapacityPlan& plan, const RunSamples& r) 
                       " before, " + std::to_string(server_after.sockets) + " after");
   }
   if (r.interrupted) reasons.push_back("interrupted");
+  // Failed: nothing worked. Said first, so a failed row never has an empty reason (the counts above say why).
+  const bool load_mode = o.mode == Mode::closed || o.mode == Mode::open;
+  const bool none_answered = load_mode && !chat && k.requests == 0 && duration_s > 0;
+  const bool none_delivered = chat && k.deliveries == 0 && duration_s > 0;
+  // A worker process's counts are missing from every figure (its error says which): nothing here can be trusted.
+  const bool worker_lost = !r.driver_error.empty();
+  if (none_answered) reasons.insert(reasons.begin(), "no request answered in the window");
+  if (none_delivered) reasons.insert(reasons.begin(), "no chat message delivered");
   if (!reasons.empty()) {
     status = "degraded";
     // Say which limits were predicted before the run, beside the shortfall they may explain.
     for (const auto& w : plan.warnings) reasons.push_back("limit: " + w);
   }
-  const bool load_mode = o.mode == Mode::closed || o.mode == Mode::open;
-  if (established == 0 || (load_mode && !chat && k.requests == 0 && duration_s > 0) ||
-      (chat && k.deliveries == 0 && duration_s > 0))
-    status = "failed";
+  if (established == 0 || none_answered || none_delivered || worker_lost) status = "failed";
   std::string& reason = d.reason;
   for (const auto& text : reasons) reason += (reason.empty() ? "" : "; ") + text;
 

@@ -27,8 +27,10 @@ struct Counters {
   std::int64_t errors_connect = 0, errors_reset = 0, errors_timeout = 0, errors_bad_reply = 0, errors_closed = 0;
   std::int64_t established = 0;          // connections ready (connected, and primed or joined) at the start barrier
   std::int64_t open_at_end = 0;          // connections still open when the measured window ended
+  std::int64_t unanswered_at_end = 0;    // of errors_timeout: connects/requests still unanswered when the run ended
   std::int64_t scheduled_sends = 0;      // open loop / chat: sends due in the measured window
   std::int64_t dropped_sends = 0;        // of those, not sent in the window
+  std::int64_t posts_blocked = 0;        // chat: of those, skipped because the previous post was still unsent
   std::int64_t late_sends = 0;           // sends due or leaving in the window, more than --late-threshold-us late
   std::int64_t worst_lateness_ns = 0;    // max over workers
   std::int64_t chat_sent = 0;            // every message posted (warmup included)

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from typing import Dict, List, Optional, Set
 
 import cgroup
+import faults
 from columns import HEADER
 from profiles import RunSpec
 
@@ -243,9 +244,11 @@ def run_one(spec: RunSpec, profile: str, run_index: int, run_dir: str, server: s
     try:
         if not served.start(server, pinning, ready_timeout_s):
             return row
+        fault = faults.planned(run_index)  # test-only (faults.py); None in every real run
         argv = pinning.wrap(pinning.loadgen_core,
-                            loadgen_argv(loadgen, spec, served.port, served.pid, paths))
-        server_died = drive_loadgen(argv, loadgen_timeout_s(spec), served.proc, row, paths)
+                            loadgen_argv(loadgen, spec, served.port, served.pid, paths)
+                            + faults.loadgen_args(fault, spec.connections))
+        server_died = drive_loadgen(argv, loadgen_timeout_s(spec), served.proc, row, paths, fault)
         return row
     except KeyboardInterrupt:
         served.interrupted = True
@@ -326,14 +329,16 @@ class Served:
 
 
 def drive_loadgen(argv: List[str], timeout_s: float, server_proc: subprocess.Popen, row: Dict[str, object],
-                  paths: RunPaths) -> Optional[str]:
+                  paths: RunPaths, fault: Optional["faults.Fault"] = None) -> Optional[str]:
     """Runs loadgen to its end (or timeout_s, or LOADGEN_GRACE_S after the server died), merges its JSON into row.
     Returns how the server died during the run, or None if it is still alive."""
     server_died: Optional[str] = None
     loadgen_proc = spawn(argv, paths.loadgen_log)
+    loadgen_started = time.monotonic()
     try:
-        deadline = time.monotonic() + timeout_s
+        deadline = loadgen_started + timeout_s
         while loadgen_proc.poll() is None:
+            faults.maybe_fire(fault, time.monotonic() - loadgen_started, server_proc.pid, loadgen_proc.pid)
             if server_died is None and server_proc.poll() is not None:
                 server_died = describe_exit(server_proc.returncode)
                 deadline = min(deadline, time.monotonic() + LOADGEN_GRACE_S)
