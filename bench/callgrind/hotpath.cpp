@@ -109,9 +109,10 @@ int run_parse() {
 
 void list_pairs() {
   AllModels::for_each([]<class M>() {
-    std::printf("%.*s spawn\n", static_cast<int>(M::name.size()), M::name.data());
-    if constexpr (switch_is_deterministic<M>) std::printf("%.*s switch\n", static_cast<int>(M::name.size()), M::name.data());
-    if constexpr (yield_is_deterministic<M>) std::printf("%.*s yield\n", static_cast<int>(M::name.size()), M::name.data());
+    const int length = static_cast<int>(M::name.size());
+    std::printf("%.*s spawn\n", length, M::name.data());
+    if constexpr (switch_is_deterministic<M>) std::printf("%.*s switch\n", length, M::name.data());
+    if constexpr (yield_is_deterministic<M>) std::printf("%.*s yield\n", length, M::name.data());
   });
   std::printf("protocol parse\n");
 }

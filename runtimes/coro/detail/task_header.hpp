@@ -100,7 +100,8 @@ class TaskHeader {
     // The sole holder (count 1: nobody else can add a reference, that takes one) skips the read-modify-write; acquire
     // pairs with the release of the holder that dropped the count to 1. acq_rel: every use of the task by other
     // holders happens-before the destroy by the last one.
-    if (refs_.load(std::memory_order_acquire) == 1 || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy_(this);
+    if (refs_.load(std::memory_order_acquire) == 1 || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      destroy_(this);
   }
 
   // Asks the task to stop at its next suspension point. Any thread; the caller holds a reference.
