@@ -2,6 +2,7 @@
 // gate compares them with the baseline; counts do not depend on the machine's noise, wall times would).
 //   hotpath --model M --case spawn    spawn one empty unit and join it, 10,000 times
 //   hotpath --model M --case switch   50,000 ping-pong round trips between two units on one thread = 100,000 switches
+//   hotpath --model M --case yield    100,000 yields between two units on one thread (50,000 each; one-thread models)
 //   hotpath --model protocol --case parse   10,000 pipelined HTTP GETs through one tvt::protocol::HttpSession
 //   hotpath --list                    the valid "model case" pairs, one per line
 // Start-up noise is kept out: each case runs once small as a warm-up (lazy initialisation, allocator arenas), then
@@ -27,6 +28,7 @@ using namespace tvt::micro;
 
 constexpr std::size_t spawn_units = 10'000;
 constexpr std::size_t switch_round_trips = 50'000;
+constexpr std::size_t yields_each = 50'000;  // two units
 constexpr std::size_t parse_requests = 10'000;
 constexpr std::size_t read_chunk_bytes = 4096;  // what one read() from a socket might deliver
 
@@ -41,6 +43,9 @@ void stop_counting() { CALLGRIND_STOP_INSTRUMENTATION; }
 // Models whose switch case is deterministic under valgrind; threads' futex handoff depends on who sleeps first.
 template <class M>
 constexpr bool switch_is_deterministic = M::name != ThreadsModel::name;
+// Yields on a pool would depend on which worker picks a unit up: one-thread models only (the issue 18 figures).
+template <class M>
+constexpr bool yield_is_deterministic = !M::supports_cross_thread;
 
 template <class M>
 int run_case(std::string_view case_name) {
@@ -57,6 +62,14 @@ int run_case(std::string_view case_name) {
     Ops<M>::template ping_pong<Placement::same_thread>(runtime, 100);
     start_counting();
     Ops<M>::template ping_pong<Placement::same_thread>(runtime, switch_round_trips);
+    stop_counting();
+    return 0;
+  }
+  if (case_name == "yield" && yield_is_deterministic<M>) {
+    typename M::Runtime runtime;
+    Ops<M>::yield_ring(runtime, 2, 100);
+    start_counting();
+    Ops<M>::yield_ring(runtime, 2, yields_each);
     stop_counting();
     return 0;
   }
@@ -96,14 +109,16 @@ int run_parse() {
 
 void list_pairs() {
   AllModels::for_each([]<class M>() {
-    std::printf("%.*s spawn\n", static_cast<int>(M::name.size()), M::name.data());
-    if constexpr (switch_is_deterministic<M>) std::printf("%.*s switch\n", static_cast<int>(M::name.size()), M::name.data());
+    const int length = static_cast<int>(M::name.size());
+    std::printf("%.*s spawn\n", length, M::name.data());
+    if constexpr (switch_is_deterministic<M>) std::printf("%.*s switch\n", length, M::name.data());
+    if constexpr (yield_is_deterministic<M>) std::printf("%.*s yield\n", length, M::name.data());
   });
   std::printf("protocol parse\n");
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: hotpath --list | hotpath --model MODEL --case spawn|switch|parse\n");
+  std::fprintf(stderr, "usage: hotpath --list | hotpath --model MODEL --case spawn|switch|yield|parse\n");
   return 2;
 }
 

@@ -7,6 +7,13 @@
 // Invariants: all state is guarded by `State::mutex`. A blocked sender's node (in its frame) holds the value it
 // waits to deliver; the receiver moves it into `items` when it makes room, marks it `done` and wakes the sender --
 // under the mutex, like every wake here, so a waiter that withdraws under the mutex is never woken afterwards.
+// A parked receiver is registered only while `items` is empty; a value sent then is handed straight into the
+// receiver's awaiter (`handed`), so the woken receiver's poll and await_resume take no lock (the round trip's fast
+// path). `done` and `handed` are atomics only so that a poll may read them without the mutex: each is stored once,
+// under the mutex, with release, after the value it announces and after the wake -- a waiter that sees the flag may
+// finish and free its task at once, so the waker must be done with the task by then (a poll that sees no flag yet
+// takes the mutex, which the waker still holds).
+#include <atomic>
 #include <coroutine>
 #include <cstddef>
 #include <deque>
@@ -23,10 +30,19 @@
 namespace tvt::coro {
 namespace detail {
 
+// A blocked sender: the wait node and the value it waits to deliver, in its awaiter (Sender<T>::Send).
 template <class T>
-struct SendNode : WaitNode {
-  std::optional<T>* value = nullptr;
-  bool done = false;
+struct SendWaiter : WaitNode {
+  std::optional<T> value;
+  std::atomic<bool> done{false};  // the receiver took `value` (see the invariants above)
+};
+
+// A parked receiver, in its awaiter (Receiver<T>::Recv).
+template <class T>
+struct RecvWaiter {
+  TaskHeader* task = nullptr;
+  std::optional<T> value;           // taken at once, or handed over by a sender
+  std::atomic<bool> handed{false};  // a sender filled `value` (see the invariants above)
 };
 
 template <class T>
@@ -37,20 +53,30 @@ struct ChannelState {
   std::size_t capacity;
   std::size_t senders = 1;
   bool receiver_alive = true;
-  TaskHeader* receiver = nullptr;  // the parked receiver
-  WaitList blocked_senders;        // of SendNode<T>
+  RecvWaiter<T>* receiver = nullptr;  // the parked receiver; only while `items` is empty
+  WaitList blocked_senders;           // of SendWaiter<T>
 
   void wake_receiver() {
-    if (receiver != nullptr) std::exchange(receiver, nullptr)->wake();
+    if (receiver != nullptr) std::exchange(receiver, nullptr)->task->wake();
+  }
+  // Under mutex, room checked: hands `v` to the parked receiver (then `items` is empty), else queues it.
+  void deliver(T&& v) {
+    if (RecvWaiter<T>* r = std::exchange(receiver, nullptr)) {
+      r->value.emplace(std::move(v));
+      r->task->wake();
+      r->handed.store(true, std::memory_order_release);  // last (see above); release: `value` before the flag
+      return;
+    }
+    items.push_back(std::move(v));
   }
   // Under mutex: takes the oldest item and lets the first blocked sender in.
   T take_front() {
     T v = std::move(items.front());
     items.pop_front();
-    if (auto* node = static_cast<SendNode<T>*>(blocked_senders.pop_front())) {
-      items.push_back(std::move(**node->value));
-      node->done = true;
+    if (auto* node = static_cast<SendWaiter<T>*>(blocked_senders.pop_front())) {
+      items.push_back(std::move(*node->value));
       node->task->wake();
+      node->done.store(true, std::memory_order_release);  // last (see above); release: pairs with the lock-free poll
     }
     return v;
   }
@@ -77,30 +103,29 @@ class Sender {
     if (--state_->senders == 0) state_->wake_receiver();
   }
 
-  class [[nodiscard]] Send {
+  // The awaiter is the wait node (no pointer from node to value): a parked sender's frame carries no more.
+  class [[nodiscard]] Send : detail::SendWaiter<T> {
    public:
-    Send(detail::ChannelState<T>* s, T v) : state_(s), value_(std::move(v)) {}
-    bool await_ready() {
-      std::lock_guard lock(state_->mutex);
-      return try_now();
-    }
+    Send(detail::ChannelState<T>* s, T v) : state_(s) { this->value.emplace(std::move(v)); }
+    // The check needs the mutex: done once, in await_suspend (false there = continue at once).
+    bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> resume) {
-      detail::TaskHeader& me = detail::require_current_task("channel send");
-      if (me.interrupted()) return false;
       std::lock_guard lock(state_->mutex);
       if (try_now()) return false;
-      node_.task = &me;
-      node_.value = &value_;
-      state_->blocked_senders.push_back(node_);
+      detail::TaskHeader& me = detail::require_current_task("channel send");
+      if (me.interrupted()) return false;
+      this->task = &me;
+      state_->blocked_senders.push_back(*this);
       detail::park_current(me, resume, &poll, this);
       return true;
     }
     bool await_resume() {
-      if (settled_ || node_.done) return delivered_ || node_.done;
+      if (settled_) return delivered_;
+      if (this->done.load(std::memory_order_acquire)) return true;
       std::lock_guard lock(state_->mutex);
-      if (node_.done) return true;
+      if (this->done.load(std::memory_order_relaxed)) return true;
       if (!state_->receiver_alive) return false;
-      detail::throw_if_interrupted(*detail::current_task());
+      detail::throw_if_interrupted(*detail::running_task);
       return false;
     }
 
@@ -109,33 +134,30 @@ class Sender {
     bool try_now() {
       if (!state_->receiver_alive) return settled_ = true;
       if (state_->items.size() >= state_->capacity) return false;
-      state_->items.push_back(std::move(*value_));
-      state_->wake_receiver();
+      state_->deliver(std::move(*this->value));
       return settled_ = delivered_ = true;
     }
     static bool poll(void* leaf, detail::TaskHeader& me) noexcept {
       auto* self = static_cast<Send*>(leaf);
+      if (self->done.load(std::memory_order_acquire)) return true;  // the common wake: no lock
       std::lock_guard lock(self->state_->mutex);
-      if (self->node_.done) return true;
+      if (self->done.load(std::memory_order_relaxed)) return true;
       if (self->state_->receiver_alive && !me.interrupted()) return false;
-      if (self->node_.linked) self->state_->blocked_senders.erase(self->node_);
+      if (self->linked) self->state_->blocked_senders.erase(*self);
       return true;
     }
 
     detail::ChannelState<T>* state_;
-    std::optional<T> value_;
-    detail::SendNode<T> node_;
     bool settled_ = false;
     bool delivered_ = false;
   };
   Send send(T value) { return Send(state_.get(), std::move(value)); }
 
-  // Without waiting: true if queued now.
+  // Without waiting: true if queued (or handed to the waiting receiver) now.
   bool try_send(T& value) {
     std::lock_guard lock(state_->mutex);
     if (!state_->receiver_alive || state_->items.size() >= state_->capacity) return false;
-    state_->items.push_back(std::move(value));
-    state_->wake_receiver();
+    state_->deliver(std::move(value));
     return true;
   }
 
@@ -159,37 +181,44 @@ class Receiver {
   class [[nodiscard]] Recv {
    public:
     explicit Recv(detail::ChannelState<T>* s) : state_(s) {}
-    bool await_ready() {
-      std::lock_guard lock(state_->mutex);
-      return !state_->items.empty() || state_->senders == 0;
-    }
+    // The check needs the mutex: done once, in await_suspend (false there = continue at once).
+    bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> resume) {
+      std::lock_guard lock(state_->mutex);
+      if (!state_->items.empty()) {
+        waiter_.value.emplace(state_->take_front());
+        return false;
+      }
+      if (state_->senders == 0) return false;
       detail::TaskHeader& me = detail::require_current_task("channel recv");
       if (me.interrupted()) return false;
-      std::lock_guard lock(state_->mutex);
-      if (!state_->items.empty() || state_->senders == 0) return false;
-      state_->receiver = &me;
+      waiter_.task = &me;
+      state_->receiver = &waiter_;
       detail::park_current(me, resume, &poll, this);
       return true;
     }
     std::optional<T> await_resume() {
+      if (waiter_.value) return std::move(waiter_.value);  // taken in await_suspend, or handed over (poll saw it)
       std::lock_guard lock(state_->mutex);
       if (!state_->items.empty()) return state_->take_front();
       if (state_->senders == 0) return std::nullopt;
-      detail::throw_if_interrupted(*detail::current_task());
+      detail::throw_if_interrupted(*detail::running_task);
       return std::nullopt;
     }
 
    private:
     static bool poll(void* leaf, detail::TaskHeader& me) noexcept {
       auto* self = static_cast<Recv*>(leaf);
+      if (self->waiter_.handed.load(std::memory_order_acquire)) return true;  // the round trip's path: no lock
       std::lock_guard lock(self->state_->mutex);
-      if (!self->state_->items.empty() || self->state_->senders == 0) return true;
-      if (!me.interrupted()) return false;
+      if (self->waiter_.handed.load(std::memory_order_relaxed)) return true;
+      if (self->state_->senders == 0) return true;  // the last sender unregistered us when it went
+      if (!me.interrupted()) return false;          // spurious: still registered
       self->state_->receiver = nullptr;
       return true;
     }
     detail::ChannelState<T>* state_;
+    detail::RecvWaiter<T> waiter_;
   };
   Recv recv() noexcept { return Recv(state_.get()); }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "coro/cancelled.hpp"
@@ -28,7 +29,10 @@ struct JoinAwaiter {
   bool await_suspend(std::coroutine_handle<> resume) {
     TaskHeader& me = require_current_task("co_await on a join handle");
     if (me.interrupted()) return false;
-    if (!target->join_.try_register(me)) return false;  // finished meanwhile
+    bool completer_on_my_thread = false;  // a task of my one-thread executor (a blocking job never is)
+    if constexpr (std::is_base_of_v<TaskHeader, Target>)
+      completer_on_my_thread = target->executor_ == me.executor_ && me.executor_->one_thread();
+    if (!target->join_.try_register(me, completer_on_my_thread)) return false;  // finished meanwhile
     park_current(me, resume, &poll, this);
     return true;
   }

@@ -22,7 +22,7 @@ JoinHandle<T> spawn_local(Task<T> task) {
         "coro::spawn_local called outside block_on: local tasks need the block_on that polls them "
         "(use coro::spawn for the thread pool)");
   auto* spawned = detail::SpawnedTask<T>::adopt(std::move(task), *pool);
-  spawned->state().fetch_or(detail::TaskHeader::scheduled, std::memory_order_relaxed);  // relaxed: not shared yet
+  spawned->state().store(detail::TaskHeader::scheduled, std::memory_order_relaxed);  // plain store: not shared yet
   pool->adopt(*spawned);
   return JoinHandle<T>(spawned);
 }

@@ -168,8 +168,11 @@ inline Task<void> TaskPromise<void>::get_return_object() noexcept {
   return Task<void>(std::coroutine_handle<TaskPromise<void>>::from_promise(*this));
 }
 
-// Destroys the task_local values of a finishing task (task_header.cpp).
-void destroy_task_locals(TaskHeader& task) noexcept;
+// Destroys the task_local values of a finishing task (task_header.cpp); most tasks have none.
+void destroy_task_locals_slow(TaskHeader& task) noexcept;
+inline void destroy_task_locals(TaskHeader& task) noexcept {
+  if (task.locals_ != nullptr) destroy_task_locals_slow(task);
+}
 
 // A spawned task: the header the schedulers see, its join slot and its result, built in front of the coroutine
 // frame inside the frame's own allocation (see FrameAllocation). The frame is destroyed when the coroutine

@@ -11,10 +11,11 @@ struct YieldNow {
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> resume) {
     detail::TaskHeader& me = detail::require_current_task("yield_now");
-    detail::park_current(me, resume, nullptr, nullptr);
-    me.wake();  // RUNNING: marks it NOTIFIED, so the runner requeues it at the back once it has suspended
+    // The runner sees `yielded` and puts the task at the back of its own queue, still RUNNING: no wake, no atomic
+    // read-modify-write (task_header.hpp). Other wakes meanwhile only set NOTIFIED.
+    detail::park_current(me, resume, &detail::yielded, nullptr);
   }
-  void await_resume() { detail::throw_if_interrupted(*detail::current_task()); }
+  void await_resume() { detail::throw_if_interrupted(*detail::running_task); }
 };
 
 inline YieldNow yield_now() noexcept { return {}; }

@@ -437,6 +437,30 @@ TEST_P(CoroExecutor, CancelStopsAParkedTaskAndUnwindsItsFrame) {
   EXPECT_TRUE(block_on(main_task()));
 }
 
+// A yielding task keeps RUNNING while it waits in its runner's queue (task_header.hpp): a cancel meanwhile must still
+// reach it at its next yield, on either flavour. (Were it lost, the loop would end by itself and return 0.)
+TEST_P(CoroExecutor, ACancelReachesATaskThatOnlyYields) {
+  auto main_task = [&]() -> Task<bool> {
+    std::atomic<int> turns{0};
+    auto yielder = start([](std::atomic<int>& n) -> Task<int> {
+      for (int i = 0; i < 20'000'000; ++i) {
+        n.fetch_add(1, std::memory_order_relaxed);
+        co_await yield_now();
+      }
+      co_return 0;
+    }(turns));
+    while (turns.load(std::memory_order_relaxed) < 1000) co_await yield_now();  // local: the two take turns
+    yielder.cancel();
+    try {
+      co_await yielder;
+    } catch (const TaskCancelled&) {
+      co_return true;
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(block_on(main_task()));
+}
+
 TEST_P(CoroExecutor, SleepsAtLeastTheDuration) {
   auto sleeper = []() -> Task<std::chrono::steady_clock::duration> {
     const auto start = std::chrono::steady_clock::now();

@@ -6,6 +6,9 @@
 // for the slot. Only the completer sets `done` (exchange); only the waiter sets or withdraws its own pointer (CAS).
 // Whoever removes a pointer from the slot drops the reference it carried: the completer after waking it, the waiter
 // when it withdraws. So a waiter's task cannot be freed while a completer on another thread is still waking it.
+// Except when the completer runs on the waiter's own thread (two tasks of one LocalPool): then the waiter cannot run,
+// let alone finish, while complete() wakes it, so it registers without a reference, tagged `unreferenced` (two
+// atomic read-modify-writes less per join on coro-local).
 #include <atomic>
 #include <cstdint>
 
@@ -20,28 +23,33 @@ class JoinSlot {
     // acq_rel: release publishes the result to the waiter; acquire pairs with the waiter's registration.
     const auto w = waiter_.exchange(done, std::memory_order_acq_rel);
     if (w != 0 && w != done) {
-      auto* task = reinterpret_cast<TaskHeader*>(w);
+      auto* task = reinterpret_cast<TaskHeader*>(w & ~unreferenced);
       task->wake();
-      task->release();
+      if ((w & unreferenced) == 0) task->release();
     }
   }
   bool is_done() const noexcept { return waiter_.load(std::memory_order_acquire) == done; }
 
-  // Waiter: true if `me` is registered (park), false if already done (don't).
-  bool try_register(TaskHeader& me) noexcept {
-    me.add_ref();
+  // Waiter: true if `me` is registered (park), false if already done (don't). `completer_on_my_thread`: the
+  // completer can only run on the thread that runs `me` (see the invariants).
+  bool try_register(TaskHeader& me, bool completer_on_my_thread) noexcept {
+    auto mine = reinterpret_cast<std::uintptr_t>(&me);
+    if (completer_on_my_thread)
+      mine |= unreferenced;
+    else
+      me.add_ref();
     std::uintptr_t expected = 0;
-    if (waiter_.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(&me), std::memory_order_acq_rel,
-                                        std::memory_order_acquire))
+    if (waiter_.compare_exchange_strong(expected, mine, std::memory_order_acq_rel, std::memory_order_acquire))
       return true;
-    me.release();  // not the last reference: `me` is running
+    if (!completer_on_my_thread) me.release();  // not the last reference: `me` is running
     return false;
   }
   // Waiter: true if withdrawn; false if the completer took it (it will wake `me` and drop the reference).
   bool try_withdraw(TaskHeader& me) noexcept {
-    auto expected = reinterpret_cast<std::uintptr_t>(&me);
+    auto expected = waiter_.load(std::memory_order_acquire);
+    if ((expected & ~unreferenced) != reinterpret_cast<std::uintptr_t>(&me)) return false;  // done: taken
     if (waiter_.compare_exchange_strong(expected, 0, std::memory_order_acq_rel, std::memory_order_acquire)) {
-      me.release();
+      if ((expected & unreferenced) == 0) me.release();
       return true;
     }
     return false;
@@ -49,6 +57,8 @@ class JoinSlot {
 
  private:
   static constexpr std::uintptr_t done = 1;
+  static constexpr std::uintptr_t unreferenced = 2;  // tag on a waiter pointer (tasks are at least 8-aligned)
+  static_assert(alignof(TaskHeader) > unreferenced);
   std::atomic<std::uintptr_t> waiter_{0};
 };
 

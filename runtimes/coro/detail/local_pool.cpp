@@ -11,7 +11,7 @@ constexpr auto shutdown_budget = std::chrono::seconds(2);
 
 }  // namespace
 
-LocalPool::LocalPool() : reactor_scope_(reactor_), previous_(current_pool) { current_pool = this; }
+LocalPool::LocalPool() : Executor(true), reactor_scope_(reactor_), previous_(current_pool) { current_pool = this; }
 
 LocalPool::~LocalPool() {
   owned_.for_each([](TaskHeader& t) { t.cancel(); });
@@ -44,7 +44,7 @@ void LocalPool::retire(TaskHeader& task) noexcept { owned_.erase(task); }
 void LocalPool::run_once(std::chrono::milliseconds sleep_limit) {
   inbox_.drain_into(queue_);
   if (TaskHeader* task = queue_.pop_front()) {
-    run_task(*task);
+    if (run_task(*task)) queue_.push_back(*task);  // it yielded
     if (++since_io_poll_ >= tasks_between_io_polls) {
       since_io_poll_ = 0;
       reactor_.poll(std::chrono::milliseconds(0));

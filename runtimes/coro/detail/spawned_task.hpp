@@ -15,7 +15,13 @@ inline void park_current(TaskHeader& task, std::coroutine_handle<> resume, PollF
   task.poll_leaf_ = leaf;
 }
 
+[[noreturn]] void throw_outside_task(const char* what);  // task_header.cpp
+
 // The current task, or a clear error when a runtime primitive is awaited outside one.
-TaskHeader& require_current_task(const char* what);
+inline TaskHeader& require_current_task(const char* what) {
+  if (running_task == nullptr) [[unlikely]]
+    throw_outside_task(what);
+  return *running_task;
+}
 
 }  // namespace tvt::coro::detail

@@ -9,18 +9,22 @@
 //   NOTIFIED   woken while RUNNING: the runner requeues it when the resume returns (wakes are never lost).
 //   COMPLETE   the task's coroutine finished and its frame was destroyed; the result is in the SpawnedTask. Terminal.
 //   CANCELLED  cancel() asked it to stop: the next suspension point throws TaskCancelled into it.
-// Transitions: idle -> SCHEDULED (wake) -> RUNNING (runner) -> idle | SCHEDULED (NOTIFIED) | COMPLETE.
+// Transitions: idle -> SCHEDULED (wake) -> RUNNING (runner) -> idle | SCHEDULED (NOTIFIED) | COMPLETE, and
+// RUNNING -> RUNNING for a yield: a task that yields keeps RUNNING while it waits at the back of its runner's own
+// queue (run_task returns true and the runner pushes it), so a yield costs no atomic read-modify-write. That is
+// sound because RUNNING only says "an executor holds it, nobody else may run it": a wake meanwhile sets NOTIFIED,
+// which the yielded task keeps until it parks for real (then it is requeued once more: a spurious poll at worst).
 //
 // Ownership: `refs_` counts (1) the task itself until it completes, (2) its JoinHandle until dropped or awaited,
-// (3) one per lock-free wake registration in flight (a joiner parked in another task's JoinSlot). The coroutine
-// frame is destroyed when the coroutine finishes (its parameters die then, as in async-std); the allocation, with
-// the header and the result in front of the frame, is freed by the last release. Wakes made under the lock of the structure that holds the waiter
-// (reactor, channel, mutex) need no reference: the waiter withdraws itself under that same lock before its task can
-// finish.
+// (3) one per lock-free wake registration in flight (a joiner parked in another task's JoinSlot, unless both run on
+// one thread: join_slot.hpp). The coroutine frame is destroyed when the coroutine finishes (its parameters die then,
+// as in async-std); the allocation, with the header and the result in front of the frame, is freed by the last
+// release. Wakes made under the lock of the structure that holds the waiter (reactor, channel, mutex) need no
+// reference: the waiter withdraws itself under that same lock before its task can finish.
 //
 // Threads: wake() from any thread. Fields other than `state_`/`refs_` (and the SpawnedTask's join slot) are touched
 // only by the runner that holds RUNNING (or by the spawner before the first schedule), which the state CAS orders
-// (acq_rel).
+// (acq_rel); a yielded task passes from runner to runner through the run queue (one thread, or the queue's mutex).
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
@@ -37,9 +41,16 @@ struct TaskLocalStorage;
 // every registration), false to stay parked (it is registered again).
 using PollFn = bool (*)(void* leaf, TaskHeader& task);
 
+// The PollFn of a task that yielded (yield_now.hpp): the runner resumes it without calling anything and, when it
+// yields, requeues it without touching its state (see "RUNNING -> RUNNING" above). Never called.
+bool yielded(void* leaf, TaskHeader& task) noexcept;
+
 // Where a woken task goes. Implemented by the local pool (block_on) and the thread pool.
 class Executor {
  public:
+  explicit Executor(bool one_thread) noexcept : one_thread_(one_thread) {}
+  // Runs every task of its own on one thread (LocalPool): two of its tasks never run at the same time.
+  bool one_thread() const noexcept { return one_thread_; }
   // Any thread. `task` has SCHEDULED set and is in no queue.
   virtual void schedule(TaskHeader& task) noexcept = 0;
   // The runner's thread, after the task's COMPLETE was published: forget it (the owned-task list).
@@ -47,6 +58,9 @@ class Executor {
 
  protected:
   ~Executor() = default;
+
+ private:
+  const bool one_thread_;
 };
 
 class TaskHeader {
@@ -83,8 +97,11 @@ class TaskHeader {
     refs_.fetch_add(1, std::memory_order_relaxed);  // relaxed: the caller already holds a reference
   }
   void release() noexcept {
-    // acq_rel: every use of the task by other holders happens-before the destroy by the last one.
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy_(this);
+    // The sole holder (count 1: nobody else can add a reference, that takes one) skips the read-modify-write; acquire
+    // pairs with the release of the holder that dropped the count to 1. acq_rel: every use of the task by other
+    // holders happens-before the destroy by the last one.
+    if (refs_.load(std::memory_order_acquire) == 1 || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      destroy_(this);
   }
 
   // Asks the task to stop at its next suspension point. Any thread; the caller holds a reference.
@@ -94,12 +111,15 @@ class TaskHeader {
   }
   bool is_complete() const noexcept { return state_.load(std::memory_order_acquire) & complete; }
   bool is_cancelled() const noexcept { return state_.load(std::memory_order_acquire) & cancelled; }
-  // Cancelled, or a timeout() around the current await has expired: leaves must stop instead of parking.
-  bool interrupted() const noexcept;
+  // Cancelled, or a timeout() around the current await has expired: leaves must stop instead of parking. Inline
+  // for the common answer (no, and no timeout scope to walk): every leaf asks before it parks.
+  bool interrupted() const noexcept { return is_cancelled() || (timeouts_ != nullptr && timeout_expired()); }
 
   std::atomic<std::uint32_t>& state() noexcept { return state_; }
 
  private:
+  bool timeout_expired() const noexcept;  // some scope in timeouts_ expired (task_header.cpp)
+
   std::atomic<std::uint32_t> state_{0};
   std::atomic<std::uint32_t> refs_{2};  // the task itself + its JoinHandle
 
@@ -119,12 +139,15 @@ class TaskHeader {
   void (*destroy_)(TaskHeader*) noexcept;  // frees the SpawnedTask and its allocation (the frame is gone by then)
 };
 
-// The task the calling thread is running (nullptr outside a task).
-TaskHeader* current_task() noexcept;
-void set_current_task(TaskHeader* task) noexcept;
+// The task the calling thread is running (nullptr outside a task). Inline: every leaf awaiter reads it. Constant
+// initialisation, so no thread_local init wrapper on access.
+inline thread_local TaskHeader* running_task = nullptr;
+inline TaskHeader* current_task() noexcept { return running_task; }
 
-// Runs `task` (popped from a queue, SCHEDULED) once: its leaf's poll, then the coroutine if that says so. Afterwards
-// the task is parked, requeued (NOTIFIED) or complete (then retired and its task reference released).
-void run_task(TaskHeader& task) noexcept;
+// Runs `task` (popped from a queue: SCHEDULED, or RUNNING after a yield) once: its leaf's poll, then the coroutine
+// if that says so. Afterwards the task is parked, requeued (NOTIFIED) or complete (then retired and its task
+// reference released) -- or it yielded: then run_task returns true, the task still holds RUNNING, and the caller
+// must push it at the back of its own run queue.
+[[nodiscard]] bool run_task(TaskHeader& task) noexcept;
 
 }  // namespace tvt::coro::detail

@@ -13,7 +13,7 @@ constexpr auto shutdown_budget = std::chrono::seconds(2);
 
 }  // namespace
 
-ThreadPool::ThreadPool(unsigned threads) {
+ThreadPool::ThreadPool(unsigned threads) : Executor(false) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   workers_.reserve(threads);
   for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>());
@@ -43,11 +43,12 @@ std::size_t ThreadPool::task_count() const {
 }
 
 void ThreadPool::adopt(detail::TaskHeader& task) {
+  // A plain store: nobody else knows the task yet (before the insert: ~ThreadPool's cancel may follow it at once).
+  task.state().store(detail::TaskHeader::scheduled, std::memory_order_relaxed);
   {
     std::lock_guard lock(owned_mutex_);
     owned_.insert(task);
   }
-  task.state().fetch_or(detail::TaskHeader::scheduled, std::memory_order_relaxed);  // relaxed: not shared yet
   schedule(task);
 }
 
@@ -118,7 +119,7 @@ void ThreadPool::run_worker(Worker& self) {
     detail::TaskHeader* task = pop(self);
     if (task == nullptr) task = steal(self);
     if (task != nullptr) {
-      detail::run_task(*task);
+      if (detail::run_task(*task)) push(self, *task);  // it yielded: to the back of this worker's queue
       if (++since_io_poll >= tasks_between_io_polls) {
         since_io_poll = 0;
         self.reactor.poll(std::chrono::milliseconds(0));
@@ -159,7 +160,7 @@ void ThreadPool::drain_after_stop() {
     bool ran = false;
     for (auto& w : workers_) {
       while (detail::TaskHeader* task = pop(*w)) {
-        detail::run_task(*task);
+        if (detail::run_task(*task)) push(*w, *task);  // it yielded
         ran = true;
       }
     }

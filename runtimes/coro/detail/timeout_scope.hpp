@@ -31,8 +31,14 @@ struct TimeoutInterrupt {
   const TimeoutScope* scope;
 };
 
+// Throws TaskCancelled, or TimeoutInterrupt for the outermost expired scope (task_header.cpp).
+[[noreturn]] void throw_interrupted(TaskHeader& task);
+
 // If the current task must stop (cancelled, or a timeout expired), throws TaskCancelled or TimeoutInterrupt for the
 // outermost expired scope. Called by every leaf awaiter when it resumes without having completed its operation.
-void throw_if_interrupted(TaskHeader& task);
+inline void throw_if_interrupted(TaskHeader& task) {
+  if (task.interrupted()) [[unlikely]]
+    throw_interrupted(task);
+}
 
 }  // namespace tvt::coro::detail
