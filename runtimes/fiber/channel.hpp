@@ -6,10 +6,16 @@
 // - The ring (`slots_`, `head_`, `count_`), `closed_` and both wait lists are guarded by `guard_`.
 // - A parked fiber is on exactly one wait list; it is pushed while `guard_` is held and `guard_` is released in
 //   the after-switch hook (see mutex.hpp), so it is never woken half-parked.
-// - Each successful send wakes at most one waiting receiver, each successful receive at most one waiting sender.
-//   A woken fiber retries from the top; if another fiber took the item (or the space) first, it parks again. Items
-//   are never lost: a woken receiver that finds the channel empty did not consume the wake-up of any item.
-// - No allocation after construction: the ring is sized once, waiters link through their own contexts.
+// - Hand-off to a waiting receiver: a send that finds a receiver parked moves the value straight into that
+//   receiver's wait node (on the receiver's stack, under `guard_`), unlinks it and wakes it; the receiver returns
+//   the value without taking `guard_` again (the channel round trip's fast path: one lock per side, not two).
+//   Hence: while a receiver is parked the ring is empty (it parked on an empty ring, and every send since then
+//   handed off instead of enqueuing), and an item is never lost: it is in the ring or in exactly one node whose
+//   fiber is woken and returns it. A receiver woken with an empty node was woken by close(): it retries.
+// - Each successful receive wakes at most one waiting sender, which retries from the top; if another fiber took
+//   the space first, it parks again.
+// - No allocation after construction: the ring is sized once, senders link through their own contexts, receivers
+//   through their wait nodes.
 #include <cstddef>
 #include <optional>
 #include <stdexcept>
@@ -39,12 +45,14 @@ class Channel {
         guard_.unlock();
         return false;
       }
+      if (receivers_ != nullptr) {
+        hand_off(value);
+        return true;
+      }
       if (count_ < slots_.size()) {
-        slots_[(head_ + count_) % slots_.size()].emplace(std::move(value));
+        slots_[wrap(head_ + count_)].emplace(std::move(value));
         ++count_;
-        detail::Context* receiver = receivers_.pop_front();
         guard_.unlock();
-        if (receiver != nullptr) detail::make_ready(receiver);
         return true;
       }
       park_on(senders_);
@@ -58,7 +66,7 @@ class Channel {
       if (count_ > 0) {
         std::optional<T> item = std::move(slots_[head_]);
         slots_[head_].reset();
-        head_ = (head_ + 1) % slots_.size();
+        head_ = wrap(head_ + 1);
         --count_;
         detail::Context* sender = senders_.pop_front();
         guard_.unlock();
@@ -69,22 +77,31 @@ class Channel {
         guard_.unlock();
         return std::nullopt;
       }
-      park_on(receivers_);
+      detail::Worker& w = parking_worker();
+      ReceiveWait wait{w.current};
+      *receivers_tail_ = &wait;
+      receivers_tail_ = &wait.next;
+      detail::park(w, unlock_guard, &guard_);
+      // Woken by a sender, which handed the value over (and unlinked us) under guard_; its unlock and the wake-up
+      // order that write before this read. Or woken by close(), with nothing: retry.
+      if (wait.item.has_value()) return std::move(wait.item);
     }
   }
 
   // Never parks: false if full or closed (then `value` is untouched).
   bool try_send(T& value) {
     guard_.lock();
-    if (closed_ || count_ == slots_.size()) {
+    if (closed_ || (receivers_ == nullptr && count_ == slots_.size())) {
       guard_.unlock();
       return false;
     }
-    slots_[(head_ + count_) % slots_.size()].emplace(std::move(value));
+    if (receivers_ != nullptr) {
+      hand_off(value);
+      return true;
+    }
+    slots_[wrap(head_ + count_)].emplace(std::move(value));
     ++count_;
-    detail::Context* receiver = receivers_.pop_front();
     guard_.unlock();
-    if (receiver != nullptr) detail::make_ready(receiver);
     return true;
   }
 
@@ -93,7 +110,10 @@ class Channel {
     guard_.lock();
     closed_ = true;
     woken.splice_back(senders_);
-    woken.splice_back(receivers_);
+    ReceiveWait* receivers = std::exchange(receivers_, nullptr);
+    receivers_tail_ = &receivers_;
+    // Each node's `self` is read before its fiber can run (and return, ending the node): the fiber is woken below.
+    for (; receivers != nullptr; receivers = receivers->next) woken.push_back(receivers->self);
     guard_.unlock();
     while (detail::Context* c = woken.pop_front()) detail::make_ready(c);
   }
@@ -101,12 +121,44 @@ class Channel {
   std::size_t capacity() const { return slots_.size(); }
 
  private:
+  // A receiver parked on the empty channel, on its own stack; valid until that fiber is woken and returns.
+  struct ReceiveWait {
+    detail::Context* self;
+    ReceiveWait* next = nullptr;
+    std::optional<T> item{};  // filled by the sender that wakes it
+  };
+
+  static void unlock_guard(void* guard, detail::Context*) { static_cast<detail::Spinlock*>(guard)->unlock(); }
+
+  // Called with guard_ held and a receiver waiting; releases guard_ and wakes that receiver with `value`.
+  void hand_off(T& value) {
+    ReceiveWait* receiver = receivers_;
+    receivers_ = receiver->next;
+    if (receivers_ == nullptr) receivers_tail_ = &receivers_;
+    receiver->item.emplace(std::move(value));
+    detail::Context* self = receiver->self;  // read before the receiver can run and end the node
+    guard_.unlock();
+    detail::make_ready(self);
+  }
+
+  // Called with guard_ held, before parking: the caller's worker; off a fiber, releases guard_ and throws.
+  detail::Worker& parking_worker() {
+    detail::Worker* w = detail::current_worker();
+    if (w == nullptr || w->current == &w->main) [[unlikely]] {
+      guard_.unlock();
+      detail::require_fiber("Channel (blocking send/receive)");  // throws
+    }
+    return *w;
+  }
+
   // Called with guard_ held; returns with it released, after being woken.
   void park_on(detail::ContextList& list) {
-    detail::Worker& w = detail::require_fiber("Channel (blocking send/receive)");
+    detail::Worker& w = parking_worker();
     list.push_back(w.current);
-    detail::park([](void* guard, detail::Context*) { static_cast<detail::Spinlock*>(guard)->unlock(); }, &guard_);
+    detail::park(w, unlock_guard, &guard_);
   }
+  // An index below twice the capacity, into the ring; a compare instead of a division on every send and receive.
+  std::size_t wrap(std::size_t i) const { return i >= slots_.size() ? i - slots_.size() : i; }
 
   detail::Spinlock guard_;
   std::vector<std::optional<T>> slots_;
@@ -114,7 +166,8 @@ class Channel {
   std::size_t count_ = 0;
   bool closed_ = false;
   detail::ContextList senders_;
-  detail::ContextList receivers_;
+  ReceiveWait* receivers_ = nullptr;  // FIFO of parked receivers
+  ReceiveWait** receivers_tail_ = &receivers_;
 };
 
 }  // namespace tvt::fiber

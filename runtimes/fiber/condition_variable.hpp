@@ -31,7 +31,7 @@ class ConditionVariable {
     guard_.lock();
     waiters_.push_back(w.current);
     lock.unlock();
-    detail::park([](void* guard, detail::Context*) { static_cast<detail::Spinlock*>(guard)->unlock(); }, &guard_);
+    detail::park(w, [](void* guard, detail::Context*) { static_cast<detail::Spinlock*>(guard)->unlock(); }, &guard_);
     lock.lock();
   }
 
@@ -74,7 +74,7 @@ class ConditionVariable {
     } else {
       waiters_.push_back(w.current);
       lock.unlock();
-      detail::park([](void* guard, detail::Context*) { static_cast<detail::Spinlock*>(guard)->unlock(); }, &guard_);
+      detail::park(w, [](void* guard, detail::Context*) { static_cast<detail::Spinlock*>(guard)->unlock(); }, &guard_);
     }
     // Woken by a notify or by the timer. cancel_timer is exact: after it, the timer's wake is not running.
     timers->cancel_timer(wait.entry);

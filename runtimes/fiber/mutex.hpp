@@ -29,7 +29,7 @@ class Mutex {
     }
     detail::Worker& w = detail::require_fiber("Mutex::lock (contended)");
     waiters_.push_back(w.current);
-    detail::park([](void* guard, detail::Context*) { static_cast<detail::Spinlock*>(guard)->unlock(); }, &guard_);
+    detail::park(w, [](void* guard, detail::Context*) { static_cast<detail::Spinlock*>(guard)->unlock(); }, &guard_);
   }
 
   bool try_lock() {

@@ -75,14 +75,6 @@ struct StackReleaser {
 
 }  // namespace
 
-TVT_OPAQUE void complete_switch(boost::context::fiber&& from) {
-  Worker* w = current_worker();
-  const Worker::AfterSwitch a = w->after;
-  w->after = {};
-  if (a.previous != nullptr) a.previous->continuation = std::move(from);
-  if (a.hook != nullptr) a.hook(a.arg, a.previous);
-}
-
 void check_canary_slow(Context* self) {
   const auto* fiber = static_cast<FiberBase*>(self);
   if (!StackPool::canary_intact(fiber->stack)) overflow::canary_smashed(fiber->id, fiber->stack.limit);
@@ -147,19 +139,7 @@ void Worker::run() {
   }
 }
 
-void park(AfterSwitchFn hook, void* arg) {
-  Worker* w = current_worker();
-  w->switch_away(w->pick_next(), hook, arg);
-}
-
-void make_ready(Context* context) {
-  Worker* w = current_worker();
-  if (w != nullptr && &w->scheduler == context->scheduler) {
-    w->ready.push_back(context);
-  } else {
-    context->scheduler->inject(context);
-  }
-}
+void inject_context(Context* context) { context->scheduler->inject(context); }
 
 void wake_context(void* context) { make_ready(static_cast<Context*>(context)); }
 

@@ -174,6 +174,32 @@ TEST_P(FiberSync, CloseWakesParkedReceivers) {
   });
 }
 
+// A send to a parked receiver hands the value over without the ring: parked receivers get the values in the order
+// they parked, and try_send succeeds for each of them although the ring (capacity 1) could hold only one. One worker:
+// a yield then runs each new receiver up to its park before the next is spawned.
+TEST(FiberChannel, SendHandsOffToParkedReceiversInOrder) {
+  fiber::Scheduler scheduler{{.workers = 1}};
+  scheduler.block_on([] {
+    fiber::Channel<int> channel(1);
+    std::vector<fiber::JoinHandle<int>> receivers;
+    for (int i = 0; i < 3; ++i) {
+      receivers.push_back(fiber::spawn([&] { return channel.receive().value_or(-1); }));
+      fiber::this_fiber::yield();
+    }
+    for (int v = 10; v < 13; ++v) {
+      int value = v;
+      EXPECT_TRUE(channel.try_send(value));
+    }
+    int extra = 99;
+    EXPECT_TRUE(channel.try_send(extra));   // the ring's one slot
+    EXPECT_FALSE(channel.try_send(extra));  // full, nobody waiting
+    channel.close();  // a receiver left without a value returns -1 instead of hanging the test
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(receivers[i].join(), 10 + i);
+    EXPECT_EQ(channel.receive(), std::optional<int>(99));  // closed, still drained
+    EXPECT_EQ(channel.receive(), std::nullopt);
+  });
+}
+
 INSTANTIATE_TEST_SUITE_P(Workers, FiberSync, ::testing::Values(1u, 2u),
                          [](const auto& param_info) { return std::to_string(param_info.param) + "_workers"; });
 

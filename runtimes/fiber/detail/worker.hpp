@@ -85,9 +85,19 @@ class Worker {
 
 // The worker of the calling thread, or nullptr. Deliberately not inlined (see above).
 Worker* current_worker();
-// First thing after landing from a switch (out of line, like current_worker): saves the previous context's
-// continuation and runs the AfterSwitch hook.
-void complete_switch(boost::context::fiber&& from);
+// First thing after landing from a switch: saves the previous context's continuation and runs the AfterSwitch
+// hook. Inline (it runs at every switch); it reaches the worker through current_worker(), as `this` may be stale.
+inline void complete_switch(boost::context::fiber&& from) {
+  Worker* w = current_worker();
+  const Worker::AfterSwitch a = w->after;
+  w->after.previous = nullptr;  // hook and arg are only read when previous is set
+  if (a.previous != nullptr) {
+    // Swap, not move-assign: the previous context's continuation is empty (it was running), so there is nothing to
+    // destroy, and a swap skips the temporary the assignment makes.
+    a.previous->continuation.swap(from);
+    if (a.hook != nullptr) a.hook(a.arg, a.previous);
+  }
+}
 void check_canary_slow(Context* self);
 
 inline Context* Worker::pick_next() {
@@ -125,11 +135,22 @@ inline void Worker::switch_away(Context* next, AfterSwitchFn hook, void* arg) {
 // The running fiber (or worker context) of the calling thread; requires a worker.
 Context* current_context();
 // Suspends the calling fiber; `hook(arg, self)` runs once its context is saved and must make sure something will
-// wake it (or wake it itself). Requires a fiber.
-void park(AfterSwitchFn hook, void* arg);
+// wake it (or wake it itself). Requires a fiber. Inline, like switch_away: an out-of-line park returns through its
+// own frame after every switch, a return the return-stack buffer mispredicts. `w` is the caller's worker, read
+// before the switch (e.g. from require_fiber).
+inline void park(Worker& w, AfterSwitchFn hook, void* arg) { w.switch_away(w.pick_next(), hook, arg); }
+inline void park(AfterSwitchFn hook, void* arg) { park(*current_worker(), hook, arg); }
 // Makes a parked context runnable: on the calling worker if it belongs to the same scheduler, else injected. Any
 // thread; each park must be answered by exactly one make_ready.
-void make_ready(Context* context);
+void inject_context(Context* context);  // the other case, out of line: the scheduler's injection queue
+inline void make_ready(Context* context) {
+  Worker* w = current_worker();
+  if (w != nullptr && &w->scheduler == context->scheduler) [[likely]] {
+    w->ready.push_back(context);
+  } else {
+    inject_context(context);
+  }
+}
 // A Waker function for reactor wakers whose context is a Context*.
 void wake_context(void* context);
 // Throws std::logic_error unless the caller runs on a fiber.
