@@ -40,6 +40,10 @@ HARNESS = [
     "hdr_log",             # hdr/<stem>.hlog written by loadgen --hdr-log ("" if none)
     "ranks",               # scripts/fleet: load-generator hosts (loadgen ranks) of the run ("" = single host)
     "rank_start_skew_ms",  # scripts/fleet: each rank's go after --start-at, ms, ';'-joined in rank order
+    "rss_slope_bytes_per_min",    # soak: least-squares RSS slope after the warm-up, bytes per minute
+    "rss_slope_bytes_per_kconn",  # soak: the same against connections churned, bytes per 1,000 connections
+    "threads_after",              # soak: server threads once the load stopped and settled (reason names the idle count)
+    "churned_connections",        # soak: connections opened, used once and closed by loadgen churn
 ]
 
 HEADER = LEADING + LOADGEN + HARNESS
