@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tvt_results as tr  # noqa: E402
+import chart_soak  # noqa: E402
 
 try:
     import matplotlib
@@ -486,6 +487,7 @@ class Charts:
                                       formatter=lambda v, _p: f"{v / 1000:g}k" if v >= 1000 else f"{v:g}"),
             self.latency, self.compute,
             lambda: self.hdr_distribution(hdr_run), lambda: self.timeline(timeline_run), self.micro,
+            lambda: chart_soak.draw(self),
         ]
         for step in steps:
             try:
