@@ -95,7 +95,13 @@ class Churner {
     epoll_event events[64];
     for (;;) {
       const std::int64_t now = monotonic_ns();
-      const bool issuing = !stop.load() && now < end_ns && o_.rate > 0;
+      if (o_.rate <= 0) {  // only sampling: the sampler thread works until the duration ends or a signal comes
+        if (stop.load() || now >= end_ns) break;
+        const std::int64_t left_ms = (end_ns - now) / 1'000'000 + 1;
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min<std::int64_t>(50, left_ms)));
+        continue;
+      }
+      const bool issuing = !stop.load() && now < end_ns;
       if (!issuing && free_.size() == conns_.size()) break;
       if (!issuing && now >= end_ns + timeout_ns) break;  // whatever is still out counts as a timeout below
       std::int64_t next_due = now + 10'000'000;

@@ -13,7 +13,6 @@ import tvt_results as tr  # noqa: E402
 def draw(charts) -> None:
     """`charts`: charts.Charts (its results, save and skip)."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
 
     rows = [r for r in charts.r.rows if r.get("mode") == "soak" and r.get("timeline")]
     workloads = list(dict.fromkeys(r["workload"] for r in rows))
@@ -31,12 +30,11 @@ def draw(charts) -> None:
             warmup_end = max(warmup_end, soak.warmup_seconds(samples))
             slope = f"{per_min / 1024:+.1f} KiB/min" if per_min is not None else "slope n/a"
             name = row["backend"] + ("+" + row["variant"] if row.get("variant") else "")
-            ax.plot([s["second"] / 60 for s in samples], [s["server_rss_bytes"] for s in samples],
+            ax.plot([s["second"] / 60 for s in samples], [s["server_rss_bytes"] / 1048576 for s in samples],
                     label=f"{name} ({slope}, {row['status']})", color=tr.colour(name),
                     linestyle="--" if "+" in name else "-", linewidth=1.2)
         ax.axvspan(0, warmup_end / 60, color="#ddd", alpha=0.5, label="warm-up (not fitted)")
         ax.set_ylabel(f"{workload}: server RSS (MiB)")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v / 1048576:g}"))
         ax.set_ylim(bottom=0)
         ax.legend(loc="lower right", fontsize=7)
     axes[-1, 0].set_xlabel("minute of the soak")

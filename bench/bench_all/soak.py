@@ -183,6 +183,7 @@ def _finish_row(part: Part, max_slope: float, failure: Optional[str], load_code:
         runner._worsen(row, "failed", failure)
         return
     runner._merge_loadgen_json(row, part.paths, load_code)
+    row["mode"] = "soak"  # the load generator ran open or closed loop; the row is the soak's (charts pick it by mode)
     churn = _read_json(part.churn_json)
     samples = read_timeline(part.paths.timeline)
     per_min, per_kconn = rss_slopes(samples)

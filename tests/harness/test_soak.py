@@ -120,6 +120,7 @@ class FinishRow(unittest.TestCase):
         self.assertIn("RSS grows", row["reason"])
         self.assertAlmostEqual(row["rss_slope_bytes_per_kconn"], 208_000, delta=1_000)
         self.assertEqual(row["churned_connections"], 120_000)
+        self.assertEqual(row["mode"], "soak")  # not the load generator's "open"
 
     def test_left_behind_and_churn_errors_are_reasons(self):
         row = self.row("flat.csv", dict(self.CHURN, after_fds=9, errors=3))
