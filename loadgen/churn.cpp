@@ -43,6 +43,7 @@ struct ChurnOptions {
   std::string target = "127.0.0.1:0";
   double rate = 1000;
   double duration_s = 20;
+  std::int64_t connections = 0;  // stop after starting this many (0 = no bound but the duration)
   int server_pid = 0;
   unsigned max_in_flight = 1000;  // a second of a 1,000/s schedule: a server (or machine) stalled that long drops none
   double timeout_s = 5;
@@ -101,20 +102,24 @@ class Churner {
         std::this_thread::sleep_for(std::chrono::milliseconds(std::min<std::int64_t>(50, left_ms)));
         continue;
       }
-      const bool issuing = !stop.load() && now < end_ns;
+      const bool issuing = !stop.load() && now < end_ns && (o_.connections == 0 || started_ < o_.connections);
       if (!issuing && free_.size() == conns_.size()) break;
       if (!issuing && now >= end_ns + timeout_ns) break;  // whatever is still out counts as a timeout below
       std::int64_t next_due = now + 10'000'000;
       if (issuing) {
-        for (;;) {
+        while (o_.connections == 0 || started_ < o_.connections) {
           const std::int64_t due = start_ns + static_cast<std::int64_t>(static_cast<double>(issued) * 1e9 / o_.rate);
           if (due > now) {
             next_due = std::min(next_due, due);
             break;
           }
           ++issued;
-          if (free_.empty()) tally_.dropped.fetch_add(1, std::memory_order_relaxed);
-          else open(now);
+          if (free_.empty()) {
+            tally_.dropped.fetch_add(1, std::memory_order_relaxed);
+          } else {
+            open(now);
+            ++started_;
+          }
         }
       }
       for (unsigned i = 0; i < conns_.size(); ++i)
@@ -198,6 +203,7 @@ class Churner {
   Tally& tally_;
   std::vector<Conn> conns_;
   std::vector<unsigned> free_;
+  std::int64_t started_ = 0;
   int epoll_;
 };
 
@@ -236,6 +242,9 @@ int run_churn(int argc, char** argv) {
   app.add_option("--duration,-d", o.duration_s, "Seconds of churn")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--connections,-c", o.connections,
+                 "Stop after starting this many connections (0 = churn for the whole duration)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--server-pid", o.server_pid, "Server process to sample (0 = none)");
   app.add_option("--max-in-flight", o.max_in_flight, "Connections out at once; a due one past it is dropped")
       ->check(CLI::Range(1u, 60000u))
@@ -273,7 +282,17 @@ int run_churn(int argc, char** argv) {
   ::sigaction(SIGTERM, &action, nullptr);
 
   const bool sampling = o.server_pid > 0;
-  const ServerSample before = sampling ? probe_server(o.server_pid) : ServerSample{};
+  // Idle: a server may still be opening descriptors and starting threads after its ready line (asio's showed 8 fds
+  // at one sample and 14 a moment later), so the idle sample is one that held still for 300 ms (2 s at most).
+  ServerSample before = sampling ? probe_server(o.server_pid) : ServerSample{};
+  for (auto still = std::chrono::steady_clock::now(), give_up = still + std::chrono::seconds(2);
+       sampling && std::chrono::steady_clock::now() < give_up;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const ServerSample now = probe_server(o.server_pid);
+    if (now.fds != before.fds || now.threads != before.threads) still = std::chrono::steady_clock::now();
+    before = now;
+    if (std::chrono::steady_clock::now() - still >= std::chrono::milliseconds(300)) break;
+  }
   const std::int64_t cpu_base = sampling ? process_cpu_ns(o.server_pid).value_or(-1) : -1;
   std::printf("churn ready rss=%lld fds=%lld threads=%lld\n", static_cast<long long>(before.rss_bytes),
               static_cast<long long>(before.fds), static_cast<long long>(before.threads));

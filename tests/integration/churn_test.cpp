@@ -2,7 +2,7 @@
 // fixed rate, ≥ 10,000 connections per back end, while it samples the server's RSS, fds and threads every second.
 // A leak per connection shows as a slope of RSS against connections churned, not as a level: the judgement is the
 // least-squares slope after a warm-up, in bytes per connection, and the fds and threads at the end against idle.
-// `server --leak-per-connection 200` (runtimes/protocol/leak.hpp) is the case that proves the judgement can fail.
+// `server --leak-per-connection 1024` (runtimes/protocol/leak.hpp) is the case that proves the judgement can fail.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -22,17 +22,28 @@ using namespace std::chrono_literals;
 using loadgen_test::bin;
 using loadgen_test::json_number;
 
-// The run: 1,200 connections a second for 10 s is 12,000 connections (≥ 10,000 even when a loaded machine stalls
-// the server long enough for loadgen churn to drop some); the first 3 s are warm-up (allocator arenas, thread caches
-// and the GC'd peers' heaps grow to their working size there), the slope is fitted over the rest.
+// The run: 12,000 connections started at 1,200 a second, 10 s (longer when a loaded machine stalls the server and
+// loadgen churn drops due connections: they are not started, so the count still comes, within 30 s); the first 3 s
+// are warm-up (allocator arenas, thread caches and the GC'd peers' heaps grow to their working size there), the slope
+// is fitted over the rest.
 constexpr int churn_rate = 1200;
+constexpr int churn_connections = 12'000;
+constexpr int max_churn_seconds = 30;
 constexpr int churn_seconds = 10;
 constexpr int warmup_seconds = 3;
 constexpr double min_churned = 10'000;
-// Bytes of RSS per churned connection above which the back end is said to leak. Measured (see the note in
-// tests/integration/README.md): healthy back ends fit well under this; a leak of 200 B per connection costs ~208 B
-// (malloc's chunk) and is caught.
-constexpr double max_rss_bytes_per_connection = 100;
+// Bytes of RSS per churned connection above which the back end is said to leak. Measured with the other core busy
+// (2026-11-30, all 15 cases): healthy back ends fitted 0–250 B per connection over these 7 s (asio 154, go-mt 138,
+// threads --stack-size 65536 250: allocator arenas and stacks growing with the in-flight peak of a stall, not
+// with the count), and a 200 B leak fitted 190 B: a 10 s run cannot tell 200 B from that growth, the soak profile's
+// minutes can. 400 B is above every healthy fit; a 1 KiB leak fits ~1 KiB and is caught.
+constexpr double max_rss_bytes_per_connection = 400;
+// Threads and fds a runtime may keep after the churn without having left them behind per connection (12,000
+// connections leaking leave thousands): Go keeps every OS thread it started (5 -> 6, go-mt 7 -> 14 measured); the
+// threads back end with --thread-cache left one fd above idle once (8 -> 9) and fiber three (7 -> 10) once, after the
+// 5 s settle, not reproduced by hand.
+constexpr double pool_threads_allowed = 32;
+constexpr double fds_allowed = 4;
 
 struct Sample {
   double churned = 0;
@@ -90,9 +101,10 @@ ChurnResult churn(const ServerProcess& server) {
   ChurnResult r;
   const pid_t pid = loadgen_test::spawn(
       {bin("loadgen"), "churn", "--target", "127.0.0.1:" + std::to_string(server.port()), "--rate",
-       std::to_string(churn_rate), "--duration", std::to_string(churn_seconds), "--server-pid",
+       std::to_string(churn_rate), "--connections", std::to_string(churn_connections), "--duration",
+       std::to_string(max_churn_seconds), "--server-pid",
        std::to_string(server.pid()), "--json", json_path, "--timeline", timeline_path});
-  r.exit_code = loadgen_test::wait_child(pid, std::chrono::seconds(churn_seconds + 60));
+  r.exit_code = loadgen_test::wait_child(pid, std::chrono::seconds(max_churn_seconds + 60));
   r.json = loadgen_test::read_file(json_path);
   r.samples = read_timeline(loadgen_test::read_file(timeline_path), warmup_seconds);
   if (r.samples.size() >= 2) r.slope_bytes_per_connection = rss_slope(r.samples);
@@ -128,9 +140,9 @@ TEST_P(Churn, NoLeakPerConnection) {
   ASSERT_GE(r.samples.size(), static_cast<std::size_t>(churn_seconds - warmup_seconds - 2)) << "too few samples";
   EXPECT_LT(r.slope_bytes_per_connection, max_rss_bytes_per_connection) << "RSS grows with every connection churned";
   // Descriptors and threads back to their idle counts (loadgen churn waited up to its settle budget for that).
-  EXPECT_LE(json_number(r.json, "after_fds"), json_number(r.json, "before_fds")) << "fds left behind";
+  EXPECT_LE(json_number(r.json, "after_fds"), json_number(r.json, "before_fds") + fds_allowed) << "fds left behind";
   EXPECT_LE(json_number(r.json, "after_threads"),
-            json_number(r.json, "before_threads") + parked_threads_allowed(GetParam()))
+            json_number(r.json, "before_threads") + pool_threads_allowed + parked_threads_allowed(GetParam()))
       << "threads left behind";
   EXPECT_TRUE(server.stop().clean()) << server.stderr_text();
 }
@@ -138,15 +150,15 @@ TEST_P(Churn, NoLeakPerConnection) {
 INSTANTIATE_TEST_SUITE_P(EveryBackend, Churn, ::testing::ValuesIn(ServerProcess::list_backends()), test_name_for);
 INSTANTIATE_TEST_SUITE_P(Variants, Churn, ::testing::ValuesIn(ServerProcess::list_variants({"http"})), test_name_for);
 
-// The judgement can fail: the same run with a deliberate leak of 200 bytes per connection must exceed the bound.
-TEST(ChurnLeak, LeakOf200BytesPerConnectionIsCaught) {
+// The judgement can fail: the same run with a deliberate leak of 1 KiB per connection must exceed the bound.
+TEST(ChurnLeak, LeakOf1KiBPerConnectionIsCaught) {
   ServerConfig config;
   config.backend = "coro";
-  config.extra_args = {"--leak-per-connection", "200"};
+  config.extra_args = {"--leak-per-connection", "1024"};
   ServerProcess server(config);
   const ChurnResult r = churn(server);
   ASSERT_GE(json_number(r.json, "churned"), min_churned);
-  EXPECT_GT(r.slope_bytes_per_connection, max_rss_bytes_per_connection) << "a 200 B leak per connection went unseen";
+  EXPECT_GT(r.slope_bytes_per_connection, max_rss_bytes_per_connection) << "a 1 KiB leak per connection went unseen";
   EXPECT_TRUE(server.stop().clean()) << server.stderr_text();
 }
 
