@@ -32,6 +32,11 @@ constexpr int max_churn_seconds = 30;
 constexpr int churn_seconds = 10;
 constexpr int warmup_seconds = 3;
 constexpr double min_churned = 10'000;
+// Connections out at once. A stall of the loaded machine piles up due connections; each holds a thread, a fiber
+// stack or buffers, and pools keep those pages: growth with the in-flight peak, which a 10 s fit would read as a slope
+// (fiber: 4.6 -> 8.7 MB, 438 B/connection, after a stall with 1,000 allowed in flight). Capped here, that growth is
+// bounded and a leak per connection is still linear in the count.
+constexpr int max_in_flight = 64;
 // Bytes of RSS per churned connection above which the back end is said to leak. Measured with the other core busy
 // (2026-11-30, all 15 cases): healthy back ends fitted 0–250 B per connection over these 7 s (asio 154, go-mt 138,
 // threads --stack-size 65536 250: allocator arenas and stacks growing with the in-flight peak of a stall, not
@@ -102,7 +107,7 @@ ChurnResult churn(const ServerProcess& server) {
   const pid_t pid = loadgen_test::spawn(
       {bin("loadgen"), "churn", "--target", "127.0.0.1:" + std::to_string(server.port()), "--rate",
        std::to_string(churn_rate), "--connections", std::to_string(churn_connections), "--duration",
-       std::to_string(max_churn_seconds), "--server-pid",
+       std::to_string(max_churn_seconds), "--max-in-flight", std::to_string(max_in_flight), "--server-pid",
        std::to_string(server.pid()), "--json", json_path, "--timeline", timeline_path});
   r.exit_code = loadgen_test::wait_child(pid, std::chrono::seconds(max_churn_seconds + 60));
   r.json = loadgen_test::read_file(json_path);
