@@ -2,6 +2,7 @@
 //   loadgen --target 127.0.0.1:8080 --workload http --connections 100 --duration 10 [--json out.json]
 //   loadgen merge a.hlog b.hlog
 //   loadgen probe --server-pid PID --start-at T --duration D --json probe.json   (fleet: the server's side)
+//   loadgen churn --target H:P --rate 1000 --duration 20 --server-pid PID       (connection churn, leaks)
 // See README.md for the modes, the JSON record and the memory accounting.
 #include <netdb.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "loadgen/capacity.hpp"
+#include "loadgen/churn.hpp"
 #include "loadgen/driver.hpp"
 #include "loadgen/hdr_log.hpp"
 #include "loadgen/run.hpp"
@@ -75,6 +77,7 @@ int merge_logs(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "merge") return merge_logs(argc, argv);
   if (argc >= 2 && std::string_view(argv[1]) == "probe") return run_probe(argc, argv);
+  if (argc >= 2 && std::string_view(argv[1]) == "churn") return run_churn(argc, argv);
   ::signal(SIGPIPE, SIG_IGN);
   EngineConfig config;
   Options& options = config.options;

@@ -19,6 +19,7 @@ import chart_c1m  # noqa: E402
 import chart_latency_load  # noqa: E402
 import chart_speed  # noqa: E402
 import tvt_results as tr  # noqa: E402
+import chart_soak  # noqa: E402
 
 try:
     import matplotlib
@@ -492,6 +493,7 @@ class Charts:
             lambda: chart_speed.draw(self, plt),
             lambda: chart_latency_load.draw(self, sys.modules[__name__]),
             lambda: chart_c1m.draw(self, plt, style, count_label, bytes_label, FuncFormatter),
+            lambda: chart_soak.draw(self),
         ]
         for step in steps:
             try:

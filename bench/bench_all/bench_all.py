@@ -32,6 +32,7 @@ import extras  # noqa: E402
 import machine  # noqa: E402
 import profiles  # noqa: E402
 import runner  # noqa: E402
+import soak  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(HERE))
 KNOWN_WORKLOADS = ("echo", "http", "chat", "compute")
@@ -82,6 +83,9 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     p.add_argument("--strict", action="store_true", help="exit 1 when any run is failed or degraded")
     p.add_argument("--dry-run", action="store_true", help="print the matrix and its time estimate, run nothing")
     c1m.add_arguments(p)
+    p.add_argument("--soak-minutes", type=float, default=10.0, help="soak profile: minutes per back end")
+    p.add_argument("--soak-max-slope", type=float, default=soak.DEFAULT_MAX_SLOPE_BYTES_PER_MIN,
+                   help="soak profile: RSS bytes per minute after the warm-up above which a row is degraded")
     args = p.parse_args(argv)
     if args.repetitions is not None and args.repetitions < 1:
         p.error("--repetitions must be at least 1")
@@ -297,6 +301,9 @@ def main(argv: List[str]) -> int:
     extras.write_json_atomic(meta_path, meta)
     # The registry as the server printed it, so readers of this folder take names, order and capabilities from it.
     extras.write_text_atomic(os.path.join(run_dir, registry.FILE_NAME), registry_text)
+    if profile.name == "soak":  # its own orchestration: every back end in turn under mixed load (soak.py)
+        return soak.run(args, run_dir, backends, workloads, server_args, server, loadgen, meta, log,
+                        None if args.skip_report else charts_and_report)
     csv_path = os.path.join(run_dir, "results.csv")
     rows: List[Dict[str, object]] = []
     extras.write_csv_atomic(csv_path, columns.HEADER, rows)

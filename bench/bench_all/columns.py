@@ -49,6 +49,10 @@ HARNESS = [
     "offered_fraction",    # sweep: this row's offered rate / the capacity it was derived from
     "stop_reason",         # c1m: why the back end stops at this step ("" = held it whole); bench_all/c1m.py
     "shards",              # c1m: server processes on the port (server --shards); 1 = unsharded
+    "rss_slope_bytes_per_min",    # soak: least-squares RSS slope after the warm-up, bytes per minute
+    "rss_slope_bytes_per_kconn",  # soak: the same against connections churned, bytes per 1,000 connections
+    "threads_after",              # soak: server threads once the load stopped and settled (reason names the idle count)
+    "churned_connections",        # soak: connections opened, used once and closed by loadgen churn
 ]
 
 HEADER = LEADING + LOADGEN + HARNESS

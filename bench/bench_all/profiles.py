@@ -182,6 +182,9 @@ PROFILES: Dict[str, Profile] = {
         callgrind=False,
         budget_s=1800.0,
     ),
+    # Hours, not seconds (issue 19): no cells; bench_all hands the run to soak.py (every back end in turn for
+    # --soak-minutes under mixed load and connection churn, judged on RSS slope and fds/threads left behind).
+    "soak": Profile(name="soak", cells=(), callgrind=False, budget_s=0.0),
 }
 
 

@@ -8,6 +8,7 @@
 #include "protocol/compute.hpp"
 #include "protocol/echo.hpp"
 #include "protocol/http.hpp"
+#include "protocol/leak.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/unsupported_session.hpp"
 
@@ -48,12 +49,23 @@ struct WorkloadConfig {
 template <class F>
 decltype(auto) with_session_factory(const WorkloadConfig& config, F&& f) {
   switch (config.workload) {
-    case Workload::echo: return f([&config] { return EchoSession(config.limits); });
-    case Workload::compute: return f([&config] { return ComputeSession(config.limits); });
+    case Workload::echo:
+      return f([&config] {
+        leak_per_connection(config.limits.leak_per_connection);
+        return EchoSession(config.limits);
+      });
+    case Workload::compute:
+      return f([&config] {
+        leak_per_connection(config.limits.leak_per_connection);
+        return ComputeSession(config.limits);
+      });
     case Workload::chat: return f([] { return UnsupportedSession(); });
     case Workload::http: break;
   }
-  return f([&config] { return HttpSession(config.http); });
+  return f([&config] {
+    leak_per_connection(config.limits.leak_per_connection);
+    return HttpSession(config.http);
+  });
 }
 
 }  // namespace tvt::protocol

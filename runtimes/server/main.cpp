@@ -163,6 +163,10 @@ int main(int argc, char** argv) {
                  "Tests the regression gate: N more steps of fixed CPU work per http/echo/compute request, the same "
                  "in every back end (0 = none)")
       ->capture_default_str();
+  app.add_option("--leak-per-connection", limits.leak_per_connection,
+                 "Test-only, proves the churn test catches a leak: every http/echo/compute connection leaks BYTES, the "
+                 "same in every back end (0 = none)")
+      ->capture_default_str();
   app.add_flag("--list-backends", list,
                "Print the back ends as JSON Lines (name, summary, language, peer, threads_option, variants) and exit");
   unsigned shards = 1;

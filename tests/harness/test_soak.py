@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""The soak profile's judgement (bench/bench_all/soak.py) on fixture timelines (fixtures/soak/README.md): the
+least-squares slope, the warm-up left out of it, and a row made `degraded` with a reason that names the slope or what
+was left behind — never for a healthy timeline."""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "bench", "bench_all"))
+import runner  # noqa: E402
+import soak  # noqa: E402
+
+FIXTURES = os.path.join(HERE, "fixtures", "soak")
+
+
+class Slope(unittest.TestCase):
+    def test_least_squares_of_a_line_is_its_slope(self):
+        self.assertAlmostEqual(soak.least_squares_slope([0, 1, 2, 3], [5, 7, 9, 11]), 2.0)
+        self.assertAlmostEqual(soak.least_squares_slope([0, 1, 2, 3], [1, 0, 0, 1]), 0.0)
+
+    def test_no_slope_without_two_distinct_points(self):
+        self.assertIsNone(soak.least_squares_slope([], []))
+        self.assertIsNone(soak.least_squares_slope([4], [1]))
+        self.assertIsNone(soak.least_squares_slope([4, 4], [1, 9]))
+
+    def test_a_flat_timeline_after_its_warm_up_has_a_small_slope(self):
+        per_min, per_kconn = soak.rss_slopes(soak.read_timeline(os.path.join(FIXTURES, "flat.csv")))
+        # ±64 KiB of uniform noise fitted over 90 s: a standard error of ~9 KiB/min (3 sigma below), while the
+        # warm-up alone rose 8 MB in 20 s and would be ~2 MB/min if it were fitted.
+        self.assertLess(abs(per_min), 28 * 1024)
+        self.assertLess(abs(per_kconn), 28 * 1024 / 60)
+
+    def test_a_leak_of_208_bytes_per_connection_is_measured(self):
+        per_min, per_kconn = soak.rss_slopes(soak.read_timeline(os.path.join(FIXTURES, "leak.csv")))
+        self.assertAlmostEqual(per_kconn, 208_000, delta=1_000)
+        self.assertAlmostEqual(per_min, 208 * 1000 * 60, delta=60_000)
+
+    def test_a_one_second_spike_is_not_growth_but_a_raised_floor_is(self):
+        self.assertEqual(soak.rss_floor([10, 10, 90, 10, 10]), [10, 10, 10, 10, 10])
+        self.assertEqual(soak.rss_floor([10, 10, 90, 90, 90]), [10, 10, 10, 90, 90])
+        spiky = [{"second": float(s), "churned": 1000.0 * s, "server_rss_bytes": 5e6 + (3e6 if s == 110 else 0)}
+                 for s in range(120)]
+        per_min, per_kconn = soak.rss_slopes(spiky)
+        self.assertEqual((per_min, per_kconn), (0.0, 0.0))
+
+    def test_the_warm_up_is_a_quarter_of_the_run_but_at_least_30_s(self):
+        samples = soak.read_timeline(os.path.join(FIXTURES, "flat.csv"))
+        self.assertEqual(soak.warmup_seconds(samples), 30)
+        long_run = [{"second": float(s), "server_rss_bytes": 1.0} for s in range(600)]
+        self.assertAlmostEqual(soak.warmup_seconds(long_run), 599 * 0.25)
+
+    def test_unreadable_samples_are_left_out(self):
+        folder = tempfile.mkdtemp()
+        try:
+            path = os.path.join(folder, "t.csv")
+            with open(path, "w") as f:
+                f.write("second,churned,errors,server_rss_bytes,server_fds,server_threads,server_cpu_s\n"
+                        "0,0,0,100,5,2,0.0\n1,10,0,-1,-1,-1,-1\n2,20,0,120,5,2,0.1\n")
+            self.assertEqual([s["second"] for s in soak.read_timeline(path)], [0.0, 2.0])
+            self.assertEqual(soak.read_timeline(os.path.join(folder, "missing.csv")), [])
+        finally:
+            shutil.rmtree(folder)
+
+
+class Judge(unittest.TestCase):
+    IDLE = {"fds": 8, "threads": 3}
+
+    def test_healthy(self):
+        self.assertEqual(soak.judge(100.0, 1024.0, self.IDLE, dict(self.IDLE)), [])
+
+    def test_a_slope_over_the_threshold(self):
+        reasons = soak.judge(5000.0, 1024.0, self.IDLE, dict(self.IDLE))
+        self.assertEqual(len(reasons), 1)
+        self.assertIn("5000 B/min", reasons[0])
+        self.assertIn("threshold 1024", reasons[0])
+
+    def test_fds_and_threads_left_behind(self):
+        reasons = soak.judge(0.0, 1024.0, self.IDLE, {"fds": 10, "threads": 4})
+        self.assertEqual(reasons, ["2 fds left behind (10 at the end, 8 idle)",
+                                   "1 threads left behind (4 at the end, 3 idle)"])
+
+    def test_fewer_threads_than_idle_is_fine_and_unknowns_are_said(self):
+        self.assertEqual(soak.judge(0.0, 1024.0, self.IDLE, {"fds": 8, "threads": 1}), [])
+        self.assertEqual(soak.judge(None, 1024.0, self.IDLE, {"fds": -1, "threads": 3}),
+                         ["RSS slope not measurable (too few samples after the warm-up)", "server fds unreadable"])
+
+
+class FinishRow(unittest.TestCase):
+    """A soak row from a fixture timeline and a churn record, as soak.py writes it into results.csv."""
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp()
+        for sub in ("logs", "timelines", "hdr"):
+            os.mkdir(os.path.join(self.folder, sub))
+
+    def tearDown(self):
+        shutil.rmtree(self.folder)
+
+    def row(self, fixture, churn):
+        part = soak.Part("threads", "http", 10_000, [], 1000, 2.0, self.folder, [])
+        part.row = runner.new_row(part.spec, "soak", 1)
+        shutil.copy(os.path.join(FIXTURES, fixture), part.paths.timeline)
+        with open(part.churn_json, "w") as f:
+            json.dump(churn, f)
+        with open(part.paths.json, "w") as f:  # the main loadgen's record
+            json.dump({"workload": "http", "mode": "open", "errors": 0, "status": "ok", "reason": ""}, f)
+        soak._finish_row(part, 1024.0, None, 0)
+        return part.row
+
+    CHURN = {"churned": 120_000, "errors": 0, "dropped": 0, "before_fds": 8, "after_fds": 8, "before_threads": 3,
+             "after_threads": 3}
+
+    def test_the_leaking_timeline_is_degraded_with_its_slope(self):
+        row = self.row("leak.csv", self.CHURN)
+        self.assertEqual(row["status"], "degraded")
+        self.assertIn("RSS grows", row["reason"])
+        self.assertAlmostEqual(row["rss_slope_bytes_per_kconn"], 208_000, delta=1_000)
+        self.assertEqual(row["churned_connections"], 120_000)
+        self.assertEqual(row["mode"], "soak")  # not the load generator's "open"
+
+    def test_left_behind_and_churn_errors_are_reasons(self):
+        row = self.row("flat.csv", dict(self.CHURN, after_fds=9, errors=3))
+        self.assertEqual(row["status"], "degraded")
+        self.assertIn("churn: 3 connections failed", row["reason"])
+        self.assertIn("1 fds left behind", row["reason"])
+        self.assertEqual((row["server_fds_idle"], row["server_fds_after"], row["threads_after"]), (8, 9, 3))
+
+    def test_no_churn_record_fails_the_row(self):
+        part = soak.Part("threads", "chat", 1000, [], 0, 2.0, self.folder, [])
+        part.row = runner.new_row(part.spec, "soak", 1)
+        soak._finish_row(part, 1024.0, None, 0)
+        self.assertEqual(part.row["status"], "failed")
+        self.assertIn("loadgen churn wrote no record", part.row["reason"])
+
+
+if __name__ == "__main__":
+    unittest.main()
