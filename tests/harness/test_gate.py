@@ -52,6 +52,19 @@ class GateFixtures(unittest.TestCase):
         self.assertTrue(bad and all(line.startswith("rss_per_conn_bytes") for line in bad),
                         text)
 
+    def test_memory_noise_floor_is_the_whole_process_spread_over_the_count(self):
+        """RSS moves by pages and arenas of the whole process: +66 B per connection at 1,000 connections is noise
+        (measured on unchanged code), the same +66 B at 10,000 (660 KB) and +200 B at 1,000 are not."""
+        import gate_rules
+        rule = gate_rules.RULES["rss_per_conn_bytes"]
+        line = lambda n, base, now: gate_rules.judge("rss", rule.for_count(n), base, now).verdict  # noqa: E731
+        self.assertEqual(line(1000, 512, 578), "ok")
+        self.assertEqual(line(10000, 512, 578), "REGRESSION")
+        self.assertEqual(line(1000, 512, 712), "REGRESSION")
+        lines = gate_rules.compare_keyed("rss", rule, {("coro-local", "http", 1000): 512.0},
+                                         {("coro-local", "http", 1000): 578.0}, True, str)
+        self.assertEqual([l.verdict for l in lines], ["ok"])
+
     def test_instruction_regression_is_caught(self):
         code, text = run_gate(fixture("regression_instructions"), fixture("baseline"))
         self.assertEqual(code, 1)
