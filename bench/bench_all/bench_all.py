@@ -84,6 +84,9 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     p.add_argument("--dry-run", action="store_true", help="print the matrix and its time estimate, run nothing")
     c1m.add_arguments(p)
     p.add_argument("--soak-minutes", type=float, default=10.0, help="soak profile: minutes per back end")
+    p.add_argument("--soak-lanes", type=int, default=1,
+                   help="soak profile: back ends soaked side by side, N at a time (the soak judges slopes and what is "
+                        "left behind, not speed: the lanes share the cores)")
     p.add_argument("--soak-max-slope", type=float, default=soak.DEFAULT_MAX_SLOPE_BYTES_PER_MIN,
                    help="soak profile: RSS bytes per minute after the warm-up above which a row is degraded")
     args = p.parse_args(argv)

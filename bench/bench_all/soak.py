@@ -17,7 +17,9 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
+from concurrent import futures
 from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -254,7 +256,9 @@ def soak_backend(backend: str, minutes: float, max_slope: float, index: int, run
             runner._worsen(part.row, "failed", "interrupted (bench_all got SIGINT/SIGTERM) before this run finished")
         raise
     finally:
-        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+        # Handlers can only be set in the main thread; in a lane (a worker thread) the main thread's handling covers it.
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)} if in_main else {}
         try:
             for part in parts:
                 for proc in (part.load, part.sampler):
@@ -281,7 +285,8 @@ def run(args, run_dir: str, backends, workloads: List[str], server_args: List[st
     """bench_all's hook: the whole soak profile (http and chat, of `workloads`). Returns bench_all's exit code."""
     pinning = runner.Pinning(enabled=not args.no_pin)
     workloads = [w for w in ("http", "chat") if w in workloads]
-    meta.update(soak_minutes=args.soak_minutes, soak_max_slope_bytes_per_min=args.soak_max_slope,
+    lanes = max(1, min(args.soak_lanes, len(backends)))
+    meta.update(soak_minutes=args.soak_minutes, soak_max_slope_bytes_per_min=args.soak_max_slope, soak_lanes=lanes,
                 pinning=pinning.describe(), planned_runs=len(backends) * len(workloads))
     meta_path = os.path.join(run_dir, "meta.json")
     extras.write_json_atomic(meta_path, meta)
@@ -290,16 +295,41 @@ def run(args, run_dir: str, backends, workloads: List[str], server_args: List[st
     extras.write_csv_atomic(csv_path, columns.HEADER, rows)
     started = time.monotonic()
     interrupted = False
+    done: Dict[int, List[Dict[str, object]]] = {}  # back end's position -> its rows; written in registry order
+
+    def one(i: int, name: str) -> List[Dict[str, object]]:
+        log(f"[{i + 1}/{len(backends)}] soak {name}: {args.soak_minutes:g} min")
+        return soak_backend(name, args.soak_minutes, args.soak_max_slope, i * len(workloads) + 1, run_dir,
+                            server, loadgen, pinning, workloads, server_args)
+
+    def record(i: int, new_rows: List[Dict[str, object]]) -> None:
+        done[i] = new_rows
+        for row in new_rows:
+            log(f"    {row['backend']} {row['workload']}: {row['status']}: slope {row.get('rss_slope_bytes_per_min')} "
+                f"B/min, {row.get('rss_slope_bytes_per_kconn')} B/kconn, churned {row.get('churned_connections')}"
+                + (f" ({row['reason']})" if row.get("reason") else ""))
+        rows[:] = [row for k in sorted(done) for row in done[k]]
+        extras.write_csv_atomic(csv_path, columns.HEADER, rows)
+
     try:
-        for i, backend in enumerate(backends):
-            log(f"[{i + 1}/{len(backends)}] soak {backend.name}: {args.soak_minutes:g} min")
-            for row in soak_backend(backend.name, args.soak_minutes, args.soak_max_slope, len(rows) + 1, run_dir,
-                                    server, loadgen, pinning, workloads, server_args):
-                rows.append(row)
-                log(f"    {row['workload']}: {row['status']}: slope {row.get('rss_slope_bytes_per_min')} B/min, "
-                    f"{row.get('rss_slope_bytes_per_kconn')} B/kconn, churned {row.get('churned_connections')}"
-                    + (f" ({row['reason']})" if row.get("reason") else ""))
-            extras.write_csv_atomic(csv_path, columns.HEADER, rows)
+        if lanes == 1:
+            for i, backend in enumerate(backends):
+                record(i, one(i, backend.name))
+        else:
+            # Lanes are threads: each waits on its own child processes, so the GIL is no bottleneck. A child dies
+            # with the thread that started it (PR_SET_PDEATHSIG), and pool threads live until every lane is done.
+            with futures.ThreadPoolExecutor(max_workers=lanes) as pool:
+                pending = {pool.submit(one, i, b.name): i for i, b in enumerate(backends)}
+                try:
+                    while pending:
+                        finished, _ = futures.wait(pending, timeout=1.0, return_when=futures.FIRST_COMPLETED)
+                        for future in finished:
+                            record(pending.pop(future), future.result())
+                except KeyboardInterrupt:
+                    for future in pending:
+                        future.cancel()
+                    runner.kill_all_groups()  # the running lanes see their processes gone and finish their rows
+                    raise
     except KeyboardInterrupt:
         interrupted = True
         runner.kill_all_groups()

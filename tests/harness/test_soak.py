@@ -2,11 +2,15 @@
 """The soak profile's judgement (bench/bench_all/soak.py) on fixture timelines (fixtures/soak/README.md): the
 least-squares slope, the warm-up left out of it, and a row made `degraded` with a reason that names the slope or what
 was left behind — never for a healthy timeline."""
+import csv
 import json
 import os
 import shutil
 import sys
 import tempfile
+import threading
+import time
+import types
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -135,6 +139,58 @@ class FinishRow(unittest.TestCase):
         soak._finish_row(part, 1024.0, None, 0)
         self.assertEqual(part.row["status"], "failed")
         self.assertIn("loadgen churn wrote no record", part.row["reason"])
+
+
+class Lanes(unittest.TestCase):
+    """`--soak-lanes N` soaks N back ends at a time and still writes one row per back end and workload, in registry
+    order, with distinct run indexes, whatever order the lanes finish in."""
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp()
+        self.real = soak.soak_backend
+        self.running = 0
+        self.most = 0
+        self.lock = threading.Lock()
+
+    def tearDown(self):
+        soak.soak_backend = self.real
+        shutil.rmtree(self.folder)
+
+    def fake_backend(self, backend, minutes, max_slope, index, run_dir, server, loadgen, pinning, workloads,
+                     server_args):
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep({"threads": 0.6, "asio": 0.1}.get(backend, 0.3))  # the first back end finishes last
+        with self.lock:
+            self.running -= 1
+        return [dict(backend=backend, workload=w, run_index=index + k, status="ok", reason="")
+                for k, w in enumerate(workloads)]
+
+    def run_soak(self, lanes):
+        soak.soak_backend = self.fake_backend
+        args = types.SimpleNamespace(soak_minutes=0.01, soak_max_slope=1024.0, soak_lanes=lanes, no_pin=True,
+                                     strict=False)
+        backends = [types.SimpleNamespace(name=n) for n in ("threads", "asio", "fiber", "coro-local")]
+        code = soak.run(args, self.folder, backends, ["http", "chat"], [], "server", "loadgen", {}, lambda _: None,
+                        None)
+        with open(os.path.join(self.folder, "results.csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+        return code, rows
+
+    def test_lanes_run_side_by_side_and_rows_keep_registry_order(self):
+        code, rows = self.run_soak(3)
+        self.assertEqual(code, 0)
+        self.assertEqual(self.most, 3)
+        self.assertEqual([(r["backend"], r["workload"]) for r in rows],
+                         [(b, w) for b in ("threads", "asio", "fiber", "coro-local") for w in ("http", "chat")])
+        self.assertEqual([int(r["run_index"]) for r in rows], list(range(1, 9)))
+        with open(os.path.join(self.folder, "meta.json")) as f:
+            self.assertEqual(json.load(f)["soak_lanes"], 3)
+
+    def test_one_lane_is_one_back_end_at_a_time(self):
+        code, rows = self.run_soak(1)
+        self.assertEqual((code, self.most, len(rows)), (0, 1, 8))
 
 
 if __name__ == "__main__":
