@@ -15,8 +15,12 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "bench", "bench_all"))
+import columns  # noqa: E402
 import runner  # noqa: E402
 import soak  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "scripts"))
+import soak_table  # noqa: E402
 
 FIXTURES = os.path.join(HERE, "fixtures", "soak")
 
@@ -191,6 +195,46 @@ class Lanes(unittest.TestCase):
     def test_one_lane_is_one_back_end_at_a_time(self):
         code, rows = self.run_soak(1)
         self.assertEqual((code, self.most, len(rows)), (0, 1, 8))
+
+
+class SoakTable(unittest.TestCase):
+    """scripts/soak_table.py: the README's table from the lanes of one soak, every row whatever its status."""
+
+    def setUp(self):
+        self.folders = [tempfile.mkdtemp(), tempfile.mkdtemp()]
+
+    def tearDown(self):
+        for folder in self.folders:
+            shutil.rmtree(folder)
+
+    def write(self, folder, rows):
+        with open(os.path.join(folder, "results.csv"), "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=columns.HEADER)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: row.get(k, "") for k in columns.HEADER})
+        with open(os.path.join(folder, "backends.jsonl"), "w") as f:
+            f.write("".join(json.dumps({"name": n}) + "\n" for n in ("threads", "asio", "coro-local")))
+        with open(os.path.join(folder, "meta.json"), "w") as f:
+            json.dump({"soak_minutes": 10}, f)
+
+    def test_lanes_merge_in_registry_order_with_reasons(self):
+        base = dict(mode="soak", server_fds_idle=8, server_fds_after=8, threads_after=2, errors=0, status="ok")
+        self.write(self.folders[0], [
+            dict(base, backend="coro-local", workload="http", rss_slope_bytes_per_min=12.5,
+                 rss_slope_bytes_per_kconn=0.2, churned_connections=600000),
+            dict(base, backend="closed-row", workload="http", mode="closed")])
+        self.write(self.folders[1], [
+            dict(base, backend="threads", workload="chat", rss_slope_bytes_per_min=-3, lost=0),
+            dict(base, backend="threads", workload="http", rss_slope_bytes_per_min=5000, rss_slope_bytes_per_kconn=83,
+                 churned_connections=599000, status="degraded", reason="RSS grows 5000 B/min | x")])
+        text = soak_table.table(self.folders)
+        lines = [line for line in text.splitlines() if line.startswith("| ") and "back end" not in line]
+        self.assertEqual([line.split("|")[1:3] for line in lines],
+                         [[" threads ", " chat "], [" threads ", " http "], [" coro-local ", " http "]])
+        self.assertIn("| 5,000 | 83 | 599,000 | 8 / 8 | 2 | 0 | – | degraded: RSS grows 5000 B/min / x |", text)
+        self.assertIn("| -3 | – | – | 8 / 8 | 2 | 0 | 0 | ok |", text)
+        self.assertIn("10 min per back end", text)
 
 
 if __name__ == "__main__":
