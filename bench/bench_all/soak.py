@@ -37,6 +37,8 @@ WARMUP_FRACTION = 0.25     # of the samples, left out of the fit: heaps, arenas 
 MIN_WARMUP_S = 30
 SETTLE_S = 10              # after the load, for the server's fds and threads to return to idle
 DEFAULT_MAX_SLOPE_BYTES_PER_MIN = 1024.0
+PEAK_WINDOW_S = 3           # a step of RSS this soon after a new peak of open fds counts as the peak's (growth_at_peaks)
+HIGH_WATER_SHARE = 0.8      # of the growth at peaks, for a slope to be named a high-water mark in the row's reason
 READY_TIMEOUT_S = 15.0
 
 
@@ -93,6 +95,35 @@ def rss_slopes(samples: List[Dict[str, float]]) -> Tuple[Optional[float], Option
     per_s = least_squares_slope([s["second"] for s in fit], rss)
     per_conn = least_squares_slope([s.get("churned", 0.0) for s in fit], rss)
     return (per_s * 60 if per_s is not None else None, per_conn * 1000 if per_conn is not None else None)
+
+
+def growth_at_peaks(samples: List[Dict[str, float]]) -> Tuple[int, int, float, float]:
+    """How much of the RSS floor's growth after the warm-up came with a new peak of the server's open descriptors:
+    (steps up, of them at a peak, bytes up, of them at a peak). A leak grows with connections churned, step by step;
+    a high-water mark (fiber stacks kept for reuse, pools, malloc arenas sized for the most connections open at once)
+    grows only when a stall piles connections up past their previous peak, and is flat between. A step counts as at
+    a peak when the running maximum of fds rose within PEAK_WINDOW_S seconds before it (the floor lags a second, and
+    the per-second sample misses peaks between samples)."""
+    start = warmup_seconds(samples)
+    floor = rss_floor([s["server_rss_bytes"] for s in samples])
+    peak, rose_at = -1.0, []
+    for s in samples:
+        fds = s.get("server_fds", -1.0)
+        if fds > peak:
+            peak = fds
+            rose_at.append(s["second"])
+    steps = at_peak = 0
+    up = up_at_peak = 0.0
+    for i in range(1, len(samples)):
+        second, grew = samples[i]["second"], floor[i] - floor[i - 1]
+        if second < start or grew <= 0:
+            continue
+        steps += 1
+        up += grew
+        if any(second - PEAK_WINDOW_S <= t <= second for t in rose_at):
+            at_peak += 1
+            up_at_peak += grew
+    return steps, at_peak, up, up_at_peak
 
 
 def judge(slope_per_min: Optional[float], max_slope_per_min: float, idle: Dict[str, float],
@@ -205,6 +236,12 @@ def _finish_row(part: Part, max_slope: float, failure: Optional[str], load_code:
         runner._worsen(row, "degraded", f"churn: {churn['dropped']} connections not started in time (rate not kept)")
     for reason in judge(per_min, max_slope, idle, after):
         runner._worsen(row, "degraded", reason)
+    if per_min is not None and per_min > max_slope:
+        steps, at_peak, up, up_at_peak = growth_at_peaks(samples)
+        if up > 0 and up_at_peak >= HIGH_WATER_SHARE * up:
+            runner._worsen(row, "degraded", f"{at_peak} of its {steps} RSS steps ({up_at_peak / 1024:.0f} of "
+                           f"{up / 1024:.0f} KiB) came with a new peak of open connections: a high-water mark, "
+                           "not growth with connections churned")
 
 
 def soak_backend(backend: str, minutes: float, max_slope: float, index: int, run_dir: str, server: str,

@@ -74,6 +74,55 @@ class Slope(unittest.TestCase):
             shutil.rmtree(folder)
 
 
+class HighWater(unittest.TestCase):
+    """growth_at_peaks: RSS that steps up only when open connections pile up past their peak is a high-water mark;
+    RSS that climbs with connections churned is not, whatever the peaks do."""
+
+    @staticmethod
+    def timeline(rss_at, fds_at):
+        return [{"second": float(t), "churned": 1000.0 * t, "server_rss_bytes": rss_at(t), "server_fds": fds_at(t)}
+                for t in range(120)]
+
+    def test_steps_at_new_peaks_are_the_peaks(self):
+        fds = lambda t: 10_000 + {50: 300, 90: 500}.get(t, 0)  # noqa: E731
+        rss = lambda t: 40e6 + (1 << 20) * ((t >= 51) + (t >= 92))  # noqa: E731
+        steps, at_peak, up, up_at_peak = soak.growth_at_peaks(self.timeline(rss, fds))
+        self.assertEqual((steps, at_peak), (2, 2))
+        self.assertEqual(up, up_at_peak)
+        self.assertEqual(up, 2 * (1 << 20))
+
+    def test_growth_with_churn_is_not(self):
+        fds = lambda t: 10_000 + (300 if t == 50 else 0)  # noqa: E731
+        rss = lambda t: 40e6 + 8192 * (t // 4)  # noqa: E731
+        steps, at_peak, up, up_at_peak = soak.growth_at_peaks(self.timeline(rss, fds))
+        self.assertGreater(steps, 15)
+        self.assertLessEqual(at_peak, 1)
+        self.assertLess(up_at_peak, 0.1 * up)
+
+    def test_a_row_says_so_only_when_the_peaks_explain_the_slope(self):
+        folder = tempfile.mkdtemp()
+        try:
+            for sub in ("logs", "timelines", "hdr"):
+                os.mkdir(os.path.join(folder, sub))
+            fds = lambda t: 10_000 + {50: 300, 90: 500}.get(t, 0)  # noqa: E731
+            for rss, named in ((lambda t: 40e6 + (1 << 20) * ((t >= 51) + (t >= 91)), True),
+                               (lambda t: 40e6 + 8192 * (t // 4), False)):
+                part = soak.Part("fiber", "http", 10_000, [], 1000, 2.0, folder, [])
+                part.row = runner.new_row(part.spec, "soak", 1)
+                with open(part.paths.timeline, "w") as f:
+                    f.write("second,churned,errors,server_rss_bytes,server_fds,server_threads,server_cpu_s\n")
+                    f.writelines(f"{t},{1000 * t},0,{rss(t):.0f},{fds(t)},2,0\n" for t in range(120))
+                with open(part.churn_json, "w") as f:
+                    json.dump(FinishRow.CHURN, f)
+                with open(part.paths.json, "w") as f:
+                    json.dump({"workload": "http", "mode": "open", "errors": 0, "status": "ok", "reason": ""}, f)
+                soak._finish_row(part, 1024.0, None, 0)
+                self.assertEqual(part.row["status"], "degraded")
+                self.assertEqual("high-water mark" in part.row["reason"], named, part.row["reason"])
+        finally:
+            shutil.rmtree(folder)
+
+
 class Judge(unittest.TestCase):
     IDLE = {"fds": 8, "threads": 3}
 
