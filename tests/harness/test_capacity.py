@@ -366,6 +366,25 @@ class BenchAllSearch(unittest.TestCase):
         self.assertEqual(sweep[-1]["server_exit"], "0")
         self.charts_draw(self.run_dir(), ["latency_load", "capacity"])
 
+    def test_full_searches_the_other_counts_from_the_capacity_at_1000_and_sweeps_without_a_search(self):
+        """full's speed cells, one repetition, on the fake: capacity at 1,000 first, then 100 and 10,000 each start
+        at it (their first step's rate) and close in 3 steps; the sweep takes its scale from it and runs no search."""
+        out = self.bench_all("--profile", "full", "--modes", "open", "--backends", "ok", "--repetitions", "1",
+                             "--cpu-cap", "0")
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        rows = read_rows(self.run_dir())
+        searched = {int(r["connections"]): r for r in rows if r["search"] == "capacity"}
+        self.assertEqual(sorted(searched), [100, 1000, 10000])
+        at_1000 = float(searched[1000]["capacity_rps_at_slo"])
+        for count in (100, 10000):
+            with open(os.path.join(self.run_dir(), searched[count]["steps_log"])) as f:
+                steps = [json.loads(line) for line in f]
+            self.assertEqual(steps[0]["rate"], round(at_1000), count)
+            self.assertEqual(int(searched[count]["search_steps"]), 3, steps)
+        sweep = [r for r in rows if r["search"] == "sweep"]
+        self.assertEqual(len(sweep), len(capacity.SWEEP_FRACTIONS))
+        self.assertEqual({float(r["capacity_rps_at_slo"]) for r in sweep}, {at_1000})
+
     def charts_draw(self, run_dir, names):
         """scripts/charts.py draws the search charts when some python here has matplotlib (else: not tested)."""
         found = subprocess.run([os.path.join(REPO, "scripts", "find-python")], stdout=subprocess.PIPE,
