@@ -164,7 +164,7 @@ class Progress:
     """run i of n, what, elapsed, ETA (from the estimate, scaled by how far the real runs are off it)."""
 
     def __init__(self, specs: List[profiles.RunSpec]):
-        self.estimates = [s.estimate_s() for s in specs]
+        self.estimates = capacity.estimates(specs)
         self.started = time.monotonic()
         self.done_estimate = 0.0
 
@@ -261,9 +261,10 @@ def main(argv: List[str]) -> int:
     if args.dry_run:
         workloads = pick(args.workloads, list(KNOWN_WORKLOADS), "workload")
         specs = profiles.expand(profile, backends, workloads, largest, args.repetitions, overrides)
-        for i, spec in enumerate(specs):
-            print(f"{i + 1:4d} {spec.label} rep {spec.repetition + 1} ~{spec.estimate_s():.0f}s")
-        total = sum(s.estimate_s() for s in specs)
+        estimates = capacity.estimates(specs)
+        for i, (spec, estimate) in enumerate(zip(specs, estimates)):
+            print(f"{i + 1:4d} {spec.label} rep {spec.repetition + 1} ~{estimate:.0f}s")
+        total = sum(estimates)
         print(f"{len(specs)} runs, about {mmss(total + profile.extras_s)} ({mmss(total)} of runs + "
               f"{mmss(profile.extras_s)} of micro, callgrind, charts); budget {mmss(profile.budget_s)}"
               "; chat/compute rows only if the server offers them")

@@ -4,9 +4,10 @@ Capacity: the highest offered open-loop rate R at which a short loadgen run (`--
 >= `achieved` x R (default 99 %) with corrected p99 <= the SLO (default 10 ms), no errors and every connection
 established. `search()` brackets, then bisects:
 - start: this back end's capacity in this cell from an earlier repetition (expansion factor 1 + precision: two steps
-  when it held), else another back end's in the same cell and run (factor 1.5), else START_RATE (factor 2); the factor
-  squares after each step that
-  does not close the bracket (up to 4), so a wrong hint costs a step or two, not a dozen;
+  when it held), else its own capacity at another connection count of this workload, cap and SLO (the nearest count;
+  factor 1 + 2 x precision: under the cap the count moves capacity by tens of per cent, not by factors), else another
+  back end's in the same cell and run (factor 1.5), else START_RATE (factor 2); the factor squares after each step
+  that does not close the bracket (up to 2), so a wrong hint costs a step or two, not a dozen;
 - bisection at the geometric midpoint until highest pass / lowest fail <= 1 + precision (default 5 %);
 - bounds: at most max_steps loadgen runs and max_time_s seconds per search, rates within [min_rate, max_rate]. A search
   that stops on a bound is `degraded` with the bound named; one that finds no passing rate is `failed`; one that
@@ -29,15 +30,26 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import extras
 import runner
+import profiles
 from profiles import RunSpec
 
 START_RATE = 20_000.0
-SWEEP_FRACTIONS = (0.1, 0.25, 0.4, 0.55, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2)
-STEP_OVERHEAD_S = 0.3        # loadgen start, connect, close and the server's fds settling, beyond warmup + duration
-                             # (measured: 1.16-1.22 s steps for 1.0 s windows at 100 connections, ~1.55 s for 1.25 s at 1,000)
+# Eight offered rates (issue 13.4 asks for 8-12 from 10 % to 120 %): four spread over the flat part, where latency
+# hardly moves, and four from 85 % up, where the knee is.
+SWEEP_FRACTIONS = (0.1, 0.3, 0.5, 0.7, 0.85, 1.0, 1.1, 1.2)
 NOT_CAP_BOUND_SHARE = 0.5    # at capacity a capped server below this share of its cap is flagged (below)
-# For estimates: a first search takes 6-9 steps, one that starts from an earlier repetition's capacity 2-4.
-FIRST_SEARCH_STEPS, REPEAT_SEARCH_STEPS = 7, 3
+
+# For estimates (bench_all --dry-run, the progress ETA), from the two quiet default runs results/reference/
+# default-2026-11-30-A and -B (130 searches at 1,000 connections, 1.0 s steps): a step takes 1.167 s, i.e. loadgen's
+# start and exit (STEP_OVERHEAD_S) plus the connections' set-up and tear-down (profiles.SETUP_S_PER_CONNECTION each)
+# plus warmup + duration; the server's start and stop add SEARCH_OVERHEAD_S once. A first search took 6.3 steps (6.2 in B), a
+# repetition that starts from its own earlier capacity 4.0 (3.9): the capacity moves by more than the 5 % precision
+# between repetitions about half the time. A search that starts from the back end's capacity at another count:
+# COUNT_SEARCH_STEPS, not measured yet: search() takes 3 steps when the capacity there is 10 % below to 5 % above the
+# hint, 5 up to 20 % below or 30 % above, 7 at 30 % below (tests/harness/test_capacity.py).
+STEP_OVERHEAD_S = 0.09
+SEARCH_OVERHEAD_S = 0.15
+FIRST_SEARCH_STEPS, REPEAT_SEARCH_STEPS, COUNT_SEARCH_STEPS = 6.3, 4.0, 5.0
 
 
 @dataclass(frozen=True)
@@ -172,28 +184,66 @@ class Knowledge:
     def own(self, spec: RunSpec) -> Optional[float]:
         return self.found.get(self.key(spec))
 
+    def other_count(self, spec: RunSpec) -> Optional[float]:
+        """This back end's capacity at the connection count nearest to spec's among the others of its cell."""
+        mine = self.key(spec)
+        counts = {k[3]: v for k, v in self.found.items() if k[:3] + k[4:] == mine[:3] + mine[4:] and k[3] != mine[3]}
+        if not counts:
+            return None
+        nearest = min(counts, key=lambda c: (abs(math.log(c / spec.connections)), c))
+        return counts[nearest]
+
+    def hint(self, spec: RunSpec) -> str:
+        """Where a search of spec starts: "own" (an earlier repetition), "count" (another connection count),
+        "peer" (another back end in this cell) or "" (START_RATE)."""
+        if self.own(spec):
+            return "own"
+        if self.other_count(spec):
+            return "count"
+        return "peer" if any(k[2:] == self.cell(spec) for k in self.found) else ""
+
     def start(self, spec: RunSpec, precision: float = 0.05) -> Tuple[float, float]:
         """(first rate, expansion factor) for a search of spec. From this back end's own earlier capacity the first
         step is one precision away, so a capacity that held within the precision costs two steps."""
-        mine = self.own(spec)
-        if mine:
-            return mine, 1.0 + precision
-        peers = [v for k, v in self.found.items() if k[2:] == self.cell(spec)]
-        if peers:
+        hint = self.hint(spec)
+        if hint == "own":
+            return self.own(spec), 1.0 + precision
+        if hint == "count":
+            return self.other_count(spec), 1.0 + 2 * precision
+        if hint == "peer":
+            peers = [v for k, v in self.found.items() if k[2:] == self.cell(spec)]
             return sorted(peers)[len(peers) // 2], 1.5
         return START_RATE, 2.0
 
 
 def step_s(spec: RunSpec) -> float:
-    return STEP_OVERHEAD_S + spec.connections * 2e-4 + spec.warmup_s + spec.duration_s
+    return STEP_OVERHEAD_S + spec.connections * profiles.SETUP_S_PER_CONNECTION + spec.warmup_s + spec.duration_s
 
 
-def estimate_s(spec: RunSpec) -> float:
-    if spec.search == "capacity":
-        points = FIRST_SEARCH_STEPS if spec.repetition == 0 else REPEAT_SEARCH_STEPS
-    else:
-        points = len(SWEEP_FRACTIONS)
-    return 1.0 + points * step_s(spec)
+SEARCH_STEPS = {"own": REPEAT_SEARCH_STEPS, "count": COUNT_SEARCH_STEPS, "peer": FIRST_SEARCH_STEPS,
+                "": FIRST_SEARCH_STEPS}
+
+
+def estimate_s(spec: RunSpec, knowledge: Knowledge) -> float:
+    """Wall time of one capacity or sweep spec, given what the run knows before it (see estimates()): a search's
+    steps from where it starts, a sweep's points (plus a search first when no capacity of its cell is known)."""
+    steps = 0.0 if spec.search == "sweep" and knowledge.own(spec) else SEARCH_STEPS[knowledge.hint(spec)]
+    points = len(SWEEP_FRACTIONS) if spec.search == "sweep" else 0
+    return SEARCH_OVERHEAD_S + (steps + points) * step_s(spec)
+
+
+def estimates(specs: List[RunSpec]) -> List[float]:
+    """Every spec's estimate in run order: a search's depends on the capacities found before it (Knowledge)."""
+    knowledge = Knowledge()
+    out = []
+    for spec in specs:
+        if not spec.search:
+            out.append(spec.estimate_s())
+            continue
+        out.append(estimate_s(spec, knowledge))
+        if not knowledge.own(spec):
+            knowledge.remember(spec, 1.0)  # only whether a capacity is known matters here
+    return out
 
 
 class _Searcher:

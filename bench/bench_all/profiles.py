@@ -68,15 +68,15 @@ _FIXED = ("--rate", "10000")
 CAP = 0.5
 
 # Efficiency at the fixed rate (100, 1,000: 0.25 s warm-up; at 10,000 each connection sends about once a second, so
-# a 1 s warm-up has every connection send once before the window, which then does not count first requests only),
-# and capacity under the cap; 5 interleaved repetitions each, for medians with confidence intervals
-# (scripts/tvt_results.py).
+# a 1 s warm-up has every connection send once before the window, which then does not count first requests only;
+# 0.75 s windows at every count: 7,500 requests each), and capacity under the cap; 5 interleaved repetitions each,
+# for medians with confidence intervals (scripts/tvt_results.py).
 def _efficiency(workload: str, counts: Tuple[int, ...]) -> Tuple[Cell, ...]:
     short = tuple(c for c in counts if c < 10000)
     long_ = tuple(c for c in counts if c >= 10000)
     return tuple(cell for cell in (
         Cell(workload, "open", short, duration_s=0.75, warmup_s=0.25, loadgen_args=_FIXED, repetitions=5),
-        Cell(workload, "open", long_, duration_s=1.0, warmup_s=1.0, loadgen_args=_FIXED, repetitions=5),
+        Cell(workload, "open", long_, duration_s=0.75, warmup_s=1.0, loadgen_args=_FIXED, repetitions=5),
     ) if cell.connections)
 
 
@@ -86,10 +86,23 @@ def _capacity(workload: str, counts: Tuple[int, ...], repetitions: int) -> Cell:
 
 
 # default: the speed answer at 1,000 connections, where every model is in its element, within the 15 minutes
-# (13 back ends x 5 repetitions: one capacity search costs 3-9 s, a fixed-rate run ~1.2 s); full: every count.
+# (13 back ends x 5 repetitions: one capacity search costs 3-9 s, a fixed-rate run ~1.2 s). full: default's speed
+# cells, the fixed rate at every count (5 repetitions: the report's headline, CPU per request, with intervals at each
+# count), and one capacity search per count for echo (within the 40 minutes: 5 repetitions of echo's capacity at
+# 1,000 cost 4 minutes more; the ranking by capacity with intervals is http's, as in default).
 _SPEED_DEFAULT = (*_efficiency("http", (1000,)), *_efficiency("echo", (1000,)), _capacity("http", (1000,), 5))
 _SPEED_FULL = (*_efficiency("http", (100, 1000, 10000)), *_efficiency("echo", (100, 1000, 10000)),
-               _capacity("http", (1000,), 5), _capacity("echo", (1000,), 5))
+               _capacity("http", (1000,), 5), _capacity("echo", (1000,), 1))
+
+# default's other cells, which full repeats as they are. Closed loop at 1,000: client-bound for most back ends (issue
+# 13), so it does not rank them; it stays for the latency under saturation that the report's headline quotes, and
+# the threads variants.
+_CLOSED_1000 = (Cell("http", "closed", (1000,), duration_s=1.0, warmup_s=0.25, variants=True,
+                     variant_counts=(1000,)),)
+_CHAT_1000 = (Cell("chat", "closed", (1000,), duration_s=1.0, warmup_s=0.25, loadgen_args=_CHAT,
+                   variants=True, variant_counts=(1000,)),)
+_COMPUTE_100 = (Cell("compute", "open", (100,), duration_s=1.5, warmup_s=0.25, loadgen_args=_COMPUTE,
+                     variants=True),)
 
 PROFILES: Dict[str, Profile] = {
     "ci": Profile(
@@ -115,40 +128,37 @@ PROFILES: Dict[str, Profile] = {
         micro_args=("--smoke", "--benchmark_min_time=0.01", "--benchmark_repetitions=1"),
         micro_timeout_s=60.0,
         budget_s=240.0,
-        # ci-trust-1 (2026-11-29, load average 37-60): micro 11 s, callgrind 76 s (33-39 s on the quieter
-        # ci-base-1/2), charts and report 38 s.
-        extras_s=90.0,
+        # ci-lead-1/2 (2026-11-30, quiet): micro 6 s, callgrind 33 s, charts and report 10 s (ci-trust-1 at load
+        # average 37-60: 11, 76 and 38 s).
+        extras_s=50.0,
     ),
     "default": Profile(
         name="default",
         cells=(
             *_SPEED_DEFAULT,
-            # Closed loop at 1,000 only: client-bound for most back ends (issue 13), so it does not rank them; it
-            # stays for the latency under saturation that the report's headline quotes, and the threads variants.
-            Cell("http", "closed", (1000,), duration_s=1.0, warmup_s=0.25, variants=True, variant_counts=(1000,)),
+            *_CLOSED_1000,
             # Memory: 1,000 and 10,000 (at 100 the fixed part of RSS weighs in).
             Cell("http", "idle", (1000, 10000), duration_s=1.0, warmup_s=0.0, hold_s=1.0,
                  variants=True, variant_counts=(1000, 10000)),
-            Cell("chat", "closed", (1000,), duration_s=1.0, warmup_s=0.25, loadgen_args=_CHAT,
-                 variants=True, variant_counts=(1000,)),
-            Cell("compute", "open", (100,), duration_s=1.5, warmup_s=0.25, loadgen_args=_COMPUTE,
-                 variants=True),
+            *_CHAT_1000,
+            *_COMPUTE_100,
         ),
         # 3 repetitions and the shortest min_time: the fixed-size memory and skynet runs do not shrink with min_time,
         # and the suite was a third of this profile's time (313 of 927 s in the reference run with 5 repetitions).
         micro_args=("--benchmark_min_time=0.01", "--benchmark_repetitions=3"),
         micro_timeout_s=180.0,
         budget_s=900.0,
-        # Not measured with these settings: the reference run's micro suite (313 s at 5 repetitions, where the
-        # fixed-size runs dominate) scaled to 3, callgrind as in ci, charts and report.
-        extras_s=300.0,
+        # As measured in default-2026-11-30-A/B (quiet): micro 160/153 s, callgrind 31/68 s, charts and report 12/9 s.
+        extras_s=230.0,
     ),
     "full": Profile(
         name="full",
         cells=(
             *_SPEED_FULL,
-            # Capacity at the other counts (one repetition each), and latency against offered load (10 %..120 % of
-            # each back end's capacity found above).
+            # Capacity at the other counts, one repetition each (the ranking by capacity rests on http's five at
+            # 1,000), each search starting from the back end's own capacity at 1,000 found above (capacity.Knowledge:
+            # 3-5 steps instead of a first search's 6.3); and latency against offered load (8 rates from 10 % to
+            # 120 % of each back end's capacity at 1,000 found above, no search of its own).
             Cell("http", "open", (100, 10000), duration_s=0.75, warmup_s=0.25, cpu_cap=CAP, search="capacity",
                  repetitions=1),
             Cell("echo", "open", (100, 10000), duration_s=0.75, warmup_s=0.25, cpu_cap=CAP, search="capacity",
@@ -157,20 +167,29 @@ PROFILES: Dict[str, Profile] = {
                  repetitions=1),
             Cell("echo", "open", (1000,), duration_s=0.75, warmup_s=0.25, cpu_cap=CAP, search="sweep",
                  repetitions=1),
-            Cell("http", "closed", (1000, 10000, LARGEST), duration_s=2.0, warmup_s=0.5),
-            Cell("http", "idle", (1000, 5000, 10000, LARGEST), duration_s=3.0, warmup_s=0.0, hold_s=3.0,
-                 variants=True, variant_counts=(10000, LARGEST)),
+            # The rest at default's windows (where the counts meet, its rows compare with default's and the reference
+            # runs'), with the 0.5 s warm-up full had at 10,000 and more. The 2-3 s windows and 3 s idle holds full
+            # had cost about 5 minutes more.
+            *_CLOSED_1000,
+            Cell("http", "closed", (10000, LARGEST), duration_s=1.0, warmup_s=0.5),
+            Cell("http", "idle", (1000, 5000, 10000, LARGEST), duration_s=1.0, warmup_s=0.0, hold_s=1.0,
+                 variants=True, variant_counts=(1000, 10000, LARGEST)),
             Cell("http", "storm", (10000,), duration_s=1.0, warmup_s=0.0, variants=True, variant_counts=(10000,)),
-            Cell("chat", "closed", (1000, 10000), duration_s=3.0, warmup_s=1.0, loadgen_args=_CHAT,
-                 variants=True, variant_counts=(1000, 10000)),
-            Cell("compute", "open", (100, 1000), duration_s=3.0, warmup_s=1.0, loadgen_args=_COMPUTE,
-                 variants=True),
+            *_CHAT_1000,
+            Cell("chat", "closed", (10000,), duration_s=1.0, warmup_s=0.5, loadgen_args=_CHAT,
+                 variants=True, variant_counts=(10000,)),
+            *_COMPUTE_100,
+            Cell("compute", "open", (1000,), duration_s=1.5, warmup_s=0.25, loadgen_args=_COMPUTE, variants=True),
         ),
-        micro_args=(),
-        micro_timeout_s=600.0,
+        # One repetition at default's min_time: the micro suite's intervals come from default (3 repetitions, 153-160 s
+        # in default-2026-11-30-A/B) or from the suite run at its own settings (9 x 0.2 s, about 15 minutes here);
+        # at 3 repetitions full would be at its 40 minutes with no margin.
+        micro_args=("--benchmark_min_time=0.01", "--benchmark_repetitions=1"),
+        micro_timeout_s=180.0,
         budget_s=2400.0,
-        # Not measured: the suite's own settings (9 repetitions) from the reference run's 313 s at 5, callgrind, charts.
-        extras_s=700.0,
+        # micro ~55 s (a third of default's 3 repetitions), callgrind 68 s and charts and report 12 s as in
+        # default-2026-11-30-B/A, plus the sweeps' and the larger counts' charts
+        extras_s=165.0,
     ),
     # A million connections (issue 21): each back end steps up through these counts, sharded past one process's
     # descriptors, until it stops; bench_all/c1m.py runs it (its own orchestration: memory checks, stop reasons).
@@ -210,6 +229,12 @@ def largest_connections(nofile_hard: int, pid_max: int) -> int:
     return max(1, min(by_files, by_pids))
 
 
+# One connection's set-up and tear-down in a run's wall time: 30-60 us for the task back ends, 120-220 us for threads
+# (a thread each) at 10,000 connections (default-2026-11-30-A/B: idle 10,000 rows 1.43-1.79 s for a 1 s hold,
+# threads 2.85-4.05 s); 80 us makes the idle-10,000 cell's estimate (all 13 back ends and threads' variants) its sum.
+SETUP_S_PER_CONNECTION = 8e-5
+
+
 @dataclass
 class RunSpec:
     """One server + one loadgen run: a row of results.csv."""
@@ -246,16 +271,17 @@ class RunSpec:
                f"-r{self.repetition}"
 
     def estimate_s(self) -> float:
-        """Wall time as measured here (elapsed_s of the ci runs ci-base-1/2 and the reference default run, 2026-11-29):
-        server start and stop ~0.15 s, connection set-up and tear-down ~60 µs each (threads up to 300 µs at 10,000),
-        a chat drain ~0.4 s, then the load: warm-up + window, or the hold alone in idle mode (--hold replaces
-        --duration). A search is several short loadgen runs against one server (capacity.estimate_s)."""
+        """Wall time as measured here (elapsed_s of the quiet default runs results/reference/default-2026-11-30-A/B,
+        within 10 % per cell there): server start and stop ~0.15 s, connection set-up and tear-down
+        SETUP_S_PER_CONNECTION each, a chat drain ~0.4 s, then the load: warm-up + window, or the hold alone in idle
+        mode (--hold replaces --duration). A search is several short loadgen runs against one server: alone it is estimated as a first
+        search; in a matrix capacity.estimates() knows what the searches before it found."""
         if self.search:
             import capacity  # the search's own module knows its step count and step length
-            return capacity.estimate_s(self)
+            return capacity.estimate_s(self, capacity.Knowledge())
         load = self.hold_s if self.mode == "idle" else self.warmup_s + self.duration_s
         drain = 0.4 if self.workload == "chat" else 0.0
-        return 0.15 + self.connections * 6e-5 + drain + load
+        return 0.15 + self.connections * SETUP_S_PER_CONNECTION + drain + load
 
 
 def expand(profile: Profile, backends: List[Backend], workloads: List[str], largest: int,

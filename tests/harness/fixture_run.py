@@ -17,6 +17,7 @@ import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bench", "bench_all"))
+from capacity import SWEEP_FRACTIONS  # noqa: E402
 import columns  # noqa: E402
 
 BACKENDS = {  # name: (user bytes/conn, kernel bytes/conn, relative rps, p99 factor)
@@ -80,12 +81,14 @@ def encode_hdr(values_us):
 # --------------------------------------------------------------------------------------------------- the folder
 def make(out, seed=1, scale_memory=1.0, scale_instructions=1.0, scale_rps=None, repetitions=1, noise=0.02,
          profile="ci", gate_only=False, failed_row=False, scale_cost=None, scale_counts=None, capacity=False,
-         scale_capacity=None):
+         scale_capacity=None, sweep=False):
     """gate_only: just results.csv, callgrind.csv and meta.json (what the gate reads; small enough to check in).
     scale_cost: back end -> factor on its CPU and instructions per request (a back end that much slower per request);
     scale_counts: back end -> factor on its syscalls and context switches per request;
     capacity: also capacity-search rows (http and echo at 1,000, server capped at 0.5 core: capacity_rps_at_slo from
-    the back end's CPU per request, divided by its scale_cost); scale_capacity: back end -> factor on that capacity."""
+    the back end's CPU per request, divided by its scale_cost); scale_capacity: back end -> factor on that capacity;
+    sweep: also latency-load sweep rows (http and echo at 1,000 under the cap, SWEEP_FRACTIONS of that capacity, in
+    the first repetition): an M/M/1-like queue, flat below the capacity and a knee at it."""
     rng = random.Random(seed)
     os.makedirs(out, exist_ok=True)
     for sub in () if gate_only else ("logs", "timelines", "hdr", "charts"):
@@ -167,6 +170,24 @@ def make(out, seed=1, scale_memory=1.0, scale_instructions=1.0, scale_rps=None, 
                            achieved_rate=round(found, 1), p99_us=round(jitter(6000.0), 1), cpu_cap=0.5, slo_ms=10.0,
                            capacity_rps_at_slo=round(found, 1), search_steps=7, search="capacity")
                 rows.append(row)
+        for workload in ("http", "echo") if sweep and rep == 0 else ():
+            for backend in BACKENDS:
+                found = 0.5e6 / (COSTS[backend][2] * scale_cost.get(backend, 1.0))
+                for fraction in SWEEP_FRACTIONS:
+                    index += 1
+                    # waiting time of an M/M/1 queue below the capacity, then a backlog growing over the window
+                    service_us = COSTS[backend][2] * 4
+                    p50 = jitter(service_us / (1 - min(fraction, 0.97)) + max(0.0, fraction - 1.0) * 2e5)
+                    row = {k: None for k in HEADER}
+                    row.update(backend=backend, profile=profile, workload=workload, mode="open", connections=1000,
+                               connections_established=1000, duration_s=0.75, warmup_s=0.25, status="ok",
+                               reason="", errors=0, run_index=index, repetition=rep, variant="", fd_leak=False,
+                               log=f"logs/{backend}-{workload}-open-1000-cap0.5sweep-r{rep}-f{fraction:.2f}",
+                               server_exit="0", started_utc="2024-01-01T00:00:00Z", target_rate=round(found * fraction),
+                               achieved_rate=round(found * min(fraction, 1.0), 1), p50_us=round(p50, 1),
+                               p99_us=round(p50 * 4.6, 1), p999_us=round(p50 * 6.9, 1), cpu_cap=0.5, slo_ms=10.0,
+                               capacity_rps_at_slo=round(found, 1), offered_fraction=fraction, search="sweep")
+                    rows.append(row)
     if failed_row:
         rows[5].update(status="failed", reason="server died during the run (signal 11 (SIGSEGV))",
                        server_stderr_tail="fake: boom | fake: segfault", rps=None, errors=37)

@@ -18,6 +18,7 @@ from harness_util import BENCH_ALL, REPO, FakeBuild, write_exec  # noqa: E402
 
 sys.path.insert(0, os.path.join(REPO, "bench", "bench_all"))
 import backends  # noqa: E402
+import capacity  # noqa: E402
 import columns  # noqa: E402
 import extras  # noqa: E402
 import profiles  # noqa: E402
@@ -240,10 +241,10 @@ class Profiles(unittest.TestCase):
 
     def test_speed_profiles_cover_issue_13(self):
         """Efficiency at one fixed rate for every back end, 5 interleaved repetitions: default at 1,000 (the 15-minute
-        budget), full at 100, 1,000 and 10,000; capacity under the cap at 1,000 (default: http; full: http and echo);
-        memory at 1,000 and 10,000 in both."""
+        budget), full at 100, 1,000 and 10,000; capacity under the cap at 1,000 with 5 repetitions for http (full's
+        other capacity cells have one: below); memory at 1,000 and 10,000 in both."""
         for name, counts, capacity_workloads in (("default", (1000,), {"http"}), ("full", (100, 1000, 10000),
-                                                                                 {"http", "echo"})):
+                                                                                 {"http"})):
             specs = profiles.expand(profiles.PROFILES[name], self.BACKENDS, ["echo", "http"], 19000)
             fixed = [s for s in specs if s.mode == "open" and not s.search]
             for b in (b.name for b in self.BACKENDS):
@@ -259,6 +260,58 @@ class Profiles(unittest.TestCase):
             capacity = [c for c in profiles.PROFILES[name].cells if c.search == "capacity" and c.repetitions == 5]
             self.assertEqual({(c.workload, c.connections, c.cpu_cap) for c in capacity},
                              {(w, (1000,), 0.5) for w in capacity_workloads}, name)
+
+    def test_full_has_capacity_at_every_count_and_sweeps_for_http_and_echo(self):
+        """Issue 13.4: capacity for http and echo at 100, 1,000 and 10,000 under the cap, and a sweep of 8-12 rates
+        from 10 % to 120 % of it for both (the latency-load chart's rows)."""
+        specs = profiles.expand(profiles.PROFILES["full"], self.BACKENDS, ["echo", "http"], 19000)
+        for b in (b.name for b in self.BACKENDS):
+            for w in ("echo", "http"):
+                searched = {(s.connections, s.cpu_cap) for s in specs
+                            if (s.backend, s.workload, s.search) == (b, w, "capacity")}
+                self.assertEqual(searched, {(100, 0.5), (1000, 0.5), (10000, 0.5)}, (b, w))
+                self.assertEqual([(s.connections, s.cpu_cap) for s in specs
+                                  if (s.backend, s.workload, s.search) == (b, w, "sweep")], [(1000, 0.5)], (b, w))
+        self.assertTrue(8 <= len(capacity.SWEEP_FRACTIONS) <= 12)
+        self.assertEqual((min(capacity.SWEEP_FRACTIONS), max(capacity.SWEEP_FRACTIONS)), (0.1, 1.2))
+        # every search of full but the first at 1,000 starts from what the run found before it: a sweep from its
+        # cell's capacity, the other counts from the back end's own capacity at 1,000
+        knowledge = capacity.Knowledge()
+        for s in (s for s in specs if s.search):
+            if s.connections != 1000 or s.search == "sweep":
+                self.assertIn(knowledge.hint(s), ("own", "count"), s.label)
+            knowledge.remember(s, 1.0)
+
+    def test_full_repeats_defaults_cells_as_they_are(self):
+        """default's cells are the reference runs' and the gate's: full runs each of them unchanged (same windows,
+        rates, cap, repetitions), so that its rows at those counts compare with default's."""
+        full = profiles.PROFILES["full"].cells
+        for cell in profiles.PROFILES["default"].cells:
+            self.assertTrue(any(c.workload == cell.workload and c.mode == cell.mode and c.search == cell.search
+                                and set(cell.connections) <= set(c.connections)
+                                and (c.duration_s, c.warmup_s, c.hold_s, c.loadgen_args, c.cpu_cap, c.slo_ms)
+                                == (cell.duration_s, cell.warmup_s, cell.hold_s, cell.loadgen_args, cell.cpu_cap,
+                                    cell.slo_ms)
+                                and c.repetitions >= cell.repetitions for c in full), cell)
+
+    def test_defaults_cells_keep_their_meaning(self):
+        """results/reference and the gate compare against default's rows: its cells change only on purpose (then
+        this list changes with the README's reference runs)."""
+        cells = [(c.workload, c.mode, c.connections, c.duration_s, c.warmup_s, c.hold_s, c.loadgen_args, c.cpu_cap,
+                  c.search, c.repetitions, c.variants, c.variant_counts) for c in profiles.PROFILES["default"].cells]
+        rate = ("--rate", "10000")
+        self.assertEqual(cells, [
+            ("http", "open", (1000,), 0.75, 0.25, 0.0, rate, 0.0, "", 5, False, ()),
+            ("echo", "open", (1000,), 0.75, 0.25, 0.0, rate, 0.0, "", 5, False, ()),
+            ("http", "open", (1000,), 0.75, 0.25, 0.0, (), 0.5, "capacity", 5, False, ()),
+            ("http", "closed", (1000,), 1.0, 0.25, 0.0, (), 0.0, "", 0, True, (1000,)),
+            ("http", "idle", (1000, 10000), 1.0, 0.0, 1.0, (), 0.0, "", 0, True, (1000, 10000)),
+            ("chat", "closed", (1000,), 1.0, 0.25, 0.0, profiles._CHAT, 0.0, "", 0, True, (1000,)),
+            ("compute", "open", (100,), 1.5, 0.25, 0.0, profiles._COMPUTE, 0.0, "", 0, True, ()),
+        ])
+        self.assertEqual(profiles.PROFILES["default"].micro_args,
+                         ("--benchmark_min_time=0.01", "--benchmark_repetitions=3"))
+
 
     def test_cell_repetitions_interleave(self):
         """A cell's own repetitions run in the later rounds, after every other cell's first: drift hits all alike."""
@@ -295,6 +348,54 @@ class Profiles(unittest.TestCase):
                        "total_per_conn_bytes", "status", "reason"):
             self.assertIn(column, columns.HEADER)
         self.assertEqual(len(columns.HEADER), len(set(columns.HEADER)))
+
+
+class Budgets(unittest.TestCase):
+    """The profiles' time budgets (issue 13, acceptance 6) against bench_all's estimate, and the estimate against the
+    quiet reference runs it comes from."""
+    REFERENCE = os.path.join(REPO, "results", "reference")
+    RUNS = ("default-2026-11-30-A", "default-2026-11-30-B")
+
+    def registry(self, run):
+        return backends.read_file(os.path.join(self.REFERENCE, run, backends.FILE_NAME))
+
+    def test_every_profile_fits_its_budget_with_the_13_back_ends(self):
+        registry = self.registry(self.RUNS[0])
+        self.assertEqual(len(registry), 13)
+        for name in ("ci", "default", "full"):
+            profile = profiles.PROFILES[name]
+            specs = profiles.expand(profile, registry, ["echo", "http", "chat", "compute"], 19000)
+            total = sum(capacity.estimates(specs)) + profile.extras_s
+            self.assertLessEqual(total, profile.budget_s, f"{name}: estimated {total / 60:.1f} min")
+
+    def test_the_estimate_agrees_with_the_quiet_default_runs(self):
+        """Per cell within 10 % of the runs' elapsed_s, in all within 5 %; the run's wall time (matrix + micro,
+        callgrind, charts) within 5 % of the estimate with extras_s."""
+        for run in self.RUNS:
+            folder = os.path.join(self.REFERENCE, run)
+            with open(os.path.join(folder, "results.csv"), newline="") as f:
+                rows = list(csv.DictReader(f))
+            with open(os.path.join(folder, "meta.json")) as f:
+                meta = json.load(f)
+            specs = profiles.expand(profiles.PROFILES["default"], self.registry(run),
+                                    ["echo", "http", "chat", "compute"], meta["largest_connections"])
+            self.assertEqual([(s.backend, s.variant, s.workload, s.mode, s.connections, s.repetition) for s in specs],
+                             [(r["backend"], r["variant"], r["workload"], r["mode"], int(r["connections"]),
+                               int(r["repetition"])) for r in rows], run)
+            cells = {}
+            for spec, estimate, row in zip(specs, capacity.estimates(specs), rows):
+                key = (spec.workload, spec.mode, spec.connections, spec.search, spec.search and spec.repetition == 0)
+                real_est = cells.setdefault(key, [0.0, 0.0])
+                real_est[0] += float(row["elapsed_s"])
+                real_est[1] += estimate
+            for key, (real, estimate) in cells.items():
+                self.assertAlmostEqual(estimate / real, 1.0, delta=0.10, msg=(run, key, real, estimate))
+            real = sum(r for r, _ in cells.values())
+            estimate = sum(e for _, e in cells.values())
+            self.assertAlmostEqual(estimate / real, 1.0, delta=0.05, msg=(run, real, estimate))
+            # wall_s ends with callgrind; charts and report (9-12 s) come after it
+            self.assertAlmostEqual((estimate + profiles.PROFILES["default"].extras_s) / (meta["wall_s"] + 12), 1.0,
+                                   delta=0.05, msg=(run, meta["wall_s"]))
 
 
 if __name__ == "__main__":

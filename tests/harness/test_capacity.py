@@ -146,6 +146,66 @@ class Search(unittest.TestCase):
         k.remember(spec, 70_000.0)
         self.assertEqual(k.start(spec), (70_000.0, 1.05))
 
+    def test_a_search_at_another_count_starts_from_the_back_ends_own_capacity_there(self):
+        """full's capacity at 100 and 10,000 starts from the back end's own capacity at the nearest count (1,000), not
+        from the other back ends' median: under the cap the count moves capacity by tens of per cent, the back end by
+        factors (threads 25k/s, uring 117k/s in default-2026-11-30-A)."""
+        from profiles import RunSpec
+
+        def spec(backend, connections, **kw):
+            return RunSpec(backend, "http", "open", connections, 0.75, 0.25, 0.0, cpu_cap=0.5, search="capacity", **kw)
+        k = capacity.Knowledge()
+        k.remember(spec("threads", 1000), 25_000.0)
+        k.remember(spec("uring", 1000), 117_000.0)
+        k.remember(spec("uring", 100), 120_000.0)
+        k.remember(spec("uring", 1000, slo_ms=5.0), 90_000.0)          # another SLO: another cell
+        k.remember(RunSpec("uring", "echo", "open", 10000, 0.75, 0.25, 0.0, cpu_cap=0.5), 1.0)  # another workload
+        self.assertEqual(k.hint(spec("uring", 10000)), "count")
+        self.assertEqual(k.start(spec("uring", 10000)), (117_000.0, 1.1))  # 1,000 is nearer to 10,000 than 100
+        self.assertEqual(k.start(spec("uring", 300)), (120_000.0, 1.1))
+        self.assertEqual(k.start(spec("coro", 10000)), (capacity.START_RATE, 2.0))  # nothing in that cell yet
+        self.assertEqual(k.hint(spec("coro", 1000)), "peer")
+        self.assertEqual(k.hint(spec("uring", 1000)), "own")
+
+    def test_a_count_hint_costs_3_to_7_steps_as_the_count_moves_capacity_by_up_to_30_percent(self):
+        """COUNT_SEARCH_STEPS's basis (capacity.py): from the capacity at another count, factor 1 + 2 x precision."""
+        hint = 50_000.0
+        steps = {}
+        for moved in (0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.3):
+            server = FakeServer(hint * moved * 1.02)
+            out = capacity.search(server, self.BOUNDS, hint, 1.0 + 2 * self.BOUNDS.precision)
+            self.assertEqual(out.status, "ok", server.rates)
+            steps[moved] = len(out.steps)
+        self.assertLessEqual(max(v for m, v in steps.items() if 0.9 <= m <= 1.05), 3, steps)
+        self.assertLessEqual(max(v for m, v in steps.items() if 0.8 <= m <= 1.3), 5, steps)
+        self.assertLessEqual(max(steps.values()), 7, steps)
+        self.assertGreaterEqual(capacity.COUNT_SEARCH_STEPS, sum(steps.values()) / len(steps), steps)
+
+    def test_repeated_searches_replayed_from_the_quiet_default_runs_take_the_steps_the_estimate_counts(self):
+        """The repetitions' capacities of default-2026-11-30-A/B replayed through search() from the previous
+        repetition's capacity take REPEAT_SEARCH_STEPS on average (the real runs' steps_log: 4.04 and 3.85)."""
+        for run in ("A", "B"):
+            caps = {}
+            with open(os.path.join(REPO, "results", "reference", f"default-2026-11-30-{run}", "results.csv")) as f:
+                for row in csv.DictReader(f):
+                    if row["search"] == "capacity":
+                        caps.setdefault(row["backend"], []).append(float(row["capacity_rps_at_slo"]))
+            steps = []
+            for found in caps.values():
+                for previous, now in zip(found, found[1:]):
+                    k = capacity.Knowledge()
+                    spec = self.spec_at(1000)
+                    k.remember(spec, previous)
+                    first, factor = k.start(spec)
+                    steps.append(len(capacity.search(FakeServer(now * 1.02), self.BOUNDS, first, factor).steps))
+            self.assertEqual(len(steps), 13 * 4, run)
+            self.assertAlmostEqual(sum(steps) / len(steps), capacity.REPEAT_SEARCH_STEPS, delta=0.2)
+
+    @staticmethod
+    def spec_at(connections):
+        from profiles import RunSpec
+        return RunSpec("b", "http", "open", connections, 0.75, 0.25, 0.0, cpu_cap=0.5, search="capacity")
+
 
 class CellFields(unittest.TestCase):
     def test_expand_carries_cap_search_slo_and_interleaves_per_cell_repetitions(self):
@@ -305,6 +365,25 @@ class BenchAllSearch(unittest.TestCase):
             self.assertTrue(r["hdr_log"] or r["timeline"], r)  # sweep points keep their files
         self.assertEqual(sweep[-1]["server_exit"], "0")
         self.charts_draw(self.run_dir(), ["latency_load", "capacity"])
+
+    def test_full_searches_the_other_counts_from_the_capacity_at_1000_and_sweeps_without_a_search(self):
+        """full's speed cells, one repetition, on the fake: capacity at 1,000 first, then 100 and 10,000 each start
+        at it (their first step's rate) and close in 3 steps; the sweep takes its scale from it and runs no search."""
+        out = self.bench_all("--profile", "full", "--modes", "open", "--backends", "ok", "--repetitions", "1",
+                             "--cpu-cap", "0")
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        rows = read_rows(self.run_dir())
+        searched = {int(r["connections"]): r for r in rows if r["search"] == "capacity"}
+        self.assertEqual(sorted(searched), [100, 1000, 10000])
+        at_1000 = float(searched[1000]["capacity_rps_at_slo"])
+        for count in (100, 10000):
+            with open(os.path.join(self.run_dir(), searched[count]["steps_log"])) as f:
+                steps = [json.loads(line) for line in f]
+            self.assertEqual(steps[0]["rate"], round(at_1000), count)
+            self.assertEqual(int(searched[count]["search_steps"]), 3, steps)
+        sweep = [r for r in rows if r["search"] == "sweep"]
+        self.assertEqual(len(sweep), len(capacity.SWEEP_FRACTIONS))
+        self.assertEqual({float(r["capacity_rps_at_slo"]) for r in sweep}, {at_1000})
 
     def charts_draw(self, run_dir, names):
         """scripts/charts.py draws the search charts when some python here has matplotlib (else: not tested)."""

@@ -115,6 +115,40 @@ class SpeedWithRepetitions(FixtureFolder):
             self.assertTrue(os.path.getsize(os.path.join(self.folder, "charts", f"{name}.png")) > 5000, name)
 
 
+class LatencyLoad(FixtureFolder):
+    """Issue 13, acceptance 3: the latency-load chart for http and echo, one curve per back end, against the offered
+    rate and against the fraction of each back end's capacity, p50/p99/p99.9 on a log axis."""
+    FIXTURE = dict(capacity=True, sweep=True)
+
+    def test_curves_against_the_rate_and_the_fraction_of_capacity(self):
+        sys.path.insert(0, SCRIPTS)
+        import chart_latency_load
+        import tvt_results
+        rows = [r for r in tvt_results.Results(self.folder).ok() if r.get("search") == "sweep"]
+        http = [r for r in rows if r["workload"] == "http"]
+        by_rate, by_fraction = (chart_latency_load.curves(http, "p99_us", x) for x in ("target_rate", "offered_fraction"))
+        self.assertEqual(set(by_rate), set(fixture_run.BACKENDS))
+        for name in fixture_run.BACKENDS:
+            self.assertEqual([x for x, _ in by_fraction[name]], sorted(fixture_run.SWEEP_FRACTIONS))
+            capacity = chart_latency_load.capacities(http)[name]
+            self.assertAlmostEqual(by_rate[name][-1][0] / capacity, max(fixture_run.SWEEP_FRACTIONS), delta=0.01)
+            p99 = [v for _, v in by_fraction[name]]
+            self.assertEqual(p99, sorted(p99))  # the fixture's knee: latency only grows with the load
+
+    def test_the_chart_has_both_workloads_every_back_end_and_both_x_axes(self):
+        self.charts()
+        with open(os.path.join(self.folder, "charts", "latency_load.svg")) as f:
+            svg = f.read()
+        for workload in ("http", "echo"):
+            for quantile in ("p50", "p99", "p99.9"):
+                self.assertIn(f"{workload}, 1,000 connections, server capped at 0.5 core: {quantile}", svg)
+                self.assertIn(f"{quantile} by fraction of capacity ({workload}, 1,000)", svg)
+        for name in fixture_run.BACKENDS:
+            self.assertIn(f">{name}<", svg.replace(" ", ""))
+        self.assertIn("offered load (fraction of the back end", svg)
+        self.assertIn("offered load (requests/s, open loop)", svg)
+
+
 if __name__ == "__main__":
     if not plot_python() and os.environ.get("TVT_REQUIRE_CHARTS") == "1":
         sys.exit(77)
