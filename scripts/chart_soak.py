@@ -27,7 +27,7 @@ def draw(charts) -> None:
             if not samples:
                 continue
             per_min, _ = soak.rss_slopes(samples)
-            warmup_end = max(warmup_end, soak.warmup_seconds(samples))
+            warmup_end = max(warmup_end, soak.warmup_seconds(soak.under_load(samples)))
             slope = f"{per_min / 1024:+.1f} KiB/min" if per_min is not None else "slope n/a"
             name = row["backend"] + ("+" + row["variant"] if row.get("variant") else "")
             ax.plot([s["second"] / 60 for s in samples], [s["server_rss_bytes"] / 1048576 for s in samples],

@@ -73,6 +73,19 @@ def read_timeline(path: str) -> List[Dict[str, float]]:
     return rows
 
 
+def under_load(samples: List[Dict[str, float]]) -> List[Dict[str, float]]:
+    """The samples while the load ran: up to the last one with at least half the run's median of open fds. The
+    sampler goes on through the settle, when the load generator's connections have closed and a server gives memory
+    back (a thread per connection most of all): fitted, that fall would read as shrinking and hide a leak."""
+    fds = [s.get("server_fds", -1.0) for s in samples]
+    known = sorted(f for f in fds if f >= 0)
+    if not known:
+        return samples
+    half_median = known[len(known) // 2] / 2
+    last = max((i for i, f in enumerate(fds) if f >= half_median), default=len(samples) - 1)
+    return samples[:last + 1]
+
+
 def warmup_seconds(samples: List[Dict[str, float]]) -> float:
     if not samples:
         return 0.0
@@ -89,6 +102,7 @@ def rss_floor(rss: Sequence[float]) -> List[float]:
 def rss_slopes(samples: List[Dict[str, float]]) -> Tuple[Optional[float], Optional[float]]:
     """(bytes per minute, bytes per 1,000 churned connections) of the RSS floor after the warm-up, by least squares;
     None where not measurable."""
+    samples = under_load(samples)
     start = warmup_seconds(samples)
     fit = [s for s in samples if s["second"] >= start]
     rss = rss_floor([s["server_rss_bytes"] for s in fit])
@@ -104,6 +118,7 @@ def growth_at_peaks(samples: List[Dict[str, float]]) -> Tuple[int, int, float, f
     grows only when a stall piles connections up past their previous peak, and is flat between. A step counts as at
     a peak when the running maximum of fds rose within PEAK_WINDOW_S seconds before it (the floor lags a second, and
     the per-second sample misses peaks between samples)."""
+    samples = under_load(samples)
     start = warmup_seconds(samples)
     floor = rss_floor([s["server_rss_bytes"] for s in samples])
     peak, rose_at = -1.0, []

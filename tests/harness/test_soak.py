@@ -61,6 +61,22 @@ class Slope(unittest.TestCase):
         long_run = [{"second": float(s), "server_rss_bytes": 1.0} for s in range(600)]
         self.assertAlmostEqual(soak.warmup_seconds(long_run), 599 * 0.25)
 
+    def test_the_settle_after_the_load_is_not_fitted(self):
+        # 10,000 connections and a 1 KiB-per-minute-ish leak for 200 s, then the load ends: fds fall to idle and a
+        # thread per connection gives 80 MB back. Fitted with the settle, the leak would read as a steep fall.
+        loaded = [{"second": float(t), "churned": 1000.0 * t, "server_fds": 10_008.0,
+                   "server_rss_bytes": 95e6 + 100.0 * t} for t in range(1, 200)]
+        settle = [{"second": float(t), "churned": 199_000.0, "server_fds": 8.0, "server_rss_bytes": 12e6}
+                  for t in range(200, 210)]
+        idle = [{"second": 0.0, "churned": 0.0, "server_fds": 8.0, "server_rss_bytes": 5e6}]
+        samples = idle + loaded + settle
+        self.assertEqual(soak.under_load(samples), idle + loaded)
+        per_min, per_kconn = soak.rss_slopes(samples)
+        self.assertAlmostEqual(per_min, 6000.0, delta=10.0)  # the floor lowers the last sample by one step
+        self.assertAlmostEqual(per_kconn, 100.0, delta=0.2)
+        unreadable = [dict(s, server_fds=-1.0) for s in samples]
+        self.assertEqual(soak.under_load(unreadable), unreadable)
+
     def test_unreadable_samples_are_left_out(self):
         folder = tempfile.mkdtemp()
         try:
