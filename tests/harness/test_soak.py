@@ -20,6 +20,7 @@ import runner  # noqa: E402
 import soak  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "scripts"))
+import soak_rejudge  # noqa: E402
 import soak_table  # noqa: E402
 
 FIXTURES = os.path.join(HERE, "fixtures", "soak")
@@ -300,6 +301,58 @@ class SoakTable(unittest.TestCase):
         self.assertIn("| 5,000 | 83 | 599,000 | 8 / 8 | 2 | 0 | – | degraded: RSS grows 5000 B/min / x |", text)
         self.assertIn("| -3 | – | – | 8 / 8 | 2 | 0 | 0 | ok |", text)
         self.assertIn("10 min per back end", text)
+
+
+class Rejudge(unittest.TestCase):
+    """scripts/soak_rejudge.py: a finished soak judged again by today's soak.py into a new folder, from the files the
+    run kept; the source stays as written and an existing folder is never overwritten."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp()
+        self.source = os.path.join(self.root, "lane")
+        for sub in ("logs", "timelines"):
+            os.makedirs(os.path.join(self.source, sub))
+        stem = "threads-http-soak-10000-r0"
+        with open(os.path.join(self.source, "timelines", stem + ".csv"), "w") as f:
+            f.write("second,churned,errors,server_rss_bytes,server_fds,server_threads,server_cpu_s\n")
+            f.writelines(f"{t},{1000 * t},0,{95e6 + 100 * t:.0f},10008,2,0\n" for t in range(1, 200))
+            f.writelines(f"{t},199000,0,12000000,8,2,0\n" for t in range(200, 210))  # the settle
+        with open(os.path.join(self.source, "logs", stem + ".churn.json"), "w") as f:
+            json.dump(FinishRow.CHURN, f)
+        with open(os.path.join(self.source, "logs", stem + ".json"), "w") as f:
+            json.dump({"workload": "http", "mode": "open", "errors": 0, "status": "ok", "reason": ""}, f)
+        with open(os.path.join(self.source, "backends.jsonl"), "w") as f:
+            f.write(json.dumps({"name": "threads"}) + "\n")
+        with open(os.path.join(self.source, "meta.json"), "w") as f:
+            json.dump({"soak_minutes": 3.5, "wall_s": 230}, f)
+        self.csv = os.path.join(self.source, "results.csv")
+        with open(self.csv, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=columns.HEADER)
+            writer.writeheader()
+            writer.writerow({k: "" for k in columns.HEADER} | dict(
+                backend="threads", workload="http", mode="soak", connections=10000, status="ok",
+                rss_slope_bytes_per_min=-380000, churned_connections=120000, log="logs/" + stem,
+                timeline="timelines/" + stem + ".csv"))
+
+    def tearDown(self):
+        shutil.rmtree(self.root)
+
+    def test_a_row_is_judged_again_and_the_source_kept(self):
+        with open(self.csv) as f:
+            before = f.read()
+        out = os.path.join(self.root, "rejudged")
+        self.assertEqual(soak_rejudge.main(["x", out, self.source]), 0)
+        with open(self.csv) as f:
+            self.assertEqual(f.read(), before)
+        with open(os.path.join(out, "results.csv"), newline="") as f:
+            (row,) = list(csv.DictReader(f))
+        self.assertAlmostEqual(float(row["rss_slope_bytes_per_min"]), 6000, delta=10)
+        self.assertEqual(row["status"], "degraded")  # 6 KB/min is over the 1 KiB/min threshold
+        self.assertTrue(os.path.exists(os.path.join(out, row["timeline"])))
+        with open(os.path.join(out, "meta.json")) as f:
+            meta = json.load(f)
+        self.assertEqual((meta["soak_minutes"], meta["rejudged_from"]), (3.5, ["../lane"]))
+        self.assertEqual(soak_rejudge.main(["x", out, self.source]), 1)  # never overwritten
 
 
 if __name__ == "__main__":
