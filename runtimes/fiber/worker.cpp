@@ -46,7 +46,7 @@ TVT_OPAQUE boost::context::fiber finish_fiber(FiberBase* fiber) {
   } else {
     next = w->pick_next();
   }
-  w->after = {};  // nothing to save: this context never runs again
+  next->landing = {};  // nothing to save: this context never runs again
   w->current = next;
   w->scheduler.fiber_finished();
   sanitizer::start_switch(*fiber, *next, /*dying=*/true);
@@ -55,7 +55,7 @@ TVT_OPAQUE boost::context::fiber finish_fiber(FiberBase* fiber) {
 
 TVT_OPAQUE boost::context::fiber fiber_main(FiberBase* fiber, boost::context::fiber&& from) {
   sanitizer::finish_switch(*fiber);
-  complete_switch(std::move(from));
+  complete_switch(*fiber, std::move(from));
   fiber->run_body(fiber);
   return finish_fiber(fiber);
 }
