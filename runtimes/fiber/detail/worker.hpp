@@ -58,7 +58,8 @@ class Worker {
   Context main;
   Context* current = &main;
   ContextList ready;
-  unsigned switches_since_main = 0;
+  // Counts down to the next pass through `main` (then reset to main_interval): a decrement and a branch per switch.
+  unsigned switches_until_main = main_interval;
   bool uses_reactor = false;  // set once an fd or timer is registered here: only then does `main` poll while busy
   std::uint64_t fibers_created = 0;
   bool idle = false;          // under the scheduler's mutex
@@ -92,13 +93,15 @@ inline void complete_switch(Context& self, boost::context::fiber&& from) {
 void check_canary_slow(Context* self);
 
 inline Context* Worker::pick_next() {
-  if (ready.empty() || ++switches_since_main >= main_interval) {
-    switches_since_main = 0;
+  if (ready.empty() || --switches_until_main == 0) {
+    switches_until_main = main_interval;
     return &main;
   }
-  if (ready.size() >= 2 && idle_workers->load(std::memory_order_relaxed) != 0) [[unlikely]]
+  Context* next = ready.pop_front();
+  // Still more ready after the one we take: share them if a worker is idle.
+  if (!ready.empty() && idle_workers->load(std::memory_order_relaxed) != 0) [[unlikely]]
     share_surplus();
-  return ready.pop_front();
+  return next;
 }
 
 inline void Worker::switch_away(Context* next, AfterSwitchFn hook, void* arg) {
