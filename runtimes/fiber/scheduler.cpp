@@ -59,7 +59,7 @@ void Scheduler::inject(detail::Context* fiber) {
   {
     std::lock_guard lock(mutex_);
     injection_.push_back(fiber);
-    injected_count_.store(injection_.size(), std::memory_order_relaxed);
+    injected_count_.store(++injected_, std::memory_order_relaxed);
     wake = pop_idle_worker();
   }
   if (wake != nullptr) wake->reactor.notify();
@@ -67,12 +67,16 @@ void Scheduler::inject(detail::Context* fiber) {
 
 void Scheduler::share(detail::Worker& from) {
   detail::ContextList moved;
-  for (std::size_t n = from.ready.size() / 2; n > 0; --n) moved.push_back(from.ready.pop_front());
+  // Called with the fiber `from` runs next already taken off its queue: half of the rest, rounded up, so that a
+  // queue of one more fiber still gives one away.
+  const std::size_t n = (from.ready.count() + 1) / 2;
+  for (std::size_t i = 0; i < n; ++i) moved.push_back(from.ready.pop_front());
   detail::Worker* wake = nullptr;
   {
     std::lock_guard lock(mutex_);
+    injected_ += n;
     injection_.splice_back(moved);
-    injected_count_.store(injection_.size(), std::memory_order_relaxed);
+    injected_count_.store(injected_, std::memory_order_relaxed);
     wake = pop_idle_worker();
   }
   if (wake != nullptr) wake->reactor.notify();
@@ -81,17 +85,19 @@ void Scheduler::share(detail::Worker& from) {
 void Scheduler::take_injected(detail::Worker& w) {
   std::lock_guard lock(mutex_);
   // A fair share, so that one worker waking up does not take what others were notified for.
-  std::size_t n = workers_.size() == 1 ? injection_.size() : (injection_.size() + 1) / 2;
-  for (; n > 0; --n) w.ready.push_back(injection_.pop_front());
-  injected_count_.store(injection_.size(), std::memory_order_relaxed);
+  const std::size_t n = workers_.size() == 1 ? injected_ : (injected_ + 1) / 2;
+  for (std::size_t i = 0; i < n; ++i) w.ready.push_back(injection_.pop_front());
+  injected_ -= n;
+  injected_count_.store(injected_, std::memory_order_relaxed);
 }
 
 bool Scheduler::prepare_idle(detail::Worker& w) {
   std::lock_guard lock(mutex_);
   if (!injection_.empty()) {
-    std::size_t n = workers_.size() == 1 ? injection_.size() : (injection_.size() + 1) / 2;
-    for (; n > 0; --n) w.ready.push_back(injection_.pop_front());
-    injected_count_.store(injection_.size(), std::memory_order_relaxed);
+    const std::size_t n = workers_.size() == 1 ? injected_ : (injected_ + 1) / 2;
+    for (std::size_t i = 0; i < n; ++i) w.ready.push_back(injection_.pop_front());
+    injected_ -= n;
+    injected_count_.store(injected_, std::memory_order_relaxed);
     return false;
   }
   if (done_.load(std::memory_order_relaxed)) return false;  // relaxed: written under this same mutex

@@ -109,9 +109,10 @@ class Scheduler {
   detail::Worker* pop_idle_worker();
 
   detail::ContextList injection_;            // under mutex_
+  std::size_t injected_ = 0;                 // its length, under mutex_ (the list keeps no count)
   std::vector<detail::Worker*> idle_;        // under mutex_: workers sleeping in their reactor
   std::atomic<std::size_t> idle_count_{0};   // = idle_.size(), written under mutex_
-  std::atomic<std::size_t> injected_count_{0};  // = injection_.size(), written under mutex_
+  std::atomic<std::size_t> injected_count_{0};  // = injected_, written under mutex_
   // Relaxed increments: a fiber is counted by its creator, which is itself live, so the count cannot reach zero
   // in between; the decrement that reaches zero is acq_rel so `done_` follows every fiber's last write.
   std::atomic<std::size_t> live_{0};

@@ -41,12 +41,12 @@ TVT_OPAQUE boost::context::fiber finish_fiber(FiberBase* fiber) {
   Context* next;
   if constexpr (sanitizer::dying_fiber_returns_to_worker) {
     next = &w->main;
-    w->switches_since_main = 0;
+    w->switches_until_main = Worker::main_interval;
     w->landing_after_dying_fiber = true;
   } else {
     next = w->pick_next();
   }
-  w->after = {};  // nothing to save: this context never runs again
+  next->landing = {};  // nothing to save: this context never runs again
   w->current = next;
   w->scheduler.fiber_finished();
   sanitizer::start_switch(*fiber, *next, /*dying=*/true);
@@ -55,7 +55,7 @@ TVT_OPAQUE boost::context::fiber finish_fiber(FiberBase* fiber) {
 
 TVT_OPAQUE boost::context::fiber fiber_main(FiberBase* fiber, boost::context::fiber&& from) {
   sanitizer::finish_switch(*fiber);
-  complete_switch(std::move(from));
+  complete_switch(*fiber, std::move(from));
   fiber->run_body(fiber);
   return finish_fiber(fiber);
 }
@@ -116,9 +116,10 @@ void Worker::run() {
     if (scheduler.injected_hint() != 0) scheduler.take_injected(*this);
     if (!ready.empty()) {
       if (uses_reactor) reactor.poll(std::chrono::milliseconds(0));  // fairness: I/O while fibers keep running
-      if (ready.size() >= 2 && scheduler.idle_hint() != 0) scheduler.share(*this);
-      switches_since_main = 0;
-      switch_away(ready.pop_front(), nullptr, nullptr);
+      Context* next = ready.pop_front();
+      if (!ready.empty() && scheduler.idle_hint() != 0) scheduler.share(*this);
+      switches_until_main = main_interval;
+      switch_away(next, nullptr, nullptr);
       continue;
     }
     if (!scheduler.prepare_idle(*this)) {

@@ -10,7 +10,9 @@ namespace tvt::uring::diagnostics {
 
 struct Counters {
   std::uint64_t batches = 0;       // loop iterations: one wait, its completions, then the deferred sends
-  std::uint64_t extra_enters = 0;  // io_uring_enter calls made to take more of a batch (reap_backlog)
+  std::uint64_t capped_waits = 0;  // waits that handed over >= 20 completions: the kernel's per-pass cap, maybe hit
+  std::uint64_t drain_enters = 0;  // io_uring_enter calls made to take more of a batch (reap_backlog)
+  std::uint64_t drain_cqes = 0;    // completions those calls added
   std::uint64_t cqes = 0;
   std::uint64_t recv_cqes = 0;
   std::uint64_t max_batch_cqes = 0;
@@ -22,9 +24,11 @@ struct Counters {
     if (batches == 0) return;
     const auto per = [](std::uint64_t a, std::uint64_t b) { return b == 0 ? 0.0 : static_cast<double>(a) / b; };
     std::fprintf(stderr,
-                 "uring diagnostics: batches %llu, extra enters %llu, CQEs %llu (%.1f per batch, max %llu), recv CQEs "
-                 "%.1f per batch, sends %llu (%.1f per batch, %.1f bytes each, %llu short)\n",
-                 static_cast<unsigned long long>(batches), static_cast<unsigned long long>(extra_enters),
+                 "uring diagnostics: batches %llu, capped waits %llu, drain enters %llu (%.1f CQEs each), CQEs %llu "
+                 "(%.1f per batch, max %llu), recv CQEs %.1f per batch, sends %llu (%.1f per batch, %.1f bytes each, "
+                 "%llu short)\n",
+                 static_cast<unsigned long long>(batches), static_cast<unsigned long long>(capped_waits),
+                 static_cast<unsigned long long>(drain_enters), per(drain_cqes, drain_enters),
                  static_cast<unsigned long long>(cqes), per(cqes, batches),
                  static_cast<unsigned long long>(max_batch_cqes), per(recv_cqes, batches),
                  static_cast<unsigned long long>(sends), per(sends, batches), per(send_bytes, sends),

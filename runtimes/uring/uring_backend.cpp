@@ -73,6 +73,12 @@ static_assert(accept_backoff_tag < first_connection_user_data);
 static_assert(alignof(Connection) > op_mask, "user_data keeps the op in the address's low bits");
 
 constexpr unsigned sq_entries = 4096;
+// reap_backlog: a wait that handed over this many completions may have stopped at the kernel's per-pass cap of
+// deferred task work (IO_LOCAL_TW_DEFAULT_MAX, Linux >= 6.13) ...
+constexpr unsigned kernel_pass_items = 20;
+// ... and then one more enter takes up to this many: an epoll loop's bound per wait
+// (reactor::Reactor::max_events_per_poll).
+constexpr unsigned drain_budget = 256;
 // The largest CQ the kernel allows: at 20,000 connections every one can have a recv complete in the same instant
 // (plus sends, cancels and closes); entries beyond the CQ would go to the kernel's overflow list.
 constexpr unsigned cq_entries = 65536;
@@ -298,8 +304,11 @@ class Loop {
       // -EBUSY/-EAGAIN: the kernel wants completions reaped first, which is what comes next.
       if (result < 0 && result != -EINTR && result != -EBUSY && result != -EAGAIN && result != -ETIME)
         throw std::system_error(-result, std::generic_category(), "io_uring_submit_and_wait");
-      reap_backlog(reap());
+      const unsigned waited = reap();
+      [[maybe_unused]] const unsigned drained = reap_backlog(waited);  // read by the diagnostics only
       TVT_URING_COUNT(batches, 1);
+      TVT_URING_COUNT(capped_waits, waited >= kernel_pass_items ? 1 : 0);
+      TVT_URING_MAX(max_batch_cqes, waited + drained);
       rearm_starved();
       start_deferred_sends();
     }
@@ -417,29 +426,25 @@ class Loop {
       ++reaped;
     }
     TVT_URING_COUNT(cqes, reaped);
-    TVT_URING_MAX(max_batch_cqes, reaped);
     return reaped;
   }
 
-  // Makes one batch as large as an epoll loop's before the batch's sends start. On a DEFER_TASKRUN ring, Linux
-  // >= 6.13 completes at most 20 deferred task-work items (IO_LOCAL_TW_DEFAULT_MAX) per pass and makes at most two
-  // passes per io_uring_enter, so a wait hands over at most ~40 completions of requests that went through a poll
-  // (recvs), however many are due. A chat server behind schedule then handled 40 incoming messages per batch and sent
-  // each member one message per send; the epoll back ends take up to reactor::Reactor::max_events_per_poll (256)
-  // readable sockets per wait, so their batches, and the messages coalesced per member, grow with the backlog.
-  // Measured (tracepoint io_uring:io_uring_local_work_run, chat @10,000): every pass ran exactly 20 items. So: while
-  // a batch may have hit that cap (>= 20 completions), submit what the handlers queued and take the next completions,
-  // up to about 256 deferred ones. A batch of fewer than 20 costs no extra system call.
-  void reap_backlog(unsigned reaped) {
-    constexpr unsigned kernel_pass_items = 20;  // IO_LOCAL_TW_DEFAULT_MAX
-    constexpr int extra_enters = 6;             // 7 enters x 2 passes x 20 = 280 deferred completions at most
-    for (int i = 0; i < extra_enters && reaped >= kernel_pass_items; ++i) {
-      const int result = io_uring_submit_and_get_events(ring_.get());
-      if (result < 0 && result != -EINTR && result != -EBUSY && result != -EAGAIN)
-        throw std::system_error(-result, std::generic_category(), "io_uring_submit_and_get_events");
-      reaped = reap();
-      TVT_URING_COUNT(extra_enters, 1);
-    }
+  // Makes one batch as large as an epoll loop's before the batch's sends start; returns the completions it added.
+  // A wait for 1 completion hands over at most ~40 deferred ones on Linux >= 6.13 however many are due (Ring::
+  // take_due): measured at chat @10,000, every kernel pass ran exactly 20 (tracepoint
+  // io_uring:io_uring_local_work_run), a batch held ~40 incoming messages, and each member got about one message
+  // per send, where the epoll loops, taking up to 256 ready sockets per wait, coalesce more the further behind they
+  // are. So when the wait's batch reached a pass's 20 (more may be due), one more enter takes up to drain_budget of
+  // what is due, without sleeping. A batch under 20 had nothing more due when the kernel looked: no extra call.
+  unsigned reap_backlog(unsigned reaped) {
+    if (reaped < kernel_pass_items) return 0;
+    const int result = ring_.take_due(drain_budget);
+    if (result < 0 && result != -ETIME && result != -EINTR && result != -EBUSY && result != -EAGAIN)
+      throw std::system_error(-result, std::generic_category(), "io_uring_submit_and_wait_timeout");
+    TVT_URING_COUNT(drain_enters, 1);
+    const unsigned drained = reap();
+    TVT_URING_COUNT(drain_cqes, drained);
+    return drained;
   }
 
   void dispatch(std::uint64_t user_data, int result, unsigned flags) {

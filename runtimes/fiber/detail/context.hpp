@@ -6,7 +6,10 @@
 //   only by the context that runs right after the owner switched away (the after-switch hook), so a context becomes
 //   visible to wakers only after its continuation is saved (see worker.hpp, "parking").
 // - `next_in_list` links the context into at most one list at a time: a worker's run queue, the scheduler's
-//   injection queue, or one wait list of a sync primitive.
+//   injection queue, or one wait list of a sync primitive. A context popped from a list may keep a stale link.
+// - `landing` is written by whoever switches to this context, right before the jump, on the same thread, and read
+//   by this context first thing after it lands (worker.hpp, complete_switch). Kept in the target, not in the
+//   worker, so that the landing side finds it through its own `this`/self without asking for its worker again.
 #include <boost/context/fiber.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -17,12 +20,22 @@ class Scheduler;
 
 namespace tvt::fiber::detail {
 
+struct Context;
+// Runs on the context that lands after `parked` switched away; `parked`'s continuation is already saved.
+using AfterSwitchFn = void (*)(void* arg, Context* parked);
+
 struct Context {
   boost::context::fiber continuation;
   Context* next_in_list = nullptr;
   Scheduler* scheduler = nullptr;
   std::uint64_t id = 0;  // 0: a worker's own context; fibers count from 1
   bool canary_checked = false;  // a fiber on an unguarded (canary) stack: checked at every switch away
+  // The switch that lands here: the context left behind (null if it died) and the hook to run for it.
+  struct Landing {
+    Context* previous = nullptr;
+    AfterSwitchFn hook = nullptr;
+    void* arg = nullptr;
+  } landing;
 
   // Sanitizer bookkeeping: the stack this context runs on (ASan needs it at every switch), ASan's fake-stack handle
   // while suspended, and TSan's fiber handle. Four words; unused in plain builds.

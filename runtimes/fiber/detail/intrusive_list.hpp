@@ -1,6 +1,8 @@
 #pragma once
 // A FIFO of contexts linked through Context::next_in_list: push, pop and splice never allocate. Not thread-safe:
 // each list is owned by one thread or guarded by its owner's lock (see the users' invariants).
+// No size member: a worker's run queue is pushed and popped at every switch, and a count kept there cost a
+// load-modify-store on each (callgrind, runtimes/fiber/README.md); count() walks the list for the rare callers.
 #include <cstddef>
 
 #include "fiber/detail/context.hpp"
@@ -14,13 +16,17 @@ class ContextList {
   ContextList& operator=(const ContextList&) = delete;
 
   bool empty() const { return head_ == nullptr; }
-  std::size_t size() const { return size_; }
+  // O(n).
+  std::size_t count() const {
+    std::size_t n = 0;
+    for (const Context* c = head_; c != nullptr; c = c->next_in_list) ++n;
+    return n;
+  }
 
   void push_back(Context* c) {
     c->next_in_list = nullptr;
     *tail_ = c;
     tail_ = &c->next_in_list;
-    ++size_;
   }
 
   Context* pop_front() {
@@ -28,9 +34,7 @@ class ContextList {
     if (c == nullptr) return nullptr;
     head_ = c->next_in_list;
     if (head_ == nullptr) tail_ = &head_;
-    c->next_in_list = nullptr;
-    --size_;
-    return c;
+    return c;  // its link is stale until it is pushed again (context.hpp)
   }
 
   // Moves every element of `other` to the back of this list.
@@ -38,10 +42,8 @@ class ContextList {
     if (other.head_ == nullptr) return;
     *tail_ = other.head_;
     tail_ = other.tail_;
-    size_ += other.size_;
     other.head_ = nullptr;
     other.tail_ = &other.head_;
-    other.size_ = 0;
   }
 
   // Removes `c` if present (O(n); wait lists use it for timeouts, which are rare). True if it was found.
@@ -50,8 +52,6 @@ class ContextList {
       if (*link != c) continue;
       *link = c->next_in_list;
       if (*link == nullptr) tail_ = link;
-      c->next_in_list = nullptr;
-      --size_;
       return true;
     }
     return false;
@@ -60,7 +60,6 @@ class ContextList {
  private:
   Context* head_ = nullptr;
   Context** tail_ = &head_;
-  std::size_t size_ = 0;
 };
 
 }  // namespace tvt::fiber::detail

@@ -2,8 +2,8 @@
 // One worker thread of a Scheduler: its run queue, its reactor, its stack cache, and the switching machinery.
 //
 // Switching and parking
-// - Exactly one context runs on a worker at a time: `current`. Switching from `current` to `next` stores an
-//   AfterSwitch record in the worker, jumps, and the context that lands (`next`) runs complete_switch() first:
+// - Exactly one context runs on a worker at a time: `current`. Switching from `current` to `next` stores a
+//   Landing record in `next` (context.hpp), jumps, and the context that lands (`next`) runs complete_switch() first:
 //   it stores the previous context's continuation and then runs the record's hook. So when a hook publishes the
 //   previous fiber (pushes it on a queue, unlocks the spinlock guarding a wait list, parks it in a reactor slot),
 //   the fiber's context is already saved, and a waker on another thread that resumes it at once is safe.
@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 
 #include "fiber/detail/context.hpp"
@@ -30,9 +31,6 @@ class Scheduler;
 }
 
 namespace tvt::fiber::detail {
-
-// Runs on the context that lands after `parked` switched away; `parked`'s continuation is already saved.
-using AfterSwitchFn = void (*)(void* arg, Context* parked);
 
 class Worker {
  public:
@@ -60,12 +58,8 @@ class Worker {
   Context main;
   Context* current = &main;
   ContextList ready;
-  struct AfterSwitch {
-    Context* previous = nullptr;
-    AfterSwitchFn hook = nullptr;
-    void* arg = nullptr;
-  } after;
-  unsigned switches_since_main = 0;
+  // Counts down to the next pass through `main` (then reset to main_interval): a decrement and a branch per switch.
+  unsigned switches_until_main = main_interval;
   bool uses_reactor = false;  // set once an fd or timer is registered here: only then does `main` poll while busy
   std::uint64_t fibers_created = 0;
   bool idle = false;          // under the scheduler's mutex
@@ -85,29 +79,29 @@ class Worker {
 
 // The worker of the calling thread, or nullptr. Deliberately not inlined (see above).
 Worker* current_worker();
-// First thing after landing from a switch: saves the previous context's continuation and runs the AfterSwitch
-// hook. Inline (it runs at every switch); it reaches the worker through current_worker(), as `this` may be stale.
-inline void complete_switch(boost::context::fiber&& from) {
-  Worker* w = current_worker();
-  const Worker::AfterSwitch a = w->after;
-  w->after.previous = nullptr;  // hook and arg are only read when previous is set
-  if (a.previous != nullptr) {
-    // Swap, not move-assign: the previous context's continuation is empty (it was running), so there is nothing to
-    // destroy, and a swap skips the temporary the assignment makes.
-    a.previous->continuation.swap(from);
-    if (a.hook != nullptr) a.hook(a.arg, a.previous);
-  }
+// First thing after landing from a switch, on the context that landed (`self`): stores the previous context's
+// continuation and runs the Landing hook. Inline (it runs at every switch); it needs no worker, so a landing costs
+// no current_worker() call.
+inline void complete_switch(Context& self, boost::context::fiber&& from) {
+  const Context::Landing landing = self.landing;
+  if (landing.previous == nullptr) return;  // it died: its stack is gone, and `from` is empty
+  // Constructed over the previous context's continuation, not assigned: that one is empty (the context was
+  // running), so there is nothing to destroy, and a move-assignment or swap would test and destroy the old value.
+  ::new (static_cast<void*>(&landing.previous->continuation)) boost::context::fiber(std::move(from));
+  if (landing.hook != nullptr) landing.hook(landing.arg, landing.previous);
 }
 void check_canary_slow(Context* self);
 
 inline Context* Worker::pick_next() {
-  if (ready.empty() || ++switches_since_main >= main_interval) {
-    switches_since_main = 0;
+  if (ready.empty() || --switches_until_main == 0) {
+    switches_until_main = main_interval;
     return &main;
   }
-  if (ready.size() >= 2 && idle_workers->load(std::memory_order_relaxed) != 0) [[unlikely]]
+  Context* next = ready.pop_front();
+  // Still more ready after the one we take: share them if a worker is idle.
+  if (!ready.empty() && idle_workers->load(std::memory_order_relaxed) != 0) [[unlikely]]
     share_surplus();
-  return ready.pop_front();
+  return next;
 }
 
 inline void Worker::switch_away(Context* next, AfterSwitchFn hook, void* arg) {
@@ -115,7 +109,7 @@ inline void Worker::switch_away(Context* next, AfterSwitchFn hook, void* arg) {
   // Only canary-mode stacks (no guard page) pay for the check; the main context has no canary.
   if (self->canary_checked) [[unlikely]]
     check_canary_slow(self);
-  after = {self, hook, arg};
+  next->landing = {self, hook, arg};
   current = next;
   sanitizer::start_switch(*self, *next);
   boost::context::fiber from = std::move(next->continuation).resume();
@@ -130,7 +124,7 @@ inline void Worker::switch_away(Context* next, AfterSwitchFn hook, void* arg) {
       sanitizer::landed_after_dying_fiber(*self, landed->dead_tsan_fiber);
     }
   }
-  complete_switch(std::move(from));
+  complete_switch(*self, std::move(from));
 }
 // The running fiber (or worker context) of the calling thread; requires a worker.
 Context* current_context();
