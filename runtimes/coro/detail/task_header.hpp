@@ -144,10 +144,6 @@ class TaskHeader {
 inline thread_local TaskHeader* running_task = nullptr;
 inline TaskHeader* current_task() noexcept { return running_task; }
 
-// Runs `task` (popped from a queue: SCHEDULED, or RUNNING after a yield) once: its leaf's poll, then the coroutine
-// if that says so. Afterwards the task is parked, requeued (NOTIFIED) or complete (then retired and its task
-// reference released) -- or it yielded: then run_task returns true, the task still holds RUNNING, and the caller
-// must push it at the back of its own run queue.
-[[nodiscard]] bool run_task(TaskHeader& task) noexcept;
+// The runner (run_task) is in run_task.hpp.
 
 }  // namespace tvt::coro::detail
