@@ -17,7 +17,7 @@ namespace tvt::coro::detail {
   // only runners set or clear that bit, and this one received the task through its queue, so a relaxed load
   // tells the two apart.
   if ((task.state().load(std::memory_order_relaxed) & TaskHeader::running) == 0)
-    task.state().fetch_add(TaskHeader::running - TaskHeader::scheduled, std::memory_order_acq_rel);
+    Rmw::fetch_add(task.state(), TaskHeader::running - TaskHeader::scheduled, std::memory_order_acq_rel);
   TaskHeader* const outer = running_task;
   running_task = &task;
   const PollFn poll = task.poll_fn_;
@@ -39,7 +39,7 @@ namespace tvt::coro::detail {
     std::uint32_t next = s & ~(TaskHeader::running | TaskHeader::notified);
     if (s & TaskHeader::notified) next |= TaskHeader::scheduled;
     // acq_rel: release publishes the fields this runner wrote (resume point, poll) to the next runner.
-    if (task.state().compare_exchange_weak(s, next, std::memory_order_acq_rel, std::memory_order_acquire)) {
+    if (Rmw::compare_exchange(task.state(), s, next, std::memory_order_acq_rel, std::memory_order_acquire)) {
       if (s & TaskHeader::notified) task.executor_->schedule(task);
       return false;
     }
