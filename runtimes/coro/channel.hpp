@@ -5,8 +5,9 @@
 // Senders are copyable (each copy counts as a sender).
 //
 // Invariants: all state is guarded by `State::mutex` (a LiteMutex: lite_mutex.hpp says why not std::mutex). A
-// blocked sender's node (in its frame) holds the value it waits to deliver; the receiver moves it into `items` when it makes room, marks it `done` and wakes the sender --
-// under the mutex, like every wake here, so a waiter that withdraws under the mutex is never woken afterwards.
+// blocked sender's node (in its frame) holds the value it waits to deliver; the receiver moves it into `items` when
+// it makes room, marks it `done` and wakes the sender -- under the mutex, like every wake here, so a waiter that
+// withdraws under the mutex is never woken afterwards.
 // A parked receiver is registered only while `items` is empty; a value sent then is handed straight into the
 // receiver's awaiter (`handed`), so the woken receiver's poll and await_resume take no lock (the round trip's fast
 // path). `done` and `handed` are atomics only so that a poll may read them without the mutex: each is stored once,
