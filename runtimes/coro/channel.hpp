@@ -189,10 +189,7 @@ class Receiver {
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> resume) {
       std::lock_guard lock(state_->mutex);
-      if (!state_->items.empty()) {
-        waiter_.value.emplace(state_->take_front());
-        return false;
-      }
+      if (!state_->items.empty()) return take_queued();
       if (state_->senders == 0) return false;
       detail::TaskHeader& me = detail::require_current_task("channel recv");
       if (me.interrupted()) return false;
@@ -207,6 +204,11 @@ class Receiver {
     }
 
    private:
+    // Under mutex, `items` not empty. Out of line, as the slow paths below: the parking path saves fewer registers.
+    [[gnu::noinline]] bool take_queued() {
+      waiter_.value.emplace(state_->take_front());
+      return false;
+    }
     // Out of line: the round trip's path above then saves no registers for it.
     [[gnu::noinline]] std::optional<T> resume_locked() {
       std::lock_guard lock(state_->mutex);

@@ -15,13 +15,25 @@ namespace tvt::coro::detail {
 
 class LiteMutex {
  public:
+  // The one-thread halves inline (a store each), the atomic halves out of line: a channel's fast path then makes no
+  // call for its lock.
   void lock() noexcept {
-    if (process_single_threaded()) {
+    if (process_single_threaded()) [[likely]]
       state_.store(locked, std::memory_order_relaxed);
-      return;
-    }
+    else
+      lock_atomic();
+  }
+  void unlock() noexcept {
+    if (process_single_threaded()) [[likely]]
+      state_.store(unlocked, std::memory_order_relaxed);
+    else
+      unlock_atomic();
+  }
+
+ private:
+  [[gnu::noinline]] void lock_atomic() noexcept {
     std::uint32_t seen = unlocked;
-    // acquire: what the previous holder wrote before its release in unlock().
+    // acquire: what the previous holder wrote before its release in unlock_atomic().
     if (state_.compare_exchange_strong(seen, locked, std::memory_order_acquire, std::memory_order_relaxed)) return;
     if (seen != contended) seen = state_.exchange(contended, std::memory_order_acquire);
     while (seen != unlocked) {
@@ -29,16 +41,11 @@ class LiteMutex {
       seen = state_.exchange(contended, std::memory_order_acquire);
     }
   }
-  void unlock() noexcept {
-    if (process_single_threaded()) {
-      state_.store(unlocked, std::memory_order_relaxed);
-      return;
-    }
+  [[gnu::noinline]] void unlock_atomic() noexcept {
     // release: publishes the critical section to the next holder. A waiter may sleep only on `contended`.
     if (state_.exchange(unlocked, std::memory_order_release) == contended) state_.notify_one();
   }
 
- private:
   static constexpr std::uint32_t unlocked = 0, locked = 1, contended = 2;
   std::atomic<std::uint32_t> state_{unlocked};
 };
