@@ -22,7 +22,7 @@ T block_on(Task<T> task) {
   if (detail::LocalPool::current() != nullptr) throw std::logic_error("coro::block_on called inside block_on");
   detail::LocalPool pool;
   JoinHandle<T> handle = spawn_local(std::move(task));
-  pool.run_until([&] { return handle.is_finished(); });
+  pool.run_until_complete(handle.header());
   return handle.take_result();
 }
 

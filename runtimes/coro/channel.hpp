@@ -4,9 +4,10 @@
 // `co_await rx.recv()` waits while it is empty and returns nullopt once every sender is gone and it is drained.
 // Senders are copyable (each copy counts as a sender).
 //
-// Invariants: all state is guarded by `State::mutex`. A blocked sender's node (in its frame) holds the value it
-// waits to deliver; the receiver moves it into `items` when it makes room, marks it `done` and wakes the sender --
-// under the mutex, like every wake here, so a waiter that withdraws under the mutex is never woken afterwards.
+// Invariants: all state is guarded by `State::mutex` (a LiteMutex: lite_mutex.hpp says why not std::mutex). A
+// blocked sender's node (in its frame) holds the value it waits to deliver; the receiver moves it into `items` when
+// it makes room, marks it `done` and wakes the sender -- under the mutex, like every wake here, so a waiter that
+// withdraws under the mutex is never woken afterwards.
 // A parked receiver is registered only while `items` is empty; a value sent then is handed straight into the
 // receiver's awaiter (`handed`), so the woken receiver's poll and await_resume take no lock (the round trip's fast
 // path). `done` and `handed` are atomics only so that a poll may read them without the mutex: each is stored once,
@@ -23,6 +24,7 @@
 #include <optional>
 #include <utility>
 
+#include "coro/detail/lite_mutex.hpp"
 #include "coro/detail/spawned_task.hpp"
 #include "coro/detail/timeout_scope.hpp"
 #include "coro/detail/wait_list.hpp"
@@ -48,7 +50,7 @@ struct RecvWaiter {
 template <class T>
 struct ChannelState {
   explicit ChannelState(std::size_t cap) : capacity(cap) {}
-  std::mutex mutex;
+  LiteMutex mutex;
   std::deque<T> items;
   std::size_t capacity;
   std::size_t senders = 1;
@@ -59,6 +61,8 @@ struct ChannelState {
   void wake_receiver() {
     if (receiver != nullptr) std::exchange(receiver, nullptr)->task->wake();
   }
+  // Under mutex: room for one more value (a parked receiver means `items` is empty: no size to compute).
+  bool has_room() const noexcept { return receiver != nullptr || items.size() < capacity; }
   // Under mutex, room checked: hands `v` to the parked receiver (then `items` is empty), else queues it.
   void deliver(T&& v) {
     if (RecvWaiter<T>* r = std::exchange(receiver, nullptr)) {
@@ -133,7 +137,7 @@ class Sender {
     // Under mutex: delivers now if possible (or learns that it never can).
     bool try_now() {
       if (!state_->receiver_alive) return settled_ = true;
-      if (state_->items.size() >= state_->capacity) return false;
+      if (!state_->has_room()) return false;
       state_->deliver(std::move(*this->value));
       return settled_ = delivered_ = true;
     }
@@ -156,7 +160,7 @@ class Sender {
   // Without waiting: true if queued (or handed to the waiting receiver) now.
   bool try_send(T& value) {
     std::lock_guard lock(state_->mutex);
-    if (!state_->receiver_alive || state_->items.size() >= state_->capacity) return false;
+    if (!state_->receiver_alive || !state_->has_room()) return false;
     state_->deliver(std::move(value));
     return true;
   }
@@ -185,10 +189,7 @@ class Receiver {
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> resume) {
       std::lock_guard lock(state_->mutex);
-      if (!state_->items.empty()) {
-        waiter_.value.emplace(state_->take_front());
-        return false;
-      }
+      if (!state_->items.empty()) return take_queued();
       if (state_->senders == 0) return false;
       detail::TaskHeader& me = detail::require_current_task("channel recv");
       if (me.interrupted()) return false;
@@ -199,22 +200,34 @@ class Receiver {
     }
     std::optional<T> await_resume() {
       if (waiter_.value) return std::move(waiter_.value);  // taken in await_suspend, or handed over (poll saw it)
+      return resume_locked();
+    }
+
+   private:
+    // Under mutex, `items` not empty. Out of line, as the slow paths below: the parking path saves fewer registers.
+    [[gnu::noinline]] bool take_queued() {
+      waiter_.value.emplace(state_->take_front());
+      return false;
+    }
+    // Out of line: the round trip's path above then saves no registers for it.
+    [[gnu::noinline]] std::optional<T> resume_locked() {
       std::lock_guard lock(state_->mutex);
       if (!state_->items.empty()) return state_->take_front();
       if (state_->senders == 0) return std::nullopt;
       detail::throw_if_interrupted(*detail::running_task);
       return std::nullopt;
     }
-
-   private:
     static bool poll(void* leaf, detail::TaskHeader& me) noexcept {
       auto* self = static_cast<Recv*>(leaf);
       if (self->waiter_.handed.load(std::memory_order_acquire)) return true;  // the round trip's path: no lock
-      std::lock_guard lock(self->state_->mutex);
-      if (self->waiter_.handed.load(std::memory_order_relaxed)) return true;
-      if (self->state_->senders == 0) return true;  // the last sender unregistered us when it went
-      if (!me.interrupted()) return false;          // spurious: still registered
-      self->state_->receiver = nullptr;
+      return self->poll_locked(me);
+    }
+    [[gnu::noinline]] bool poll_locked(detail::TaskHeader& me) noexcept {
+      std::lock_guard lock(state_->mutex);
+      if (waiter_.handed.load(std::memory_order_relaxed)) return true;
+      if (state_->senders == 0) return true;  // the last sender unregistered us when it went
+      if (!me.interrupted()) return false;    // spurious: still registered
+      state_->receiver = nullptr;
       return true;
     }
     detail::ChannelState<T>* state_;

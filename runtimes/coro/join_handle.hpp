@@ -101,6 +101,8 @@ class [[nodiscard]] JoinHandle {
   void cancel() noexcept { task_.get()->cancel(); }
   bool is_finished() const noexcept { return task_.get()->join_.is_done(); }
   bool valid() const noexcept { return task_.get() != nullptr; }
+  // For block_on: the task its loop runs until complete. Requires valid().
+  const detail::TaskHeader& header() const noexcept { return *task_.get(); }
 
   // The result of a finished task (block_on uses this). Requires is_finished(); counts as the one await.
   T take_result() { return task_.take_for_await("coro::JoinHandle")->result_.take(); }

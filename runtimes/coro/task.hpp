@@ -210,7 +210,7 @@ class SpawnedTask final : public TaskHeader {
     self->result_ = std::move(frame.promise().result_);
     frame.destroy();  // parameters and promise; operator delete keeps the block (the marker says spawned)
     destroy_task_locals(*self);
-    self->state().fetch_or(complete, std::memory_order_acq_rel);  // acq_rel: the runner reads it after resume()
+    Rmw::fetch_or(self->state(), complete, std::memory_order_acq_rel);  // acq_rel: the runner reads it after resume()
     self->join_.complete();
   }
 

@@ -35,9 +35,12 @@ struct TvtCoroModel {
 
   class JoinSet {
    public:
+    // The first handle lives in the set itself: a set of one (spawn+join, the per-connection path) allocates
+    // nothing but the task, as the raw-coroutine and asio models' counters do; more go into a vector.
     void spawn(Task task) {
-      if constexpr (OnPool) handles_.push_back(tvt::coro::spawn(std::move(task)));
-      else handles_.push_back(tvt::coro::spawn_local(std::move(task)));
+      auto handle = OnPool ? tvt::coro::spawn(std::move(task)) : tvt::coro::spawn_local(std::move(task));
+      if (!first_.valid()) first_ = std::move(handle);
+      else rest_.push_back(std::move(handle));
     }
 
     // Awaits every handle. One unfinished handle (the common case: spawn+join, the last of a batch) is awaited
@@ -45,7 +48,8 @@ struct TvtCoroModel {
     auto join_all() { return JoinAll{this, std::nullopt, std::nullopt, std::nullopt}; }
 
    private:
-    using HandleAwaiter = typename tvt::coro::JoinHandle<void>::Awaiter;
+    using Handle = tvt::coro::JoinHandle<void>;
+    using HandleAwaiter = typename Handle::Awaiter;
     using TaskAwaiter = decltype(std::declval<Task>().operator co_await());
 
     struct JoinAll {
@@ -55,17 +59,20 @@ struct TvtCoroModel {
       std::optional<TaskAwaiter> rest;
 
       bool await_ready() {
-        auto& handles = set->handles_;
-        while (!handles.empty() && handles.back().is_finished()) {
-          handles.back().take_result();  // rethrows a unit's exception
-          handles.pop_back();
+        auto& more = set->rest_;
+        while (!more.empty() && more.back().is_finished()) {
+          more.back().take_result();  // rethrows a unit's exception
+          more.pop_back();
         }
-        return handles.empty();
+        if (more.empty() && set->first_.valid() && set->first_.is_finished()) {
+          set->first_.take_result();
+          set->first_ = Handle{};
+        }
+        return !set->first_.valid() && more.empty();
       }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<> self) {
-        auto& handles = set->handles_;
-        if (handles.size() == 1) {
-          one.emplace(handles.back().operator co_await());
+        if (set->rest_.empty()) {
+          one.emplace(set->first_.operator co_await());
           return one->await_suspend(self) ? std::noop_coroutine() : self;
         }
         rest_task.emplace(set->join_each());
@@ -75,7 +82,7 @@ struct TvtCoroModel {
       void await_resume() {
         if (one) {
           one->await_resume();
-          set->handles_.clear();
+          set->first_ = Handle{};
         } else if (rest) {
           rest->await_resume();
         }
@@ -83,11 +90,14 @@ struct TvtCoroModel {
     };
 
     Task join_each() {
-      for (auto& handle : handles_) co_await handle;
-      handles_.clear();
+      if (first_.valid()) co_await first_;
+      first_ = Handle{};
+      for (auto& handle : rest_) co_await handle;
+      rest_.clear();
     }
 
-    std::vector<tvt::coro::JoinHandle<void>> handles_;
+    Handle first_;
+    std::vector<Handle> rest_;
   };
 
   class Baton {

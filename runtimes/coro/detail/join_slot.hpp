@@ -21,7 +21,7 @@ class JoinSlot {
   // Completer, once. Wakes the waiter if there is one.
   void complete() noexcept {
     // acq_rel: release publishes the result to the waiter; acquire pairs with the waiter's registration.
-    const auto w = waiter_.exchange(done, std::memory_order_acq_rel);
+    const auto w = Rmw::exchange(waiter_, done, std::memory_order_acq_rel);
     if (w != 0 && w != done) {
       auto* task = reinterpret_cast<TaskHeader*>(w & ~unreferenced);
       task->wake();
@@ -39,7 +39,7 @@ class JoinSlot {
     else
       me.add_ref();
     std::uintptr_t expected = 0;
-    if (waiter_.compare_exchange_strong(expected, mine, std::memory_order_acq_rel, std::memory_order_acquire))
+    if (Rmw::compare_exchange(waiter_, expected, mine, std::memory_order_acq_rel, std::memory_order_acquire))
       return true;
     if (!completer_on_my_thread) me.release();  // not the last reference: `me` is running
     return false;
@@ -48,7 +48,8 @@ class JoinSlot {
   bool try_withdraw(TaskHeader& me) noexcept {
     auto expected = waiter_.load(std::memory_order_acquire);
     if ((expected & ~unreferenced) != reinterpret_cast<std::uintptr_t>(&me)) return false;  // done: taken
-    if (waiter_.compare_exchange_strong(expected, 0, std::memory_order_acq_rel, std::memory_order_acquire)) {
+    if (Rmw::compare_exchange(waiter_, expected, std::uintptr_t{0}, std::memory_order_acq_rel,
+                              std::memory_order_acquire)) {
       if ((expected & unreferenced) == 0) me.release();
       return true;
     }

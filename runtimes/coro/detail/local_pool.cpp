@@ -3,6 +3,8 @@
 
 #include <cstdio>
 
+#include "coro/detail/run_task.hpp"
+
 namespace tvt::coro::detail {
 namespace {
 
@@ -41,14 +43,31 @@ void LocalPool::schedule(TaskHeader& task) noexcept {
 
 void LocalPool::retire(TaskHeader& task) noexcept { owned_.erase(task); }
 
+void LocalPool::run_until_complete(const TaskHeader& root) {
+  while (!root.is_complete()) {
+    TaskHeader* task = queue_.pop_front();
+    if (task == nullptr) {
+      run_once(std::chrono::milliseconds(-1));  // drains the inbox, else sleeps
+      continue;
+    }
+    if (run_task(*task)) queue_.push_back(*task);  // it yielded
+    if (++since_io_poll_ >= tasks_between_io_polls) poll_io_and_inbox();
+  }
+}
+
+// A busy pool still looks at I/O, timers and other threads' wakes every `tasks_between_io_polls` tasks (tokio's
+// event interval); an idle one at once (run_once).
+void LocalPool::poll_io_and_inbox() {
+  since_io_poll_ = 0;
+  reactor_.poll(std::chrono::milliseconds(0));
+  inbox_.drain_into(queue_);
+}
+
 void LocalPool::run_once(std::chrono::milliseconds sleep_limit) {
   inbox_.drain_into(queue_);
   if (TaskHeader* task = queue_.pop_front()) {
     if (run_task(*task)) queue_.push_back(*task);  // it yielded
-    if (++since_io_poll_ >= tasks_between_io_polls) {
-      since_io_poll_ = 0;
-      reactor_.poll(std::chrono::milliseconds(0));
-    }
+    if (++since_io_poll_ >= tasks_between_io_polls) poll_io_and_inbox();
     return;
   }
   since_io_poll_ = 0;

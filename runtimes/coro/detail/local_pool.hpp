@@ -5,7 +5,8 @@
 // - Owner: the thread that made the pool (inside block_on). Only it runs tasks, spawns (spawn_local), touches
 //   `queue_` and `owned_`, and polls `reactor_`.
 // - Other threads only schedule: wakes from them go to `inbox_` (lock-free MPSC) followed by reactor_.notify(), which
-//   ends or prevents the owner's sleep in epoll_wait. The owner drains the inbox before deciding to sleep.
+//   ends or prevents the owner's sleep in epoll_wait. The owner drains the inbox before deciding to sleep and,
+//   while busy, with each I/O poll (every `tasks_between_io_polls` tasks).
 // - Shutdown (destructor): every task still owned is cancelled and run until it has unwound (bounded in time), then
 //   the reactor, which must have no registrations left, is destroyed.
 #include <chrono>
@@ -28,11 +29,9 @@ class LocalPool final : public Executor {
 
   // Owner thread. Takes ownership of `task` (SCHEDULED set by the caller) and queues it.
   void adopt(TaskHeader& task) noexcept;
-  // Owner thread. Runs tasks until `done()`; sleeps in the reactor when none is runnable (never spins).
-  template <class Done>
-  void run_until(Done&& done) {
-    while (!done()) run_once(std::chrono::milliseconds(-1));
-  }
+  // Owner thread. Runs tasks until `root` is complete; sleeps in the reactor when none is runnable (never spins).
+  // One loop with run_task inlined: a switch between two local tasks makes no call but the coroutine's resume.
+  void run_until_complete(const TaskHeader& root);
 
   reactor::Reactor& reactor() noexcept { return reactor_; }
   std::size_t task_count() const noexcept { return owned_.size(); }
@@ -41,7 +40,8 @@ class LocalPool final : public Executor {
   void retire(TaskHeader& task) noexcept override;
 
  private:
-  void run_once(std::chrono::milliseconds sleep_limit);
+  void run_once(std::chrono::milliseconds sleep_limit);  // one task, or the inbox, or one sleep
+  void poll_io_and_inbox();
 
   static constexpr unsigned tasks_between_io_polls = 61;  // a busy pool still looks at I/O and timers
 

@@ -38,39 +38,4 @@ void destroy_task_locals_slow(TaskHeader& task) noexcept {
   task.locals_ = nullptr;
 }
 
-bool run_task(TaskHeader& task) noexcept {
-  // SCHEDULED -> RUNNING (SCHEDULED is set and RUNNING clear, so one add does both). acq_rel: acquire what the
-  // waker published; release is for the symmetric case of the next wake. A yielded task holds RUNNING already:
-  // only runners set or clear that bit, and this one received the task through its queue, so a relaxed load
-  // tells the two apart.
-  if ((task.state().load(std::memory_order_relaxed) & TaskHeader::running) == 0)
-    task.state().fetch_add(TaskHeader::running - TaskHeader::scheduled, std::memory_order_acq_rel);
-  TaskHeader* const outer = running_task;
-  running_task = &task;
-  const PollFn poll = task.poll_fn_;
-  if (poll == nullptr || poll == &yielded || poll(task.poll_leaf_, task)) {
-    task.poll_fn_ = nullptr;
-    task.resume_point_.resume();  // runs until the task parks again, yields or finishes
-  }
-  running_task = outer;
-  // Parked by yield_now (a finished task parks nowhere: its poll_fn_ is still the nullptr written above).
-  if (task.poll_fn_ == &yielded) return true;
-
-  std::uint32_t s = task.state().load(std::memory_order_acquire);
-  for (;;) {
-    if (s & TaskHeader::complete) {
-      task.executor_->retire(task);
-      task.release();  // the task's own reference; the JoinHandle may still hold one
-      return false;
-    }
-    std::uint32_t next = s & ~(TaskHeader::running | TaskHeader::notified);
-    if (s & TaskHeader::notified) next |= TaskHeader::scheduled;
-    // acq_rel: release publishes the fields this runner wrote (resume point, poll) to the next runner.
-    if (task.state().compare_exchange_weak(s, next, std::memory_order_acq_rel, std::memory_order_acquire)) {
-      if (s & TaskHeader::notified) task.executor_->schedule(task);
-      return false;
-    }
-  }
-}
-
 }  // namespace tvt::coro::detail

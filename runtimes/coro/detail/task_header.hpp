@@ -29,6 +29,8 @@
 #include <coroutine>
 #include <cstdint>
 
+#include "coro/detail/one_thread.hpp"
+
 namespace tvt::coro::detail {
 
 class TaskHeader;
@@ -73,6 +75,17 @@ class TaskHeader {
 
   // Any thread. Makes the task runnable once; collapses with other wakes until it runs.
   void wake() noexcept {
+    if (process_single_threaded()) {  // nothing can race this thread: the same steps without the CAS
+      const std::uint32_t s = state_.load(std::memory_order_relaxed);
+      if (s & (complete | scheduled)) return;
+      if (s & running) {
+        state_.store(s | notified, std::memory_order_relaxed);
+        return;
+      }
+      state_.store(s | scheduled, std::memory_order_relaxed);
+      executor_->schedule(*this);
+      return;
+    }
     // acquire: a stale COMPLETE read is only ever "complete" (terminal), so no-op is right.
     std::uint32_t s = state_.load(std::memory_order_acquire);
     for (;;) {
@@ -94,19 +107,19 @@ class TaskHeader {
   static void wake_fn(void* task) noexcept { static_cast<TaskHeader*>(task)->wake(); }
 
   void add_ref() noexcept {
-    refs_.fetch_add(1, std::memory_order_relaxed);  // relaxed: the caller already holds a reference
+    Rmw::fetch_add(refs_, 1u, std::memory_order_relaxed);  // relaxed: the caller already holds a reference
   }
   void release() noexcept {
     // The sole holder (count 1: nobody else can add a reference, that takes one) skips the read-modify-write; acquire
     // pairs with the release of the holder that dropped the count to 1. acq_rel: every use of the task by other
     // holders happens-before the destroy by the last one.
-    if (refs_.load(std::memory_order_acquire) == 1 || refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    if (refs_.load(std::memory_order_acquire) == 1 || Rmw::fetch_add(refs_, ~0u, std::memory_order_acq_rel) == 1)
       destroy_(this);
   }
 
   // Asks the task to stop at its next suspension point. Any thread; the caller holds a reference.
   void cancel() noexcept {
-    state_.fetch_or(cancelled, std::memory_order_acq_rel);
+    Rmw::fetch_or(state_, cancelled, std::memory_order_acq_rel);
     wake();
   }
   bool is_complete() const noexcept { return state_.load(std::memory_order_acquire) & complete; }
@@ -144,10 +157,6 @@ class TaskHeader {
 inline thread_local TaskHeader* running_task = nullptr;
 inline TaskHeader* current_task() noexcept { return running_task; }
 
-// Runs `task` (popped from a queue: SCHEDULED, or RUNNING after a yield) once: its leaf's poll, then the coroutine
-// if that says so. Afterwards the task is parked, requeued (NOTIFIED) or complete (then retired and its task
-// reference released) -- or it yielded: then run_task returns true, the task still holds RUNNING, and the caller
-// must push it at the back of its own run queue.
-[[nodiscard]] bool run_task(TaskHeader& task) noexcept;
+// The runner (run_task) is in run_task.hpp.
 
 }  // namespace tvt::coro::detail

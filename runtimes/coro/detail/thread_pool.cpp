@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "coro/detail/run_task.hpp"
+
 namespace tvt::coro {
 namespace {
 
