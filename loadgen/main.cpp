@@ -19,6 +19,7 @@
 #include "loadgen/hdr_log.hpp"
 #include "loadgen/run.hpp"
 #include "loadgen/server_probe.hpp"
+#include "loadgen/steps.hpp"
 
 namespace {
 
@@ -105,6 +106,7 @@ int main(int argc, char** argv) {
   ::sigaction(SIGINT, &action, nullptr);
   ::sigaction(SIGTERM, &action, nullptr);
 
+  if (!options.steps.empty()) return run_steps(config, plan, std::vector<std::string>(argv, argv + argc), stop_requested);
   std::unique_ptr<Driver> driver;
   const SlotRange slots = rank_slots(options);
   if (plan.processes > 1) {
