@@ -89,6 +89,7 @@ class ProcessDriver final : public Driver {
 };
 
 // The worker side of the pipe protocol: runs a ThreadDriver over the given slots; returns the exit code.
-int run_worker(const EngineConfig& config);
+// `stop_requested` (SIGINT/SIGTERM, e.g. ProcessDriver::stop) ends it early with what it measured, like the parent.
+int run_worker(const EngineConfig& config, const std::atomic<bool>& stop_requested);
 
 }  // namespace tvt::loadgen

@@ -671,7 +671,13 @@ RunResult EngineThread<Codec>::run() {
     std::int64_t now = monotonic_ns();
     if (coordinator_.stop.load() && phase_ != Phase::done) {
       if (phase_ == Phase::running) end_window(now);
-      if (phase_ == Phase::connecting) coordinator_.threads_ready.fetch_add(1);
+      if (phase_ == Phase::connecting) {
+        // Stopped while connecting: the connections verified so far count (a stepped run says how far it got).
+        result_.counters.established = ready_count_;
+        result_.counters.all_ready_ns = now;
+        coordinator_.established.fetch_add(ready_count_);
+        coordinator_.threads_ready.fetch_add(1);
+      }
       break;
     }
     if (phase_ == Phase::connecting && (ready_count_ == static_cast<std::int64_t>(conns_.size()) ||

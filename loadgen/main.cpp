@@ -98,13 +98,14 @@ int main(int argc, char** argv) {
   const CapacityPlan plan = plan_capacity(options, loopback);
   config.source_addresses = plan.source_addresses;
   config.slots_per_source = plan.slots_per_source;
-  if (options.worker) return run_worker(config);
-
-  for (const auto& w : plan.warnings) std::fprintf(stderr, "loadgen: %s\n", w.c_str());
+  // A worker too: the parent's stop (SIGTERM) ends its engines with what they measured, not the process outright.
   struct sigaction action{};
   action.sa_handler = on_stop_signal;
   ::sigaction(SIGINT, &action, nullptr);
   ::sigaction(SIGTERM, &action, nullptr);
+  if (options.worker) return run_worker(config, stop_requested);
+
+  for (const auto& w : plan.warnings) std::fprintf(stderr, "loadgen: %s\n", w.c_str());
 
   if (!options.steps.empty()) return run_steps(config, plan, std::vector<std::string>(argv, argv + argc), stop_requested);
   std::unique_ptr<Driver> driver;

@@ -101,7 +101,7 @@ int run_steps(const EngineConfig& config, const CapacityPlan& plan, const std::v
     if (established < step)
       reason += (reason.empty() ? "" : "; ") + std::string("established ") + std::to_string(established) + " of " +
                 std::to_string(step) + " connections (" + std::to_string(step - established) +
-                " not verified within --connect-timeout)";
+                (stop_requested.load() ? " not verified when stopped)" : " not verified within --connect-timeout)");
     if (stop_requested.load()) reason += (reason.empty() ? "" : "; ") + std::string("interrupted");
     const std::string status = established == 0 || !error.empty() ? "failed" : reason.empty() ? "ok" : "degraded";
     failed = failed || status == "failed";

@@ -54,6 +54,7 @@ WATCH_S = 0.2                       # MemAvailable poll while a step runs
 SERVER_FD_MARGIN = 100              # a shard's own descriptors: listener, epoll, stdio, ring, spare
 SHARD_FILL = 0.9                    # SO_REUSEPORT hashes, it does not balance: shards are filled to 90 % on average
 PID_RESERVE = 2048                  # tasks left to the rest of the machine
+PIDS_FULL_GRACE_S = 5.0             # after the server's pids cgroup first refused a task: then the step ends
 STEP_SLACK_S = 90.0                 # beyond ramp + connect timeout + hold: start-up, sampling, teardown
 READY_TIMEOUT_S = 60.0              # dozens of shards start
 SETTLE_S = 60.0                     # before a back end: the previous one's sockets freed
@@ -253,7 +254,7 @@ def classify(row: Dict[str, object], server_log: str, pids: PidsCgroup, watchdog
     if "cannot start a thread" in text or "pthread_create" in text or "resource temporarily unavailable" in text:
         return "threads: thread creation failed"
     unverified = int(row.get("connections") or 0) - int(row.get("connections_established") or 0)
-    if "not verified within" in str(row.get("reason") or "") and unverified > 0:  # loadgen/steps.cpp's words
+    if "not verified" in str(row.get("reason") or "") and unverified > 0:  # loadgen/steps.cpp's words
         return f"time: {unverified:,} connections were not verified within the connect timeout"
     if "out of file descriptors" in text or "too many open files" in text or "emfile" in text:
         return "descriptors: a server process ran out of descriptors"
@@ -425,8 +426,21 @@ class Backend:
             previous = step
 
     def watch(self, k: int, deadline: float, bound: float) -> Tuple[Optional[Dict[str, object]], Optional[str]]:
-        """Waits for step k's record, watching memory, the server and the time: (record or None, watchdog or None)."""
+        """Waits for step k's record, watching memory, the server and the time: (record or None, watchdog or None).
+        Once the server's pids cgroup has refused tasks for PIDS_FULL_GRACE_S (a thread per connection at pid_max), no
+        more connections can be served: loadgen is told to stop (SIGTERM), and reports the step as far as it got,
+        rather than redialling until its connect timeout."""
+        pids_full_since: Optional[float] = None
         while True:
+            if self.pids is not None and self.pids.hit_max() > 0 and self.loadgen_proc.poll() is None:
+                if pids_full_since is None:
+                    pids_full_since = time.monotonic()
+                elif pids_full_since > 0 and time.monotonic() - pids_full_since >= PIDS_FULL_GRACE_S:
+                    log(f"{self.backend.name}: the server's pids cgroup refused tasks {PIDS_FULL_GRACE_S:g} s ago "
+                        f"(pids.max={self.pids.limit}); ending the step")
+                    self.loadgen_proc.send_signal(signal.SIGTERM)
+                    pids_full_since = -1.0  # told once
+
             records = read_records(self.paths.json)
             if len(records) > k:
                 return records[k], None
