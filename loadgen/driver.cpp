@@ -176,6 +176,11 @@ void ProcessDriver::stop() {
     if (w.pid > 0) ::kill(w.pid, SIGTERM);
 }
 
+void ProcessDriver::cut_off() {
+  for (auto& w : workers_)
+    if (w.pid > 0 && !w.finished) ::kill(w.pid, SIGUSR2);
+}
+
 bool ProcessDriver::done() {
   bool all = true;
   for (auto& w : workers_) {
@@ -210,12 +215,14 @@ RunResult ProcessDriver::result() {
   return merged;
 }
 
-int run_worker(const EngineConfig& config, const std::atomic<bool>& stop_requested) {
+int run_worker(const EngineConfig& config, const std::atomic<bool>& stop_requested,
+               std::atomic<bool>& cut_off_requested) {
   const Options& o = config.options;
   ThreadDriver driver(config, o.slot_begin, o.slot_end, o.threads);
   driver.start();
   while (!driver.ready()) {
     if (stop_requested.load()) driver.stop();
+    if (cut_off_requested.exchange(false)) driver.cut_off();
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   std::string line = "ready " + std::to_string(driver.established()) + "\n";

@@ -681,7 +681,7 @@ RunResult EngineThread<Codec>::run() {
       break;
     }
     if (phase_ == Phase::connecting && (ready_count_ == static_cast<std::int64_t>(conns_.size()) ||
-                                        now >= connect_deadline_ns_)) {
+                                        now >= connect_deadline_ns_ || coordinator_.cut_off.load())) {
       result_.counters.established = ready_count_;
       result_.counters.all_ready_ns = now;
       coordinator_.established.fetch_add(ready_count_);

@@ -37,7 +37,7 @@ std::unique_ptr<Driver> step_driver(const EngineConfig& config, const CapacityPl
 }  // namespace
 
 int run_steps(const EngineConfig& config, const CapacityPlan& plan, const std::vector<std::string>& argv,
-              const std::atomic<bool>& stop_requested) {
+              const std::atomic<bool>& stop_requested, std::atomic<bool>& cut_off_requested) {
   const Options& o = config.options;
   if (o.step_gate) {
     struct sigaction action{};
@@ -66,10 +66,16 @@ int run_steps(const EngineConfig& config, const CapacityPlan& plan, const std::v
     auto driver = step_driver(config, plan, argv, previous, step);
     const std::int64_t start_ns = monotonic_ns();
     std::string error;
+    bool cut = false;
+    cut_off_requested.store(false);  // meant for an earlier step
     if (driver->start()) {
       std::int64_t progress_ns = start_ns;
       while (!driver->ready()) {
         if (stop_requested.load()) driver->stop();
+        if (cut_off_requested.exchange(false)) {
+          driver->cut_off();
+          cut = true;
+        }
         std::this_thread::sleep_for(poll_interval);
         if (!o.quiet && monotonic_ns() - progress_ns > 2 * ns_per_s) {
           std::fprintf(stderr, "loadgen: growing to %u... %.0f s\n", step, seconds_since(start_ns));
@@ -98,10 +104,14 @@ int run_steps(const EngineConfig& config, const CapacityPlan& plan, const std::v
     } while (monotonic_ns() < hold_end && !stop_requested.load());
 
     std::string reason = error;
-    if (established < step)
+    if (established < step) {
+      const char* when = stop_requested.load() ? "when stopped"
+                         : cut                 ? "when the step was cut off (SIGUSR2)"
+                                               : "within --connect-timeout";
       reason += (reason.empty() ? "" : "; ") + std::string("established ") + std::to_string(established) + " of " +
-                std::to_string(step) + " connections (" + std::to_string(step - established) +
-                (stop_requested.load() ? " not verified when stopped)" : " not verified within --connect-timeout)");
+                std::to_string(step) + " connections (" + std::to_string(step - established) + " not verified " +
+                when + ")";
+    }
     if (stop_requested.load()) reason += (reason.empty() ? "" : "; ") + std::string("interrupted");
     const std::string status = established == 0 || !error.empty() ? "failed" : reason.empty() ? "ok" : "degraded";
     failed = failed || status == "failed";

@@ -54,7 +54,8 @@ WATCH_S = 0.2                       # MemAvailable poll while a step runs
 SERVER_FD_MARGIN = 100              # a shard's own descriptors: listener, epoll, stdio, ring, spare
 SHARD_FILL = 0.9                    # SO_REUSEPORT hashes, it does not balance: shards are filled to 90 % on average
 PID_RESERVE = 2048                  # tasks left to the rest of the machine
-PIDS_FULL_GRACE_S = 5.0             # after the server's pids cgroup first refused a task: then the step ends
+PIDS_QUIET_CHECK_S = 2.0            # once the pids cgroup is full: how often its runnable threads are counted
+PIDS_QUIET_SHARE = 0.01             # fewer runnable than this share of its tasks, twice running: all served
 STEP_SLACK_S = 90.0                 # beyond ramp + connect timeout + hold: start-up, sampling, teardown
 READY_TIMEOUT_S = 60.0              # dozens of shards start
 SETTLE_S = 60.0                     # before a back end: the previous one's sockets freed
@@ -154,6 +155,25 @@ class PidsCgroup:
         except (OSError, ValueError):
             pass
         return 0
+
+    def runnable(self) -> Tuple[int, int]:
+        """(runnable tasks, all tasks) in the cgroup: a thread per connection that has not yet served its connection's
+        request is runnable; once served it sleeps in read()."""
+        if not self.path:
+            return 0, 0
+        try:
+            with open(os.path.join(self.path, "tasks")) as f:
+                tids = f.read().split()
+        except OSError:
+            return 0, 0
+        running = 0
+        for tid in tids:
+            try:
+                with open(f"/proc/{tid}/stat") as f:
+                    running += f.read().rsplit(")", 1)[1].split()[0] == "R"
+            except (OSError, IndexError):
+                pass
+        return running, len(tids)
 
     def remove(self) -> None:
         """SIGKILLs whatever is left in the cgroup and removes it. A process that closes half a million sockets takes
@@ -427,20 +447,22 @@ class Backend:
 
     def watch(self, k: int, deadline: float, bound: float) -> Tuple[Optional[Dict[str, object]], Optional[str]]:
         """Waits for step k's record, watching memory, the server and the time: (record or None, watchdog or None).
-        Once the server's pids cgroup has refused tasks for PIDS_FULL_GRACE_S (a thread per connection at pid_max), no
-        more connections can be served: loadgen is told to stop (SIGTERM), and reports the step as far as it got,
-        rather than redialling until its connect timeout."""
-        pids_full_since: Optional[float] = None
+        Once the server's pids cgroup is full (a thread per connection at pid_max) and its threads have served what
+        they accepted (fewer than PIDS_QUIET_SHARE runnable, twice running), no more connections can be served:
+        loadgen is told to cut the step's connecting short (SIGUSR2) and records it as usual, what it verified still
+        held, rather than redialling until its connect timeout."""
+        next_check = 0.0
+        quiet_checks = 0
         while True:
-            if self.pids is not None and self.pids.hit_max() > 0 and self.loadgen_proc.poll() is None:
-                if pids_full_since is None:
-                    pids_full_since = time.monotonic()
-                elif pids_full_since > 0 and time.monotonic() - pids_full_since >= PIDS_FULL_GRACE_S:
-                    log(f"{self.backend.name}: the server's pids cgroup refused tasks {PIDS_FULL_GRACE_S:g} s ago "
-                        f"(pids.max={self.pids.limit}); ending the step")
-                    self.loadgen_proc.send_signal(signal.SIGTERM)
-                    pids_full_since = -1.0  # told once
-
+            if (self.pids is not None and quiet_checks < 2 and time.monotonic() >= next_check
+                    and self.pids.hit_max() > 0 and self.loadgen_proc.poll() is None):
+                next_check = time.monotonic() + PIDS_QUIET_CHECK_S
+                running, tasks = self.pids.runnable()
+                quiet_checks = quiet_checks + 1 if running < PIDS_QUIET_SHARE * tasks else 0
+                if quiet_checks == 2:
+                    log(f"{self.backend.name}: the server's pids cgroup is full (pids.max={self.pids.limit}) and "
+                        f"{running:,} of its {tasks:,} tasks are runnable; ending the step")
+                    self.loadgen_proc.send_signal(signal.SIGUSR2)  # loadgen/steps.hpp: cut the step's connecting
             records = read_records(self.paths.json)
             if len(records) > k:
                 return records[k], None
