@@ -256,9 +256,12 @@ def tcp_in_use() -> int:
 def settle(baseline: int) -> None:
     """Waits for the previous step's sockets to be gone from the kernel: a step's "before" sample taken while half a
     million sockets were still being freed made the next back end's kernel memory per connection negative."""
-    deadline = time.monotonic() + SETTLE_S
+    started = time.monotonic()
+    deadline = started + SETTLE_S
     while tcp_in_use() > baseline + SETTLE_SLACK_SOCKETS and time.monotonic() < deadline:
         time.sleep(0.5)
+    if time.monotonic() - started >= 1.0:
+        log(f"sockets freed in {time.monotonic() - started:.0f} s")
     if tcp_in_use() > baseline + SETTLE_SLACK_SOCKETS:
         log(f"TCP sockets in use {tcp_in_use():,} still above the {baseline:,} before the profile after {SETTLE_S:g} s "
             "(other programs?); going on")
@@ -487,6 +490,7 @@ class Backend:
         """loadgen killed (the client half freed; not stopped after the server, or its engines would redial), the
         server stopped meanwhile, then the cgroup removed; signals held off meanwhile."""
         previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+        started = time.monotonic()
         try:
             if self.loadgen_proc is not None:
                 runner.kill_group(self.loadgen_proc.pid)  # the client half goes while the server stops
@@ -501,6 +505,7 @@ class Backend:
                 self.pids.remove()
             if last:
                 extras.write_csv_atomic(self.csv_path, HEADER, self.rows)
+            log(f"{self.backend.name}: loadgen and server stopped in {time.monotonic() - started:.0f} s")
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
