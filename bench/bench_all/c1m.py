@@ -18,8 +18,8 @@ end does not hold whole, and writes why in `stop_reason`:
   unknown: ..  fewer connections than asked for a reason none of the above explains (loadgen's reason follows)
 
 Safety first, because the machine is shared:
-- Before each step: the memory it needs is the step's count times the machine-wide cost per connection measured at
-  the previous step (MemAvailable before the back end minus the lowest MemAvailable since, over the connections held:
+- Before each step: the memory it needs is the step's new connections (the held ones are already out of MemAvailable)
+  times the machine-wide cost per connection measured at the previous step (MemAvailable before the back end minus the lowest MemAvailable since, over the connections held:
   server, kernel and loadgen together), times a margin; the step runs (loadgen gets its SIGUSR1) only if MemAvailable
   minus that keeps `--reserve-gib` free. The first step assumes FIRST_STEP_COST_BYTES.
 - During each step MemAvailable is polled; below the reserve, loadgen (which holds the client half) and the server
@@ -303,17 +303,21 @@ def read_records(path: str) -> List[Dict[str, object]]:
         return []
 
 
-def refusal_for(step: int, cost: Optional[float], reserve: int, reserve_gib: float, file_max: int) -> Optional[str]:
-    """Why `step` must not run, from the previous step's measured cost per connection; None when it fits."""
-    need = step * (cost if cost is not None else FIRST_STEP_COST_BYTES) * MEMORY_MARGIN
+def refusal_for(step: int, held: int, cost: Optional[float], reserve: int, reserve_gib: float,
+                file_max: int) -> Optional[str]:
+    """Why growing from `held` connections (already in MemAvailable and fs.file-nr) to `step` must not happen, from
+    the previous step's measured cost per connection; None when it fits."""
+    need = (step - held) * (cost if cost is not None else FIRST_STEP_COST_BYTES) * MEMORY_MARGIN
     available = mem_available()
     if available - need < reserve:
         basis = (f"{cost:,.0f} B/connection measured at the previous step" if cost is not None
                  else f"{FIRST_STEP_COST_BYTES:,} B/connection assumed")
-        return (f"memory: {step:,} connections need about {need / GIB:.1f} GiB ({basis}, x{MEMORY_MARGIN}); "
-                f"MemAvailable {available / GIB:.1f} GiB would leave less than the {reserve_gib:g} GiB reserve")
-    if file_max and files_in_use() + 2 * step + 1000 > file_max:
-        return f"descriptors: {step:,} connections need {2 * step:,} descriptors; fs.file-max={file_max:,}"
+        return (f"memory: {step - held:,} more connections (to {step:,}) need about {need / GIB:.1f} GiB ({basis}, "
+                f"x{MEMORY_MARGIN}); MemAvailable {available / GIB:.1f} GiB would leave less than the {reserve_gib:g} "
+                "GiB reserve")
+    if file_max and files_in_use() + 2 * (step - held) + 1000 > file_max:
+        return (f"descriptors: {step:,} connections need {2 * step:,} descriptors; fs.file-max={file_max:,}, "
+                f"{files_in_use():,} in use")
     return None
 
 
@@ -355,7 +359,7 @@ class Backend:
 
     def run(self) -> None:
         """Every step the back end holds, until one is not held whole, is refused, or the ceiling is reached."""
-        refusal = refusal_for(self.steps[0], None, self.reserve, self.args.reserve_gib, self.file_max)
+        refusal = refusal_for(self.steps[0], 0, None, self.reserve, self.args.reserve_gib, self.file_max)
         if refusal:
             log(f"{self.backend.name}: not running {self.steps[0]:,}: {refusal}")
             return
@@ -439,7 +443,7 @@ class Backend:
                 return
             if k + 1 == len(self.steps):
                 return
-            refusal = refusal_for(self.steps[k + 1], cost, self.reserve, self.args.reserve_gib, self.file_max)
+            refusal = refusal_for(self.steps[k + 1], held, cost, self.reserve, self.args.reserve_gib, self.file_max)
             if refusal:
                 log(f"{self.backend.name}: not running {self.steps[k + 1]:,}: {refusal}")
                 row["stop_reason"] = refusal
