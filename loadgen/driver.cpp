@@ -176,6 +176,11 @@ void ProcessDriver::stop() {
     if (w.pid > 0) ::kill(w.pid, SIGTERM);
 }
 
+void ProcessDriver::cut_off() {
+  for (auto& w : workers_)
+    if (w.pid > 0 && !w.finished) ::kill(w.pid, SIGUSR2);
+}
+
 bool ProcessDriver::done() {
   bool all = true;
   for (auto& w : workers_) {
@@ -210,11 +215,16 @@ RunResult ProcessDriver::result() {
   return merged;
 }
 
-int run_worker(const EngineConfig& config) {
+int run_worker(const EngineConfig& config, const std::atomic<bool>& stop_requested,
+               std::atomic<bool>& cut_off_requested) {
   const Options& o = config.options;
   ThreadDriver driver(config, o.slot_begin, o.slot_end, o.threads);
   driver.start();
-  while (!driver.ready()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  while (!driver.ready()) {
+    if (stop_requested.load()) driver.stop();
+    if (cut_off_requested.exchange(false)) driver.cut_off();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
   std::string line = "ready " + std::to_string(driver.established()) + "\n";
   if (::write(STDOUT_FILENO, line.data(), line.size()) < 0) driver.stop();
   // Wait for the parent's word: "go <ns>", or "stop"/EOF (the parent gave up or died).
@@ -227,7 +237,10 @@ int run_worker(const EngineConfig& config) {
     driver.stop();
     driver.go(1);
   }
-  while (!driver.done()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while (!driver.done()) {
+    if (stop_requested.load()) driver.stop();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   const std::string text = driver.result().serialize();
   std::size_t written = 0;
   while (written < text.size()) {

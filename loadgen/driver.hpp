@@ -25,6 +25,7 @@ class Driver {
   virtual std::int64_t established() = 0;    // valid once ready()
   virtual void go(std::int64_t go_ns) = 0;
   virtual void stop() = 0;                   // finish early (signal)
+  virtual void cut_off() = 0;                // stop connecting: the verified connections are established (stepped)
   virtual bool done() = 0;
   virtual RunResult result() = 0;            // once done()
   virtual std::vector<pid_t> worker_pids() const { return {}; }  // worker processes, once started
@@ -43,6 +44,7 @@ class ThreadDriver final : public Driver {
   std::int64_t established() override { return coordinator_.established.load(); }
   void go(std::int64_t go_ns) override { coordinator_.go_ns.store(go_ns); }
   void stop() override { coordinator_.stop.store(true); }
+  void cut_off() override { coordinator_.cut_off.store(true); }
   bool done() override;
   RunResult result() override;
 
@@ -67,6 +69,7 @@ class ProcessDriver final : public Driver {
   std::int64_t established() override;
   void go(std::int64_t go_ns) override;
   void stop() override;
+  void cut_off() override;  // SIGUSR2 to each worker
   bool done() override;
   RunResult result() override;
   std::vector<pid_t> worker_pids() const override;
@@ -89,6 +92,9 @@ class ProcessDriver final : public Driver {
 };
 
 // The worker side of the pipe protocol: runs a ThreadDriver over the given slots; returns the exit code.
-int run_worker(const EngineConfig& config);
+// `stop_requested` (SIGINT/SIGTERM, e.g. ProcessDriver::stop) ends it early with what it measured, like the parent;
+// `cut_off_requested` (SIGUSR2, ProcessDriver::cut_off) ends its connecting.
+int run_worker(const EngineConfig& config, const std::atomic<bool>& stop_requested,
+               std::atomic<bool>& cut_off_requested);
 
 }  // namespace tvt::loadgen

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <queue>
 
@@ -546,7 +547,12 @@ void EngineThread<Codec>::on_go(std::int64_t go_ns) {
   go_ns_ = go_ns;
   window_start_ns_ = go_ns + static_cast<std::int64_t>(options_.warmup_s * ns_per_s);
   window_end_ns_ = window_start_ns_ + static_cast<std::int64_t>(options_.duration_s * ns_per_s);
-  interval_count_ = static_cast<std::size_t>((window_end_ns_ - window_start_ns_ + ns_per_s - 1) / ns_per_s);
+  // Stepped idle: every step's connections stay open until the coordinator stops them (steps.hpp); one interval,
+  // as nothing is sent.
+  if (!options_.steps.empty()) window_end_ns_ = std::numeric_limits<std::int64_t>::max() / 2;
+  interval_count_ = options_.steps.empty()
+                        ? static_cast<std::size_t>((window_end_ns_ - window_start_ns_ + ns_per_s - 1) / ns_per_s)
+                        : 1;
   interval_count_ = std::max<std::size_t>(interval_count_, 1);
   result_.interval_counts.assign(interval_count_, {});
   auto use = [&](HistKind kind) { result_.intervals[static_cast<std::size_t>(kind)].assign(interval_count_, {}); };
@@ -643,9 +649,11 @@ RunResult EngineThread<Codec>::run() {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   const std::int64_t start = monotonic_ns();
   result_.counters.connect_start_ns = start;
-  // Each thread ramps its share: together they open ramp_rate connections a second.
-  const double thread_ramp = options_.ramp_rate * static_cast<double>(conns_.size()) /
-                             static_cast<double>(config_.total_connections);
+  // Each thread ramps its share: together they open ramp_rate connections a second (stepped idle: the threads of one
+  // step together, as a step's slots are contiguous and its threads start together).
+  const std::uint32_t sharing =
+      conns_.empty() ? config_.total_connections : ramp_share(options_, config_.total_connections, conns_.front().slot);
+  const double thread_ramp = options_.ramp_rate * static_cast<double>(conns_.size()) / static_cast<double>(sharing);
   std::int64_t ramp_span_ns = 0;
   for (std::uint32_t i = 0; i < conns_.size(); ++i) {
     if (thread_ramp > 0) {
@@ -663,11 +671,17 @@ RunResult EngineThread<Codec>::run() {
     std::int64_t now = monotonic_ns();
     if (coordinator_.stop.load() && phase_ != Phase::done) {
       if (phase_ == Phase::running) end_window(now);
-      if (phase_ == Phase::connecting) coordinator_.threads_ready.fetch_add(1);
+      if (phase_ == Phase::connecting) {
+        // Stopped while connecting: the connections verified so far count (a stepped run says how far it got).
+        result_.counters.established = ready_count_;
+        result_.counters.all_ready_ns = now;
+        coordinator_.established.fetch_add(ready_count_);
+        coordinator_.threads_ready.fetch_add(1);
+      }
       break;
     }
     if (phase_ == Phase::connecting && (ready_count_ == static_cast<std::int64_t>(conns_.size()) ||
-                                        now >= connect_deadline_ns_)) {
+                                        now >= connect_deadline_ns_ || coordinator_.cut_off.load())) {
       result_.counters.established = ready_count_;
       result_.counters.all_ready_ns = now;
       coordinator_.established.fetch_add(ready_count_);

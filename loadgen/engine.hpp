@@ -27,6 +27,7 @@ struct Coordinator {
   std::atomic<std::int64_t> established{0};
   std::atomic<std::int64_t> go_ns{0};  // CLOCK_MONOTONIC; 0 until the coordinator says go
   std::atomic<bool> stop{false};       // SIGINT/SIGTERM: finish now, report what was measured
+  std::atomic<bool> cut_off{false};    // stop connecting now: what is verified is established, as at the deadline
 };
 
 // Runs one engine thread over slots [slot_begin, slot_end) and returns what it measured.

@@ -19,6 +19,7 @@
 #include "loadgen/hdr_log.hpp"
 #include "loadgen/run.hpp"
 #include "loadgen/server_probe.hpp"
+#include "loadgen/steps.hpp"
 
 namespace {
 
@@ -26,6 +27,8 @@ using namespace tvt::loadgen;
 
 std::atomic<bool> stop_requested{false};
 void on_stop_signal(int) { stop_requested.store(true); }  // lock-free atomic store: async-signal-safe
+std::atomic<bool> cut_off_requested{false};
+void on_cut_off_signal(int) { cut_off_requested.store(true); }
 
 bool resolve_target(const std::string& text, Target& target) {
   const auto colon = text.rfind(':');
@@ -97,14 +100,19 @@ int main(int argc, char** argv) {
   const CapacityPlan plan = plan_capacity(options, loopback);
   config.source_addresses = plan.source_addresses;
   config.slots_per_source = plan.slots_per_source;
-  if (options.worker) return run_worker(config);
-
-  for (const auto& w : plan.warnings) std::fprintf(stderr, "loadgen: %s\n", w.c_str());
+  // A worker too: the parent's stop (SIGTERM) ends its engines with what they measured, not the process outright.
   struct sigaction action{};
   action.sa_handler = on_stop_signal;
   ::sigaction(SIGINT, &action, nullptr);
   ::sigaction(SIGTERM, &action, nullptr);
+  action.sa_handler = on_cut_off_signal;  // stepped idle: end the step's connecting (steps.hpp)
+  ::sigaction(SIGUSR2, &action, nullptr);
+  if (options.worker) return run_worker(config, stop_requested, cut_off_requested);
 
+  for (const auto& w : plan.warnings) std::fprintf(stderr, "loadgen: %s\n", w.c_str());
+
+  if (!options.steps.empty()) return run_steps(config, plan, std::vector<std::string>(argv, argv + argc), stop_requested,
+                                              cut_off_requested);
   std::unique_ptr<Driver> driver;
   const SlotRange slots = rank_slots(options);
   if (plan.processes > 1) {

@@ -1,6 +1,7 @@
 #include "loadgen/options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <map>
 
 namespace tvt::loadgen {
@@ -48,6 +49,11 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
   app.add_option("--hdr-log", o.hdr_log_path, "HdrHistogram interval log (V2 compressed, one line per second)");
   app.add_option("--hold", o.hold_s, "idle: seconds to hold the connections (default: --duration)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--steps", o.steps,
+                 "idle: grow to each of these counts in turn, holding what is open, one JSON Lines record per step "
+                 "in --json (ascending; the last is --connections)")
+      ->delimiter(',');
+  app.add_flag("--step-gate", o.step_gate, "--steps: each step after the first waits for SIGUSR1");
   app.add_option("--ramp-rate", o.ramp_rate, "New connections per second (0 = as fast as possible)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--think-time-ms", o.think_time_ms, "closed loop: pause between a reply and the next request")
@@ -114,12 +120,33 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
     return 2;
   }
   if (o.mode == Mode::idle && o.hold_s > 0) o.duration_s = o.hold_s;
+  if (!o.steps.empty()) {
+    if (o.mode != Mode::idle || o.ranks > 1 || !std::is_sorted(o.steps.begin(), o.steps.end()) ||
+        std::adjacent_find(o.steps.begin(), o.steps.end()) != o.steps.end() || o.steps.front() == 0 ||
+        o.steps.back() != o.connections || o.json_path == "-") {
+      std::fprintf(stderr, "loadgen: --steps wants --mode idle, one rank, --json to a file, and strictly ascending "
+                           "counts ending at --connections\n");
+      return 2;
+    }
+  } else if (o.step_gate) {
+    std::fprintf(stderr, "loadgen: --step-gate needs --steps\n");
+    return 2;
+  }
   if (o.worker && o.worker_threads > 0) o.threads = o.worker_threads;
   if (o.worker && (o.slot_end <= o.slot_begin || o.slot_end > o.connections)) {
     std::fprintf(stderr, "loadgen: bad worker slot range\n");
     return 2;
   }
   return std::nullopt;
+}
+
+std::uint32_t ramp_share(const Options& options, std::uint32_t total_connections, std::uint32_t slot) {
+  std::uint32_t previous = 0;
+  for (const std::uint32_t step : options.steps) {
+    if (slot < step) return step - previous;
+    previous = step;
+  }
+  return total_connections;
 }
 
 }  // namespace tvt::loadgen

@@ -54,6 +54,11 @@ struct Options {
   // lines are those of one big run. `start_at` (Unix seconds, 0 = now) is the absolute instant every rank says go.
   std::uint32_t rank = 0, ranks = 1;
   double start_at = 0;
+  // idle, stepped (issue 21, the c1m profile): grow to each of these counts in turn (ascending; the last is
+  // --connections), holding what is open, and write one record per step (steps.hpp). With `step_gate`, each step
+  // after the first waits for SIGUSR1 (the caller's go-ahead, e.g. after its memory check).
+  std::vector<std::uint32_t> steps;
+  bool step_gate = false;
 
   // Hidden: this process is worker `worker_index` of a parent loadgen and owns global connection slots
   // [slot_begin, slot_end); it talks to the parent over stdin/stdout.
@@ -70,6 +75,9 @@ struct SlotRange {
   std::uint32_t size() const { return end - begin; }
 };
 SlotRange rank_slots(const Options& options);
+
+// Stepped idle: the connections that ramp together with `slot`, i.e. its step's growth (every slot without steps).
+std::uint32_t ramp_share(const Options& options, std::uint32_t total_connections, std::uint32_t slot);
 
 // Parses argv; returns the exit code to use when the process should stop now (help: 0, bad arguments: 2).
 std::optional<int> parse_options(int argc, char** argv, Options& options);

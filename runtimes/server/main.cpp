@@ -198,14 +198,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "server: unknown --backend '%s' (have: %s)\n", backend_name.c_str(), backend_names().c_str());
     return 2;
   }
-  if (entry->serve == nullptr && shards > 1) {
-    // A peer's executable opens its own socket and parses no --listen-fd, so it cannot be given a shard's socket.
-    std::fprintf(stderr, "server: --shards: back end '%s' is a peer (%.*s), which cannot take a shard's socket; "
-                 "run it unsharded\n", backend_name.c_str(), static_cast<int>(entry->executable.size()),
-                 entry->executable.data());
-    return 2;
+  if (entry->serve == nullptr) {
+    // A peer's shards are this executable again (the supervisor's argv plus --listen-fd), each of which execs the
+    // peer's executable, which serves the socket it is given (runtimes/peers/README.md).
+    if (shards > 1 && listen_fd < 0) return server::run_supervisor(argv, shards, host, port);  // forks: no thread yet
+    return exec_peer(*entry, argv);  // before any thread or signal mask exists
   }
-  if (entry->serve == nullptr) return exec_peer(*entry, argv);  // before any thread or signal mask exists
   const auto workload = protocol::parse_workload(workload_name);
   if (!workload) {
     std::fprintf(stderr, "server: unknown --workload '%s'\n", workload_name.c_str());

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The c1m profile (bench/bench_all/c1m.py) at a small scale, with the real server and loadgen: it steps up, shards
-past the per-shard budget, writes `shards` and `stop_reason`, refuses a step the memory reserve does not cover, and
-leaves no process and no cgroup behind after Ctrl-C.
+"""The c1m profile (bench/bench_all/c1m.py) at a small scale, with the real server and loadgen: it grows one server's
+held connections step by step (one loadgen, --steps), shards for the largest step, writes `shards` and `stop_reason`,
+refuses a step the memory reserve does not cover, runs a peer sharded, and leaves no process and no cgroup behind
+after Ctrl-C.
 
   test_c1m.py BIN_DIR      (BIN_DIR holds server and loadgen)
 """
@@ -57,13 +58,27 @@ class C1m(unittest.TestCase):
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=240)
         self.assertEqual(out.returncode, 0, out.stderr.decode())
         rows = self.rows()
+        # One server, sharded for the largest step, held the first step's connections while growing to the second.
         self.assertEqual([(r["connections"], r["connections_established"], r["shards"]) for r in rows],
-                         [("300", "300", "1"), ("900", "900", "3")], out.stderr.decode())
+                         [("300", "300", "3"), ("900", "900", "3")], out.stderr.decode())
+        self.assertEqual(len(glob.glob(os.path.join(self.tmp.name, "*", "logs", "*.server.out"))), 1)
         self.assertEqual([r["stop_reason"] for r in rows], ["", ""])  # held the ceiling: nothing stopped it
         for r in rows:
             self.assertEqual(r["profile"], "c1m")
             self.assertTrue(float(r["rss_per_conn_bytes"]) > 0, r)
-            self.assertTrue(float(r["kernel_per_conn_bytes"]) > 0, r)
+            # Machine-wide kernel memory: other processes' churn swamps a few hundred connections, so only present.
+            float(r["kernel_per_conn_bytes"])
+
+    def test_a_peer_runs_sharded(self):
+        if "tokio" not in subprocess.run([os.path.join(BIN, "server"), "--list-backends"], stdout=subprocess.PIPE,
+                                         text=True).stdout:
+            self.skipTest("no tokio peer built here")
+        out = subprocess.run(self.argv("--backends", "tokio", "--connections", "300,900", "--fds-per-shard", "400",
+                                       "--hold", "0.5", "--reserve-gib", "0"),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=240)
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        self.assertEqual([(r["connections_established"], r["shards"], r["stop_reason"]) for r in self.rows()],
+                         [("300", "3", ""), ("900", "3", "")], out.stderr.decode())
 
     def test_a_step_the_reserve_does_not_cover_is_refused(self):
         out = subprocess.run(self.argv("--backends", "coro-local", "--connections", "300", "--hold", "0.5",

@@ -16,7 +16,10 @@ type config struct {
 	host    string
 	port    int
 	threads int
-	options server.Options
+	// listenFD >= 0: a shard of `server --shards N`, serving the listening socket the supervisor passed
+	// (runtimes/server/supervisor.hpp); --host, --port and --shards are then the supervisor's.
+	listenFD int
+	options  server.Options
 }
 
 // parseFlags accepts the options of runtimes/server/main.cpp. --stack-size and --offload are accepted and ignored, as
@@ -43,6 +46,9 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&l.ChatOutboxBytes, "chat-outbox-bytes", l.ChatOutboxBytes, "chat: bytes queued per connection")
 	fs.IntVar(&l.MaxHeaderBytes, "max-header-bytes", l.MaxHeaderBytes, "http: largest header section")
 	fs.IntVar(&l.MaxHeaderFields, "max-header-fields", l.MaxHeaderFields, "http: most header fields")
+	var shards int // the supervisor's option, passed on to every shard with the rest of its command line
+	fs.IntVar(&shards, "shards", 1, "processes on one port (the supervisor, runtimes/server, starts them)")
+	fs.IntVar(&cfg.listenFD, "listen-fd", -1, "a shard: serve this listening socket instead of opening one")
 	fs.Int64Var(&stackSize, "stack-size", 0, "ignored: goroutine stacks grow on demand")
 	fs.BoolVar(&offload, "offload", false, "ignored: compute runs inline on its goroutine")
 	if err := fs.Parse(args); err != nil {
@@ -57,6 +63,11 @@ func parseFlags(args []string) (config, error) {
 		return cfg, fmt.Errorf("unknown --workload %q", cfg.options.Workload)
 	case idleMS < 0, cfg.threads < 0, cfg.port < 0 || cfg.port > 65535, stackSize < 0:
 		return cfg, errors.New("--idle-timeout-ms, --threads and --port must be non-negative (port at most 65535)")
+	case shards < 1 || shards > 1024:
+		return cfg, errors.New("--shards must be in [1, 1024]")
+	case shards > 1 && cfg.listenFD < 0:
+		// server's main starts the supervisor before it execs a peer: a peer sees --shards only with its socket.
+		return cfg, errors.New("--shards > 1 needs --listen-fd (run it through `server --shards N`)")
 	case l.ChatOutboxBytes < 256 || l.ChatOutboxBytes > 1<<30:
 		return cfg, errors.New("--chat-outbox-bytes must be in [256, 1073741824]")
 	case l.HTTPBodyBytes < 0 || l.MaxLineBytes < 0 || l.MaxHeaderBytes < 0 || l.MaxHeaderFields < 0:

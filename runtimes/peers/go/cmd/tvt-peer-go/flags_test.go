@@ -25,6 +25,9 @@ func TestParseFlags(t *testing.T) {
 		{"negative timeout", []string{"--backend", "go", "--idle-timeout-ms", "-1"}, true},
 		{"unknown option", []string{"--backend", "go", "--frobnicate"}, true},
 		{"stray argument", []string{"--backend", "go", "extra"}, true},
+		{"a shard's socket", []string{"--backend", "go", "--shards", "4", "--listen-fd", "3"}, false},
+		{"shards without a socket", []string{"--backend", "go", "--shards", "4"}, true},
+		{"zero shards", []string{"--backend", "go", "--shards", "0", "--listen-fd", "3"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

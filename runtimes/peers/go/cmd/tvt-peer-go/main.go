@@ -5,6 +5,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -34,7 +35,12 @@ func main() {
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 
-	ln, err := server.Listen(cfg.host, cfg.port)
+	var ln net.Listener
+	if cfg.listenFD >= 0 {
+		ln, err = server.FileListener(cfg.listenFD)
+	} else {
+		ln, err = server.Listen(cfg.host, cfg.port)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "tvt-peer-go: %v\n", err)
 		os.Exit(1)

@@ -155,6 +155,43 @@ func Listen(host string, port int) (net.Listener, error) {
 	return ln, nil
 }
 
+// FileListener serves the listening socket inherited as descriptor fd (a shard of `server --shards N`: the
+// supervisor opened it with SO_REUSEPORT). net.FileListener dups it, so the inherited descriptor is closed here.
+func FileListener(fd int) (net.Listener, error) {
+	f := os.NewFile(uintptr(fd), "listen-fd")
+	if f == nil {
+		return nil, fmt.Errorf("--listen-fd %d is not a valid descriptor", fd)
+	}
+	defer f.Close()
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("--listen-fd %d: %w", fd, err)
+	}
+	tcp, ok := ln.(*net.TCPListener)
+	if !ok {
+		ln.Close()
+		return nil, fmt.Errorf("--listen-fd %d is not a TCP socket", fd)
+	}
+	return noKeepAliveListener{tcp}, nil
+}
+
+// noKeepAliveListener turns keep-alive probes off on every accepted connection: a listener made from a file has no
+// ListenConfig, and Go's default (probes on) would give an idle connection timers the C++ back ends do not set.
+type noKeepAliveListener struct{ *net.TCPListener }
+
+func (l noKeepAliveListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.TCPListener.AcceptTCP()
+		if err != nil {
+			return nil, err
+		}
+		if c.SetKeepAlive(false) == nil {
+			return c, nil
+		}
+		c.Close() // reset before it could be set up: the next one
+	}
+}
+
 // Port is the port ln listens on (the one picked for --port 0).
 func Port(ln net.Listener) int {
 	if a, ok := ln.Addr().(*net.TCPAddr); ok {

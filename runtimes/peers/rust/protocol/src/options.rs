@@ -25,11 +25,14 @@ pub struct Options {
     /// Worker threads for multi-threaded back ends (0 on the command line = one per core).
     pub threads: usize,
     pub limits: Limits,
+    /// A shard of `server --shards N`: the listening socket the supervisor passed (runtimes/server/supervisor.hpp);
+    /// --host, --port and --shards are then the supervisor's.
+    pub listen_fd: Option<i32>,
 }
 
 pub const USAGE: &str = "options: --backend B --workload echo|http|chat|compute [--host H] [--port P] \
 [--idle-timeout-ms MS] [--threads N] [--body-size N] [--max-line N] [--chat-outbox-bytes N] [--max-header-bytes N] \
-[--max-header-fields N] [--stack-size BYTES (ignored)] [--offload (ignored: compute runs inline)]";
+[--max-header-fields N] [--shards N --listen-fd FD (a shard's socket)] [--stack-size BYTES (ignored)] [--offload (ignored: compute runs inline)]";
 
 fn number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
     value.parse().map_err(|_| format!("{}: '{}' is not a valid number", name, value))
@@ -44,6 +47,8 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, backends: &[&str]) -> Resu
     let mut idle_ms = 0u64;
     let mut threads = 0usize;
     let mut limits = Limits::default();
+    let mut shards = 1u32; // the supervisor's option, passed on to every shard with the rest of its command line
+    let mut listen_fd = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (name, inline_value) = match arg.split_once('=') {
@@ -64,6 +69,13 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, backends: &[&str]) -> Resu
             "--port" | "-p" => port = number(&name, &value()?)?,
             "--idle-timeout-ms" => idle_ms = number(&name, &value()?)?,
             "--threads" => threads = number(&name, &value()?)?,
+            "--shards" => {
+                shards = number(&name, &value()?)?;
+                if !(1..=1024).contains(&shards) {
+                    return Err("--shards must be in 1..1024".into());
+                }
+            }
+            "--listen-fd" => listen_fd = Some(number::<i32>(&name, &value()?)?).filter(|fd| *fd >= 0),
             "--body-size" => limits.http_body_bytes = number(&name, &value()?)?,
             "--max-line" => limits.max_line_bytes = number(&name, &value()?)?,
             "--max-header-bytes" => limits.max_header_bytes = number(&name, &value()?)?,
@@ -94,8 +106,12 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, backends: &[&str]) -> Resu
         "compute" => Workload::Compute,
         other => return Err(format!("unknown --workload '{}'", other)),
     };
+    if shards > 1 && listen_fd.is_none() {
+        // server's main starts the supervisor before it execs a peer: a peer sees --shards only with its socket.
+        return Err("--shards > 1 needs --listen-fd (run it through `server --shards N`)".into());
+    }
     let idle_timeout = if idle_ms > 0 { Some(Duration::from_millis(idle_ms)) } else { None };
-    Ok(Options { backend, workload, host, port, idle_timeout, threads, limits })
+    Ok(Options { backend, workload, host, port, idle_timeout, threads, limits, listen_fd })
 }
 
 /// `parse` for main(): on bad arguments prints why and the usage to stderr and exits 2, as `server` does.

@@ -36,6 +36,33 @@ pub fn prepare() {
     }
 }
 
+/// The listening socket: the one the supervisor passed (a shard), else a new one.
+pub fn listener(options: &Options) -> io::Result<TcpListener> {
+    match options.listen_fd {
+        Some(fd) => inherit(fd),
+        None => listen(options),
+    }
+}
+
+/// A shard's listening socket, inherited as descriptor `fd`, made non-blocking for the runtime's reactor.
+fn inherit(fd: RawFd) -> io::Result<TcpListener> {
+    let invalid = |why: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("--listen-fd {}: {}", fd, why));
+    // SAFETY: fstat on any integer is harmless; it fails with EBADF on a descriptor this process does not have.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut stat) } != 0 {
+        return Err(invalid(&io::Error::last_os_error().to_string()));
+    }
+    if stat.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        return Err(invalid("not a socket"));
+    }
+    // SAFETY: the descriptor is open, a socket, and owned by nobody else in this process: the supervisor handed it
+    // over at exec, and from here on the listener alone closes it.
+    let listener = unsafe { TcpListener::from_raw_fd(fd) };
+    listener.set_nonblocking(true)?;
+    listener.local_addr().map_err(|e| invalid(&e.to_string()))?;
+    Ok(listener)
+}
+
 /// The listening socket: SO_REUSEADDR, the largest backlog the kernel allows (as net::listen_tcp), non-blocking.
 pub fn listen(options: &Options) -> io::Result<TcpListener> {
     let addr: SocketAddr = (options.host.as_str(), options.port)
@@ -60,7 +87,7 @@ pub fn announce(listener: &TcpListener) -> io::Result<()> {
 
 /// Listens and announces, or exits 1 with the reason on stderr (as `server` does on a start-up failure).
 pub fn listen_and_announce_or_exit(options: &Options) -> TcpListener {
-    match listen(options).and_then(|l| announce(&l).map(|_| l)) {
+    match listener(options).and_then(|l| announce(&l).map(|_| l)) {
         Ok(listener) => listener,
         Err(e) => {
             eprintln!("server: {}", e);

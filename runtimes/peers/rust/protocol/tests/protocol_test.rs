@@ -358,6 +358,9 @@ fn options_take_what_server_takes() {
             chat_outbox_bytes: 4096
         }
     );
+    let shard = options::parse(args("--backend tokio --shards 4 --listen-fd 3"), &["tokio"]).unwrap();
+    assert_eq!(shard.listen_fd, Some(3));
+    assert_eq!(o.listen_fd, None);
     for bad in [
         "--backend go",
         "--backend tokio --workload nope",
@@ -367,6 +370,8 @@ fn options_take_what_server_takes() {
         "--backend tokio --chat-outbox-bytes 10",
         "--backend tokio --bogus 1",
         "--workload http",
+        "--backend tokio --shards 4",
+        "--backend tokio --shards 0 --listen-fd 3",
     ] {
         assert!(options::parse(args(bad), &["tokio", "tokio-mt"]).is_err(), "{}", bad);
     }
