@@ -176,6 +176,7 @@ class EngineThread {
 
   // --- phases ---
   void on_go(std::int64_t go_ns);
+  void end_connecting(std::int64_t now);
   void end_window(std::int64_t now);
   void fire_timers(std::int64_t now);
   void scan_timeouts(std::int64_t now);
@@ -543,6 +544,14 @@ void EngineThread<Codec>::fail(Conn& c, ErrorKind kind, std::int64_t now) {
 }
 
 template <class Codec>
+void EngineThread<Codec>::end_connecting(std::int64_t now) {
+  result_.counters.established = ready_count_;
+  result_.counters.all_ready_ns = now;
+  coordinator_.established.fetch_add(ready_count_);
+  coordinator_.threads_ready.fetch_add(1);
+}
+
+template <class Codec>
 void EngineThread<Codec>::on_go(std::int64_t go_ns) {
   go_ns_ = go_ns;
   window_start_ns_ = go_ns + static_cast<std::int64_t>(options_.warmup_s * ns_per_s);
@@ -671,21 +680,13 @@ RunResult EngineThread<Codec>::run() {
     std::int64_t now = monotonic_ns();
     if (coordinator_.stop.load() && phase_ != Phase::done) {
       if (phase_ == Phase::running) end_window(now);
-      if (phase_ == Phase::connecting) {
-        // Stopped while connecting: the connections verified so far count (a stepped run says how far it got).
-        result_.counters.established = ready_count_;
-        result_.counters.all_ready_ns = now;
-        coordinator_.established.fetch_add(ready_count_);
-        coordinator_.threads_ready.fetch_add(1);
-      }
+      // Stopped while connecting: the connections verified so far count (a stepped run says how far it got).
+      if (phase_ == Phase::connecting) end_connecting(now);
       break;
     }
     if (phase_ == Phase::connecting && (ready_count_ == static_cast<std::int64_t>(conns_.size()) ||
                                         now >= connect_deadline_ns_ || coordinator_.cut_off.load())) {
-      result_.counters.established = ready_count_;
-      result_.counters.all_ready_ns = now;
-      coordinator_.established.fetch_add(ready_count_);
-      coordinator_.threads_ready.fetch_add(1);
+      end_connecting(now);
       phase_ = Phase::waiting_go;
     }
     if (phase_ == Phase::waiting_go) {
