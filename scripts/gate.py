@@ -37,6 +37,11 @@ def gate(run_folder: str, baseline_folder: str, out=sys.stdout) -> int:
     gate_rules.print_table(lines, out)
     failures = [line for line in lines if line.fails]
     judged = sum(line.verdict in ("ok", "improved", "REGRESSION", "MISSING") for line in lines)
+    # The failing lines again, last: a CI log is often read from its tail, and a table of ~150 lines pushes them out.
+    for line in failures:
+        print(f"gate: failing: {line.metric}: {line.verdict}, {line.baseline or '-'} -> {line.now or '-'}"
+              f"{', ' + line.change if line.change else ''}, threshold {line.threshold or '-'}"
+              f"{'; ' + line.note if line.note else ''}", file=out)
     print(f"gate: {'FAIL' if failures else 'PASS'}: {len(failures)} failing of {judged} compared metrics",
           file=out)
     return 1 if failures else 0

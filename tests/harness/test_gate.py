@@ -52,6 +52,14 @@ class GateFixtures(unittest.TestCase):
         self.assertTrue(bad and all(line.startswith("rss_per_conn_bytes") for line in bad),
                         text)
 
+    def test_failing_lines_are_repeated_at_the_tail(self):
+        """A CI log is read from its tail: the lines before the verdict name every failing metric again."""
+        code, text = run_gate(fixture("regression_memory"), fixture("baseline"))
+        bad = verdicts(text)
+        tail = text.splitlines()[-1 - len(bad):-1]
+        self.assertEqual([line.split(": ")[2] for line in tail], [line.split("  ")[0] for line in bad], text)
+        self.assertIn("REGRESSION, 8424 B -> 9945 B, +18.1%", "\n".join(tail))
+
     def test_memory_noise_floor_is_the_whole_process_spread_over_the_count(self):
         """RSS moves by pages and arenas of the whole process: +66 B per connection at 1,000 connections is noise
         (measured on unchanged code), the same +66 B at 10,000 (660 KB) and +200 B at 1,000 are not."""
