@@ -10,12 +10,10 @@
 // liburing 2.3 has no io_uring_setup_buf_ring, so the ring's memory is mmap'ed here and registered by address.
 //
 // The kernel takes buffers from the ring's head and returned ones go to its tail, so every buffer in the ring gets
-// touched in turn: the resident cost is all of them. Hence the pool starts with a few buffers and grows (up to the
-// ring's capacity) only when a recv finds it empty, i.e. when that many reads really complete in one batch.
+// touched in turn: the resident cost is all of them, which is why the pool is small and does not grow.
 #include <liburing.h>
 #include <sys/mman.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -26,7 +24,7 @@ namespace tvt::uring {
 
 class BufferRing {
  public:
-  // `count` (the most buffers ever provided) must be a power of two (the ring's index mask) and at most 32768.
+  // `count` (the buffers, and the ring's entries) must be a power of two (the ring's index mask) and at most 32768.
   BufferRing(std::uint16_t group_id, unsigned count, std::size_t buffer_bytes)
       : group_id_(group_id), count_(count), buffer_bytes_(buffer_bytes) {
     ring_bytes_ = count_ * sizeof(io_uring_buf);
@@ -49,8 +47,8 @@ class BufferRing {
     ::munmap(ring_, ring_bytes_);
   }
 
-  // Registers the ring with `ring` and hands the first `initial` buffers to the kernel.
-  void register_with(io_uring* ring, unsigned initial) {
+  // Registers the ring with `ring` and hands every buffer to the kernel.
+  void register_with(io_uring* ring) {
     io_uring_buf_reg registration{};
     registration.ring_addr = reinterpret_cast<std::uintptr_t>(ring_);
     registration.ring_entries = count_;
@@ -58,19 +56,10 @@ class BufferRing {
     const int result = io_uring_register_buf_ring(ring, &registration, 0);
     if (result < 0) throw std::system_error(-result, std::generic_category(), "io_uring_register_buf_ring");
     io_uring_buf_ring_init(ring_);
-    grow(initial);
-  }
-
-  // Hands up to `more` never-used buffers to the kernel; false when all `count` are provided already.
-  bool grow(unsigned more) {
-    const unsigned added = std::min(more, count_ - provided_);
-    for (unsigned i = 0; i < added; ++i)
-      io_uring_buf_ring_add(ring_, buffer(provided_ + i), static_cast<unsigned>(buffer_bytes_),
-                            static_cast<std::uint16_t>(provided_ + i), io_uring_buf_ring_mask(count_),
-                            static_cast<int>(i));
-    io_uring_buf_ring_advance(ring_, static_cast<int>(added));
-    provided_ += added;
-    return added > 0;
+    for (unsigned i = 0; i < count_; ++i)
+      io_uring_buf_ring_add(ring_, buffer(i), static_cast<unsigned>(buffer_bytes_), static_cast<std::uint16_t>(i),
+                            io_uring_buf_ring_mask(count_), static_cast<int>(i));
+    io_uring_buf_ring_advance(ring_, static_cast<int>(count_));
   }
 
   std::uint16_t group_id() const { return group_id_; }
@@ -91,7 +80,6 @@ class BufferRing {
   std::uint16_t group_id_;
   unsigned count_;
   std::size_t buffer_bytes_;
-  unsigned provided_ = 0;  // buffers ever handed to the kernel (ids 0 .. provided_-1)
   std::size_t ring_bytes_ = 0;
   io_uring_buf_ring* ring_ = nullptr;
   char* data_ = nullptr;

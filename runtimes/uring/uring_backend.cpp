@@ -82,13 +82,15 @@ constexpr unsigned drain_budget = 256;
 // The largest CQ the kernel allows: at 20,000 connections every one can have a recv complete in the same instant
 // (plus sends, cancels and closes); entries beyond the CQ would go to the kernel's overflow list.
 constexpr unsigned cq_entries = 65536;
-// At most 512 x 2 KiB = 1 MiB of read buffers for the whole process, whatever the number of connections; 64 to
-// start with, 64 more each time a recv finds none (buffer_ring.hpp: every provided buffer becomes resident, so the
-// pool's growth is resident memory too, bounded at 896 KiB). A buffer is held only while its bytes are being
-// consumed, so the count bounds how many recvs can complete between two reaps; the rest see -ENOBUFS and are re-armed
-// once the batch has given its buffers back. 2 KiB holds a request of every benchmark workload (asio reads 1 KiB).
-constexpr unsigned read_buffer_count = 512;
-constexpr unsigned read_buffer_step = 64;
+// 64 x 2 KiB = 128 KiB of read buffers for the whole process, whatever the number of connections or the load. A
+// buffer is held only while its bytes are being consumed, so the count bounds how many recvs can complete in one
+// enter: reap_backlog asks for no more completions than that, and a recv issued inline that finds none (-ENOBUFS: a
+// connect burst whose first requests are already there) is re-armed once the batch has given its buffers back, at
+// most this many per batch. The pool does not grow: every buffer in the ring becomes resident (buffer_ring.hpp), so
+// a pool that grew when the loop ran late (a burst on a busy machine: 512 buffers, +1 MiB) kept that memory for good
+// and an idle server's figure followed the machine's load. 2 KiB holds a request of every benchmark workload (asio
+// reads 1 KiB).
+constexpr unsigned read_buffer_count = 64;
 constexpr std::size_t read_buffer_bytes = 2048;
 constexpr std::uint16_t read_buffer_group = 0;
 constexpr auto shutdown_budget = std::chrono::milliseconds(1000);
@@ -270,7 +272,7 @@ class Loop {
         stop_(stop),
         timeout_ms_(options.idle_timeout.count()),
         table_size_(fixed_file_table_size()) {
-    buffers_.register_with(ring_.get(), read_buffer_step);
+    buffers_.register_with(ring_.get());
     const int result = io_uring_register_files_sparse(ring_.get(), table_size_);
     if (result < 0) throw std::system_error(-result, std::generic_category(), "io_uring_register_files_sparse");
     // The listener is the caller's; non-blocking so the shedding accept4 below can never block the loop.
@@ -436,14 +438,22 @@ class Loop {
   // per send, where the epoll loops, taking up to 256 ready sockets per wait, coalesce more the further behind they
   // are. So when the wait's batch reached a pass's 20 (more may be due), one more enter takes up to drain_budget of
   // what is due, without sleeping. A batch under 20 had nothing more due when the kernel looked: no extra call.
+  // Each enter asks for at most read_buffer_count completions: every buffer is back in the ring when reap() returns
+  // (on_recv gives it back), so the recvs this enter's task work runs all find one.
   unsigned reap_backlog(unsigned reaped) {
     if (reaped < kernel_pass_items) return 0;
-    const int result = ring_.take_due(drain_budget);
-    if (result < 0 && result != -ETIME && result != -EINTR && result != -EBUSY && result != -EAGAIN)
-      throw std::system_error(-result, std::generic_category(), "io_uring_submit_and_wait_timeout");
-    TVT_URING_COUNT(drain_enters, 1);
-    const unsigned drained = reap();
-    TVT_URING_COUNT(drain_cqes, drained);
+    unsigned drained = 0;
+    while (drained < drain_budget) {
+      const unsigned ask = std::min(read_buffer_count, drain_budget - drained);
+      const int result = ring_.take_due(ask);
+      if (result < 0 && result != -ETIME && result != -EINTR && result != -EBUSY && result != -EAGAIN)
+        throw std::system_error(-result, std::generic_category(), "io_uring_submit_and_wait_timeout");
+      TVT_URING_COUNT(drain_enters, 1);
+      const unsigned got = reap();
+      TVT_URING_COUNT(drain_cqes, got);
+      drained += got;
+      if (got < ask) break;  // fewer were due than asked for: the backlog is taken
+    }
     return drained;
   }
 
@@ -477,8 +487,7 @@ class Loop {
     } give_back{buffers_, (flags & IORING_CQE_F_BUFFER) ? static_cast<int>(flags >> IORING_CQE_BUFFER_SHIFT) : -1};
     if (c.closing || stopping_) return;
     if (result == -ENOBUFS) {  // every read buffer is in use: wait for this batch to give them back (no spinning)
-      buffers_.grow(read_buffer_step);  // and provide more, up to the cap, since this many reads come at once
-      ++c.in_flight;                    // proof, point 2
+      ++c.in_flight;           // proof, point 2
       starved_.push_back(&c);
       return;
     }
@@ -588,11 +597,17 @@ class Loop {
     arm_recv(*c);
   }
 
-  // Every buffer of the batch just reaped has been given back (on_recv), so these recvs find one free.
+  // Every buffer of the batch just reaped has been given back (on_recv), so as many recvs as there are buffers find
+  // one; the longest-starved go first and the rest wait for the next batch. Re-arming them all would have each batch
+  // answer most of a connect burst with -ENOBUFS again, a CQE per starved connection per batch.
   void rearm_starved() {
-    release_held(starved_, [this](Conn& c) {
+    const auto rearm = [this](Conn& c) {
       if (!c.closing) arm_recv(c);
-    });
+    };
+    if (stopping_ || starved_.size() <= read_buffer_count) return release_held(starved_, rearm);
+    std::vector<Conn*> first(starved_.begin(), starved_.begin() + read_buffer_count);
+    starved_.erase(starved_.begin(), starved_.begin() + read_buffer_count);
+    release_held(first, rearm);
   }
 
   void start_deferred_sends() {
