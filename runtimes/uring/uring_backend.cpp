@@ -83,13 +83,12 @@ constexpr unsigned drain_budget = 256;
 // (plus sends, cancels and closes); entries beyond the CQ would go to the kernel's overflow list.
 constexpr unsigned cq_entries = 65536;
 // 64 x 2 KiB = 128 KiB of read buffers for the whole process, whatever the number of connections or the load. A
-// buffer is held only while its bytes are being consumed, so the count bounds how many recvs can complete in one
-// enter: reap_backlog asks for no more completions than that, and a recv issued inline that finds none (-ENOBUFS: a
-// connect burst whose first requests are already there) is re-armed once the batch has given its buffers back, at
-// most this many per batch. The pool does not grow: every buffer in the ring becomes resident (buffer_ring.hpp), so
-// a pool that grew when the loop ran late (a burst on a busy machine: 512 buffers, +1 MiB) kept that memory for good
-// and an idle server's figure followed the machine's load. 2 KiB holds a request of every benchmark workload (asio
-// reads 1 KiB).
+// buffer is held only while its bytes are being consumed, so the count bounds how many recvs can complete between
+// two reaps; the rest see -ENOBUFS and are re-armed once the batch has given its buffers back, at most this many per
+// batch. The pool does not grow: every buffer in the ring becomes resident (buffer_ring.hpp), so a pool that grew
+// when the loop ran late (a connect burst on a busy machine: 512 buffers, +1 MiB) kept that memory for good, and an
+// idle server's figure followed the machine's load. 2 KiB holds a request of every benchmark workload (asio reads
+// 1 KiB).
 constexpr unsigned read_buffer_count = 64;
 constexpr std::size_t read_buffer_bytes = 2048;
 constexpr std::uint16_t read_buffer_group = 0;
@@ -438,22 +437,14 @@ class Loop {
   // per send, where the epoll loops, taking up to 256 ready sockets per wait, coalesce more the further behind they
   // are. So when the wait's batch reached a pass's 20 (more may be due), one more enter takes up to drain_budget of
   // what is due, without sleeping. A batch under 20 had nothing more due when the kernel looked: no extra call.
-  // Each enter asks for at most read_buffer_count completions: every buffer is back in the ring when reap() returns
-  // (on_recv gives it back), so the recvs this enter's task work runs all find one.
   unsigned reap_backlog(unsigned reaped) {
     if (reaped < kernel_pass_items) return 0;
-    unsigned drained = 0;
-    while (drained < drain_budget) {
-      const unsigned ask = std::min(read_buffer_count, drain_budget - drained);
-      const int result = ring_.take_due(ask);
-      if (result < 0 && result != -ETIME && result != -EINTR && result != -EBUSY && result != -EAGAIN)
-        throw std::system_error(-result, std::generic_category(), "io_uring_submit_and_wait_timeout");
-      TVT_URING_COUNT(drain_enters, 1);
-      const unsigned got = reap();
-      TVT_URING_COUNT(drain_cqes, got);
-      drained += got;
-      if (got < ask) break;  // fewer were due than asked for: the backlog is taken
-    }
+    const int result = ring_.take_due(drain_budget);
+    if (result < 0 && result != -ETIME && result != -EINTR && result != -EBUSY && result != -EAGAIN)
+      throw std::system_error(-result, std::generic_category(), "io_uring_submit_and_wait_timeout");
+    TVT_URING_COUNT(drain_enters, 1);
+    const unsigned drained = reap();
+    TVT_URING_COUNT(drain_cqes, drained);
     return drained;
   }
 
