@@ -11,6 +11,7 @@
 //   the reactor, which must have no registrations left, is destroyed.
 #include <chrono>
 
+#include "coro/detail/run_task.hpp"
 #include "coro/detail/task_header.hpp"
 #include "coro/detail/task_queue.hpp"
 #include "reactor/reactor.hpp"
@@ -31,6 +32,7 @@ class LocalPool final : public Executor {
   void adopt(TaskHeader& task) noexcept;
   // Owner thread. Runs tasks until `root` is complete; sleeps in the reactor when none is runnable (never spins).
   // One loop with run_task inlined: a switch between two local tasks makes no call but the coroutine's resume.
+  // `root` must be a task of this pool (it completes only by running here).
   void run_until_complete(const TaskHeader& root);
 
   reactor::Reactor& reactor() noexcept { return reactor_; }
@@ -40,8 +42,9 @@ class LocalPool final : public Executor {
   void retire(TaskHeader& task) noexcept override;
 
  private:
-  void run_once(std::chrono::milliseconds sleep_limit);  // one task, or the inbox, or one sleep
+  Ran run_popped(TaskHeader& task) noexcept;
   void poll_io_and_inbox();
+  void wait_for_work(std::chrono::milliseconds sleep_limit);  // the inbox, else one sleep in the reactor
 
   static constexpr unsigned tasks_between_io_polls = 61;  // a busy pool still looks at I/O and timers
 
@@ -51,7 +54,6 @@ class LocalPool final : public Executor {
   TaskQueue queue_;
   TaskInbox inbox_;
   OwnedTasks owned_;
-  unsigned since_io_poll_ = 0;
 };
 
 }  // namespace tvt::coro::detail

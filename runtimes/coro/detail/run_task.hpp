@@ -1,49 +1,76 @@
 #pragma once
-// The runner's step, shared by the local pool and the thread pool: inline, so that each executor's run loop has no
-// call between popping a task and resuming its coroutine. The state machine it drives is in task_header.hpp.
+// The runner's step, shared by the local pool and the thread pool: inline, and templated on the executor so that
+// each executor's run loop has no call between popping a task and resuming its coroutine, and none (no virtual
+// one either) to retire or requeue it. The state machine it drives is in task_header.hpp.
 #include <atomic>
 
 #include "coro/detail/task_header.hpp"
 
 namespace tvt::coro::detail {
 
-// Runs `task` (popped from a queue: SCHEDULED, or RUNNING after a yield) once: its leaf's poll, then the coroutine
-// if that says so. Afterwards the task is parked, requeued (NOTIFIED) or complete (then retired and its task
-// reference released) -- or it yielded: then run_task returns true, the task still holds RUNNING, and the caller
-// must push it at the back of its own run queue.
-[[nodiscard]] inline bool run_task(TaskHeader& task) noexcept {
+// What became of a task its runner ran once.
+enum class Ran {
+  parked,     // waits for a wake (or was requeued through executor.schedule: it was NOTIFIED meanwhile)
+  yielded,    // yield_now: still RUNNING, its poll function cleared; the caller pushes it at the back of its queue
+  completed,  // finished: retired and its own reference released (the pointer may dangle now)
+};
+
+// Runs `task` (popped from a queue of `executor`, its executor: SCHEDULED, or RUNNING after a yield) once: its
+// leaf's poll, then the coroutine if that says so.
+template <class E>
+[[nodiscard]] inline Ran run_task(TaskHeader& task, E& executor) noexcept {
   // SCHEDULED -> RUNNING (SCHEDULED is set and RUNNING clear, so one add does both). acq_rel: acquire what the
   // waker published; release is for the symmetric case of the next wake. A yielded task holds RUNNING already:
   // only runners set or clear that bit, and this one received the task through its queue, so a relaxed load
   // tells the two apart.
-  if ((task.state().load(std::memory_order_relaxed) & TaskHeader::running) == 0)
-    Rmw::fetch_add(task.state(), TaskHeader::running - TaskHeader::scheduled, std::memory_order_acq_rel);
+  if (const std::uint32_t s = task.state().load(std::memory_order_relaxed); (s & TaskHeader::running) == 0) {
+    if (process_single_threaded()) [[likely]]  // nothing can race this thread: the add as a plain store
+      task.state().store(s + (TaskHeader::running - TaskHeader::scheduled), std::memory_order_relaxed);
+    else
+      task.state().fetch_add(TaskHeader::running - TaskHeader::scheduled, std::memory_order_acq_rel);
+  }
   TaskHeader* const outer = running_task;
   running_task = &task;
-  const PollFn poll = task.poll_fn_;
-  if (poll == nullptr || poll == &yielded || poll(task.poll_leaf_, task)) {
-    task.poll_fn_ = nullptr;
+  // No poll function: first run, or requeued after a yield (which clears `yielded` below).
+  if (const PollFn poll = task.poll_fn_; poll == nullptr) {
     task.resume_point_.resume();  // runs until the task parks again, yields or finishes
+  } else if (poll(task.poll_leaf_, task)) {
+    task.poll_fn_ = nullptr;
+    task.resume_point_.resume();
   }
   running_task = outer;
-  // Parked by yield_now (a finished task parks nowhere: its poll_fn_ is still the nullptr written above).
-  if (task.poll_fn_ == &yielded) return true;
+  // Parked by yield_now (a finished task parks nowhere: its poll_fn_ is nullptr).
+  if (task.poll_fn_ == &yielded) {
+    task.poll_fn_ = nullptr;
+    return Ran::yielded;
+  }
 
   std::uint32_t s = task.state().load(std::memory_order_acquire);
-  for (;;) {
-    if (s & TaskHeader::complete) {
-      task.executor_->retire(task);
-      task.release();  // the task's own reference; the JoinHandle may still hold one
-      return false;
+  // The common end: parked, not woken meanwhile -> drop RUNNING. acq_rel: release publishes the fields this runner
+  // wrote (resume point, poll) to the next runner.
+  if ((s & (TaskHeader::complete | TaskHeader::notified)) == 0) [[likely]] {
+    if (process_single_threaded()) [[likely]] {  // nothing can race this thread: one load (above) and one store
+      task.state().store(s & ~TaskHeader::running, std::memory_order_relaxed);
+      return Ran::parked;
     }
-    std::uint32_t next = s & ~(TaskHeader::running | TaskHeader::notified);
-    if (s & TaskHeader::notified) next |= TaskHeader::scheduled;
-    // acq_rel: release publishes the fields this runner wrote (resume point, poll) to the next runner.
-    if (Rmw::compare_exchange(task.state(), s, next, std::memory_order_acq_rel, std::memory_order_acquire)) {
-      if (s & TaskHeader::notified) task.executor_->schedule(task);
-      return false;
-    }
+    if (task.state().compare_exchange_strong(s, s & ~TaskHeader::running, std::memory_order_acq_rel,
+                                             std::memory_order_acquire))
+      return Ran::parked;
   }
+  if (s & TaskHeader::complete) {  // terminal: nobody else changes the state any more
+    executor.E::retire(task);
+    task.release();  // the task's own reference; the JoinHandle may still hold one
+    return Ran::completed;
+  }
+  // Woken while running (NOTIFIED; or a wake or cancel raced the exchange above): drop RUNNING, and a NOTIFIED task
+  // becomes SCHEDULED (bit 4 -> bit 1) and goes back to its executor.
+  static_assert(TaskHeader::notified >> 2 == TaskHeader::scheduled);
+  while (!Rmw::compare_exchange(task.state(), s,
+                                (s & ~(TaskHeader::running | TaskHeader::notified)) | ((s & TaskHeader::notified) >> 2),
+                                std::memory_order_acq_rel, std::memory_order_acquire)) {
+  }
+  if (s & TaskHeader::notified) executor.E::schedule(task);
+  return Ran::parked;
 }
 
 }  // namespace tvt::coro::detail

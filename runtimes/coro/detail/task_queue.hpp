@@ -8,7 +8,8 @@
 
 namespace tvt::coro::detail {
 
-// FIFO for one thread (or guarded by the owner's mutex).
+// FIFO for one thread (or guarded by the owner's mutex). No element count: the run loops only ask "empty?" (and
+// the thread pool "more than one?"), and keeping a count cost two instructions per task switch.
 class TaskQueue {
  public:
   void push_back(TaskHeader& t) noexcept {
@@ -18,24 +19,21 @@ class TaskQueue {
     else
       head_ = &t;
     tail_ = &t;
-    ++size_;
   }
+  // The popped task's link is left as it was: only a queue reads it, and push_back rewrites it.
   TaskHeader* pop_front() noexcept {
     TaskHeader* t = head_;
     if (t == nullptr) return nullptr;
     head_ = t->next_in_queue_;
     if (head_ == nullptr) tail_ = nullptr;
-    t->next_in_queue_ = nullptr;
-    --size_;
     return t;
   }
   bool empty() const noexcept { return head_ == nullptr; }
-  std::size_t size() const noexcept { return size_; }
+  bool more_than_one() const noexcept { return head_ != tail_; }  // both null when empty, equal with one task
 
  private:
   TaskHeader* head_ = nullptr;
   TaskHeader* tail_ = nullptr;
-  std::size_t size_ = 0;
 };
 
 // Multi-producer, single-consumer inbox (a Treiber stack the consumer takes whole and reverses into FIFO order).

@@ -61,19 +61,19 @@ void ThreadPool::retire(detail::TaskHeader& task) noexcept {
 
 void ThreadPool::push(Worker& w, detail::TaskHeader& task) noexcept {
   bool was_sleeping;
-  std::size_t queued;
+  bool more_queued;
   {
     std::lock_guard lock(w.mutex);
     w.queue.push_back(task);
     was_sleeping = w.sleeping;
-    queued = w.queue.size();
+    more_queued = w.queue.more_than_one();
   }
   if (was_sleeping) {
     w.reactor.notify();
     return;
   }
   // More work here than this worker can start now, and someone is idle: wake one sleeper so it steals.
-  if (queued > 1 && sleepers_.load(std::memory_order_relaxed) > 0) {  // relaxed: a hint; a miss costs latency only
+  if (more_queued && sleepers_.load(std::memory_order_relaxed) > 0) {  // relaxed: a hint; a miss costs latency only
     for (auto& other : workers_) {
       bool asleep;
       {
@@ -107,7 +107,7 @@ detail::TaskHeader* ThreadPool::steal(Worker& thief) {
   for (auto& victim : workers_) {
     if (victim.get() == &thief) continue;
     std::lock_guard lock(victim->mutex);
-    if (victim->queue.size() > 0) return victim->queue.pop_front();
+    if (!victim->queue.empty()) return victim->queue.pop_front();
   }
   return nullptr;
 }
@@ -121,7 +121,7 @@ void ThreadPool::run_worker(Worker& self) {
     detail::TaskHeader* task = pop(self);
     if (task == nullptr) task = steal(self);
     if (task != nullptr) {
-      if (detail::run_task(*task)) push(self, *task);  // it yielded: to the back of this worker's queue
+      if (detail::run_task(*task, *this) == detail::Ran::yielded) push(self, *task);  // to the back of its queue
       if (++since_io_poll >= tasks_between_io_polls) {
         since_io_poll = 0;
         self.reactor.poll(std::chrono::milliseconds(0));
@@ -162,7 +162,7 @@ void ThreadPool::drain_after_stop() {
     bool ran = false;
     for (auto& w : workers_) {
       while (detail::TaskHeader* task = pop(*w)) {
-        if (detail::run_task(*task)) push(*w, *task);  // it yielded
+        if (detail::run_task(*task, *this) == detail::Ran::yielded) push(*w, *task);
         ran = true;
       }
     }
