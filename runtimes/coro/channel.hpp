@@ -25,6 +25,7 @@
 #include <utility>
 
 #include "coro/detail/lite_mutex.hpp"
+#include "coro/detail/local_pool.hpp"
 #include "coro/detail/spawned_task.hpp"
 #include "coro/detail/timeout_scope.hpp"
 #include "coro/detail/wait_list.hpp"
@@ -67,6 +68,7 @@ struct ChannelState {
   void deliver(T&& v) {
     if (RecvWaiter<T>* r = std::exchange(receiver, nullptr)) {
       r->value.emplace(std::move(v));
+      if (wake_completed_here(*r->task)) return;  // same thread: resumes without a poll, which only reads `handed`
       r->task->wake();
       r->handed.store(true, std::memory_order_release);  // last (see above); release: `value` before the flag
       return;

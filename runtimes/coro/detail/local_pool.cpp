@@ -6,12 +6,11 @@
 namespace tvt::coro::detail {
 namespace {
 
-thread_local LocalPool* current_pool = nullptr;
 constexpr auto shutdown_budget = std::chrono::seconds(2);
 
 }  // namespace
 
-LocalPool::LocalPool() : Executor(true), reactor_scope_(reactor_), previous_(current_pool) { current_pool = this; }
+LocalPool::LocalPool() : Executor(true), reactor_scope_(reactor_), previous_(current_) { current_ = this; }
 
 LocalPool::~LocalPool() {
   owned_.for_each([](TaskHeader& t) { t.cancel(); });
@@ -31,10 +30,8 @@ LocalPool::~LocalPool() {
   }
   if (owned_.size() > 0)
     std::fprintf(stderr, "coro: %zu local task(s) ignored cancellation; leaking them\n", owned_.size());
-  current_pool = previous_;
+  current_ = previous_;
 }
-
-LocalPool* LocalPool::current() noexcept { return current_pool; }
 
 void LocalPool::adopt(TaskHeader& task) noexcept {
   owned_.insert(task);
@@ -42,7 +39,7 @@ void LocalPool::adopt(TaskHeader& task) noexcept {
 }
 
 void LocalPool::schedule(TaskHeader& task) noexcept {
-  if (current_pool == this) {
+  if (current_ == this) {
     queue_.push_back(task);
   } else {
     inbox_.push(task);

@@ -25,8 +25,8 @@ class LocalPool final : public Executor {
   LocalPool& operator=(const LocalPool&) = delete;
   ~LocalPool();
 
-  // The pool block_on is running on this thread, or nullptr.
-  static LocalPool* current() noexcept;
+  // The pool block_on is running on this thread, or nullptr. Inline: the channel's hand-off asks on every send.
+  static LocalPool* current() noexcept { return current_; }
 
   // Owner thread. Takes ownership of `task` (SCHEDULED set by the caller) and queues it.
   void adopt(TaskHeader& task) noexcept;
@@ -41,6 +41,26 @@ class LocalPool final : public Executor {
   void schedule(TaskHeader& task) noexcept override;
   void retire(TaskHeader& task) noexcept override;
 
+  // Owner thread: `task`, one of ours, is parked at a leaf whose operation the caller has just completed for it (a
+  // value handed into its awaiter: its poll could only say "done"). Queues it to resume without calling that poll:
+  // no virtual schedule, no poll call (the same-thread hand-off, issue 18.3). False, having done nothing, when the
+  // task is not simply parked (SCHEDULED, RUNNING or COMPLETE already): the caller then wakes it the usual way.
+  bool schedule_completed(TaskHeader& task) noexcept {
+    std::uint32_t s = task.state().load(std::memory_order_relaxed);
+    if (s & (TaskHeader::scheduled | TaskHeader::running | TaskHeader::complete)) return false;
+    // As wake()'s idle -> SCHEDULED: a plain store while the process has one thread, else a CAS (other threads may
+    // wake our tasks through the inbox).
+    if (process_single_threaded()) [[likely]]
+      task.state().store(s | TaskHeader::scheduled, std::memory_order_relaxed);
+    else if (!task.state().compare_exchange_strong(s, s | TaskHeader::scheduled, std::memory_order_acq_rel,
+                                                   std::memory_order_relaxed))
+      return false;
+    // Runner-owned, but no runner holds the task (it is not RUNNING), and its only runner is this thread.
+    task.poll_fn_ = nullptr;
+    queue_.push_back(task);
+    return true;
+  }
+
  private:
   Ran run_popped(TaskHeader& task) noexcept;
   void poll_io_and_inbox();
@@ -50,10 +70,19 @@ class LocalPool final : public Executor {
 
   reactor::Reactor reactor_;
   reactor::Reactor::ScopedCurrent reactor_scope_;
+  static inline thread_local LocalPool* current_ = nullptr;  // constant-initialised: no TLS wrapper call
   LocalPool* previous_;
   TaskQueue queue_;
   TaskInbox inbox_;
   OwnedTasks owned_;
 };
+
+// The waker of a task whose leaf's operation it has just completed for it: true if the task was queued on this
+// thread's local pool to resume without its poll (LocalPool::schedule_completed). False, having done nothing: the
+// caller wakes it and publishes the completion for the poll as usual.
+inline bool wake_completed_here(TaskHeader& task) noexcept {
+  LocalPool* const pool = LocalPool::current();  // a parked task always has an executor: null never matches
+  return task.executor_ == pool && pool->schedule_completed(task);
+}
 
 }  // namespace tvt::coro::detail
