@@ -73,8 +73,10 @@ struct ChannelState {
       r->handed.store(true, std::memory_order_release);  // last (see above); release: `value` before the flag
       return;
     }
-    items.push_back(std::move(v));
+    enqueue(std::move(v));
   }
+  // Out of line: deliver's hand-off path is inlined into the callers' fast paths (try_send, the Send awaiter).
+  [[gnu::noinline]] void enqueue(T&& v) { items.push_back(std::move(v)); }
   // Under mutex: takes the oldest item and lets the first blocked sender in.
   T take_front() {
     T v = std::move(items.front());
@@ -160,7 +162,8 @@ class Sender {
   Send send(T value) { return Send(state_.get(), std::move(value)); }
 
   // Without waiting: true if queued (or handed to the waiting receiver) now.
-  bool try_send(T& value) {
+  // Inline (its slow paths are not): a send to a parked receiver then costs no call but the lock's.
+  [[gnu::always_inline]] bool try_send(T& value) {
     std::lock_guard lock(state_->mutex);
     if (!state_->receiver_alive || !state_->has_room()) return false;
     state_->deliver(std::move(value));
@@ -189,7 +192,8 @@ class Receiver {
     explicit Recv(detail::ChannelState<T>* s) : state_(s) {}
     // The check needs the mutex: done once, in await_suspend (false there = continue at once).
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> resume) {
+    // Inline into the awaiting coroutine (the slow paths are out of line): parking costs no call.
+    [[gnu::always_inline]] bool await_suspend(std::coroutine_handle<> resume) {
       std::lock_guard lock(state_->mutex);
       if (!state_->items.empty()) return take_queued();
       if (state_->senders == 0) return false;
