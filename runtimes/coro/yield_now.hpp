@@ -13,7 +13,8 @@ struct YieldNow {
     detail::TaskHeader& me = detail::require_current_task("yield_now");
     // The runner sees `yielded` and puts the task at the back of its own queue, still RUNNING: no wake, no atomic
     // read-modify-write (task_header.hpp). Other wakes meanwhile only set NOTIFIED.
-    detail::park_current(me, resume, &detail::yielded, nullptr);
+    me.resume_point_ = resume;  // park_current without the leaf: the runner never calls `yielded`
+    me.poll_fn_ = &detail::yielded;
   }
   // Flattened: the cancellation and timeout check is a few loads inline, whatever GCC's inlining budget for the
   // awaiting coroutine says (a call to interrupted() cost 9 instructions more per yield).

@@ -16,9 +16,10 @@ LocalPool::~LocalPool() {
   owned_.for_each([](TaskHeader& t) { t.cancel(); });
   const auto deadline = std::chrono::steady_clock::now() + shutdown_budget;
   unsigned until_io_poll = tasks_between_io_polls;
+  TaskHeader* const outer = running_task;
   while (owned_.size() > 0 && std::chrono::steady_clock::now() < deadline) {
     if (TaskHeader* task = queue_.pop_front()) {
-      run_popped(*task);
+      run_popped(*task, outer);
       if (--until_io_poll == 0) {
         until_io_poll = tasks_between_io_polls;
         poll_io_and_inbox();
@@ -51,8 +52,8 @@ void LocalPool::retire(TaskHeader& task) noexcept { owned_.erase(task); }
 
 // Runs a popped task; a yielded one goes to the back of the queue. Inline: the run loops make no call but the
 // coroutine's resume (and a leaf's poll) per task.
-inline Ran LocalPool::run_popped(TaskHeader& task) noexcept {
-  const Ran ran = run_task(task, *this);
+inline Ran LocalPool::run_popped(TaskHeader& task, TaskHeader* outer) noexcept {
+  const Ran ran = run_task(task, *this, outer);
   if (ran == Ran::yielded) queue_.push_back(task);
   return ran;
 }
@@ -61,6 +62,7 @@ void LocalPool::run_until_complete(const TaskHeader& root) {
   if (root.is_complete()) return;
   // A countdown in a register rather than a member count: two instructions per task.
   unsigned until_io_poll = tasks_between_io_polls;
+  TaskHeader* const outer = running_task;  // block_on is never called inside a task: nullptr, read once
   for (;;) {
     TaskHeader* task = queue_.pop_front();
     if (task == nullptr) [[unlikely]] {
@@ -69,7 +71,7 @@ void LocalPool::run_until_complete(const TaskHeader& root) {
       continue;
     }
     // The root completes only by running here: its completion is seen where it happens, not read every task.
-    if (run_popped(*task) == Ran::completed && task == &root) return;
+    if (run_popped(*task, outer) == Ran::completed && task == &root) return;
     if (--until_io_poll == 0) [[unlikely]] {
       until_io_poll = tasks_between_io_polls;
       poll_io_and_inbox();

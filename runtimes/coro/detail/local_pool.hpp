@@ -62,7 +62,7 @@ class LocalPool final : public Executor {
   }
 
  private:
-  Ran run_popped(TaskHeader& task) noexcept;
+  Ran run_popped(TaskHeader& task, TaskHeader* outer) noexcept;
   void poll_io_and_inbox();
   void wait_for_work(std::chrono::milliseconds sleep_limit);  // the inbox, else one sleep in the reactor
 

@@ -11,39 +11,40 @@ namespace tvt::coro::detail {
 // What became of a task its runner ran once.
 enum class Ran {
   parked,     // waits for a wake (or was requeued through executor.schedule: it was NOTIFIED meanwhile)
-  yielded,    // yield_now: still RUNNING, its poll function cleared; the caller pushes it at the back of its queue
+  yielded,    // yield_now: still RUNNING; the caller pushes it at the back of its own queue
   completed,  // finished: retired and its own reference released (the pointer may dangle now)
 };
 
 // Runs `task` (popped from a queue of `executor`, its executor: SCHEDULED, or RUNNING after a yield) once: its
-// leaf's poll, then the coroutine if that says so.
+// leaf's poll, then the coroutine if that says so. `outer` is the caller's running task (read once by its loop:
+// every run restores it), put back when the task parks, yields or finishes.
 template <class E>
-[[nodiscard]] inline Ran run_task(TaskHeader& task, E& executor) noexcept {
-  // SCHEDULED -> RUNNING (SCHEDULED is set and RUNNING clear, so one add does both). acq_rel: acquire what the
-  // waker published; release is for the symmetric case of the next wake. A yielded task holds RUNNING already:
-  // only runners set or clear that bit, and this one received the task through its queue, so a relaxed load
-  // tells the two apart.
-  if (const std::uint32_t s = task.state().load(std::memory_order_relaxed); (s & TaskHeader::running) == 0) {
+[[nodiscard]] inline Ran run_task(TaskHeader& task, E& executor, TaskHeader* const outer) noexcept {
+  running_task = &task;
+  // A yielded task holds RUNNING already (only runners set or clear that bit, and this one received the task
+  // through its queue, so a relaxed load tells the two apart): it resumes where it yielded, with no poll and no
+  // state change. Its `yielded` mark goes now, so that finishing is not taken for another yield.
+  if (const std::uint32_t s = task.state().load(std::memory_order_relaxed); s & TaskHeader::running) {
+    task.poll_fn_ = nullptr;
+    task.resume_point_.resume();  // runs until the task parks again, yields or finishes
+  } else {
+    // SCHEDULED -> RUNNING (SCHEDULED is set and RUNNING clear, so one add does both). acq_rel: acquire what the
+    // waker published; release is for the symmetric case of the next wake.
     if (process_single_threaded()) [[likely]]  // nothing can race this thread: the add as a plain store
       task.state().store(s + (TaskHeader::running - TaskHeader::scheduled), std::memory_order_relaxed);
     else
       task.state().fetch_add(TaskHeader::running - TaskHeader::scheduled, std::memory_order_acq_rel);
-  }
-  TaskHeader* const outer = running_task;
-  running_task = &task;
-  // No poll function: first run, or requeued after a yield (which clears `yielded` below).
-  if (const PollFn poll = task.poll_fn_; poll == nullptr) {
-    task.resume_point_.resume();  // runs until the task parks again, yields or finishes
-  } else if (poll(task.poll_leaf_, task)) {
-    task.poll_fn_ = nullptr;
-    task.resume_point_.resume();
+    // No poll function: the first run, or the leaf's operation was completed for it (schedule_completed).
+    if (const PollFn poll = task.poll_fn_; poll == nullptr) {
+      task.resume_point_.resume();
+    } else if (poll(task.poll_leaf_, task)) {
+      task.poll_fn_ = nullptr;
+      task.resume_point_.resume();
+    }
   }
   running_task = outer;
-  // Parked by yield_now (a finished task parks nowhere: its poll_fn_ is nullptr).
-  if (task.poll_fn_ == &yielded) {
-    task.poll_fn_ = nullptr;
-    return Ran::yielded;
-  }
+  // Parked by yield_now (a finished task parks nowhere: its poll_fn_ is nullptr). It keeps the mark while queued.
+  if (task.poll_fn_ == &yielded) return Ran::yielded;
 
   std::uint32_t s = task.state().load(std::memory_order_acquire);
   // The common end: parked, not woken meanwhile -> drop RUNNING. acq_rel: release publishes the fields this runner

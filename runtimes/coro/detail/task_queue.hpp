@@ -9,23 +9,24 @@
 namespace tvt::coro::detail {
 
 // FIFO for one thread (or guarded by the owner's mutex). No element count: the run loops only ask "empty?" (and
-// the thread pool "more than one?"), and keeping a count cost two instructions per task switch.
+// the thread pool "more than one?"), and keeping a count cost two instructions per task switch. The tail's link is
+// left unset (pop compares with the tail instead): a push writes one link, a pop reads one.
 class TaskQueue {
  public:
   void push_back(TaskHeader& t) noexcept {
-    t.next_in_queue_ = nullptr;
     if (tail_ != nullptr)
       tail_->next_in_queue_ = &t;
     else
       head_ = &t;
     tail_ = &t;
   }
-  // The popped task's link is left as it was: only a queue reads it, and push_back rewrites it.
   TaskHeader* pop_front() noexcept {
     TaskHeader* t = head_;
     if (t == nullptr) return nullptr;
-    head_ = t->next_in_queue_;
-    if (head_ == nullptr) tail_ = nullptr;
+    if (t == tail_)
+      head_ = tail_ = nullptr;
+    else
+      head_ = t->next_in_queue_;
     return t;
   }
   bool empty() const noexcept { return head_ == nullptr; }

@@ -117,11 +117,12 @@ void ThreadPool::run_worker(Worker& self) {
   current_worker = &self;
   reactor::Reactor::ScopedCurrent reactor_scope(self.reactor);
   unsigned since_io_poll = 0;
+  detail::TaskHeader* const outer = detail::running_task;
   while (!stopping_.load(std::memory_order_acquire)) {
     detail::TaskHeader* task = pop(self);
     if (task == nullptr) task = steal(self);
     if (task != nullptr) {
-      if (detail::run_task(*task, *this) == detail::Ran::yielded) push(self, *task);  // to the back of its queue
+      if (detail::run_task(*task, *this, outer) == detail::Ran::yielded) push(self, *task);  // to the back of its queue
       if (++since_io_poll >= tasks_between_io_polls) {
         since_io_poll = 0;
         self.reactor.poll(std::chrono::milliseconds(0));
@@ -158,11 +159,12 @@ void ThreadPool::drain_after_stop() {
     });
   }
   const auto deadline = std::chrono::steady_clock::now() + shutdown_budget;
+  detail::TaskHeader* const outer = detail::running_task;  // ~ThreadPool may run inside a task
   while (task_count() > 0 && std::chrono::steady_clock::now() < deadline) {
     bool ran = false;
     for (auto& w : workers_) {
       while (detail::TaskHeader* task = pop(*w)) {
-        if (detail::run_task(*task, *this) == detail::Ran::yielded) push(*w, *task);
+        if (detail::run_task(*task, *this, outer) == detail::Ran::yielded) push(*w, *task);
         ran = true;
       }
     }
