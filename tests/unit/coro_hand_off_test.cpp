@@ -38,13 +38,15 @@ Task<int> echo_plus_one(Receiver<int> in, Sender<int> out) {
   co_return answered;
 }
 
-// Ping-pong between the root and one local task through try_send (the hand-off) and recv (the parked receiver).
-Task<bool> ping_pong_locally() {
+// Ping-pong between the root and one echo task (started by `start`) through try_send (the hand-off) and recv (the
+// parked receiver).
+template <class Start>
+Task<bool> ping_pong(Start start, int trips) {
   auto [to_echo, echo_in] = channel<int>(1);
   auto [echo_out, replies] = channel<int>(1);
-  JoinHandle<int> echo = spawn_local(echo_plus_one(std::move(echo_in), std::move(echo_out)));
+  JoinHandle<int> echo = start(echo_plus_one(std::move(echo_in), std::move(echo_out)));
   bool in_order = true;
-  for (int i = 0; i < round_trips; ++i) {
+  for (int i = 0; i < trips; ++i) {
     int v = 2 * i;
     EXPECT_TRUE(to_echo.try_send(v));
     const std::optional<int> reply = co_await replies.recv();
@@ -52,7 +54,11 @@ Task<bool> ping_pong_locally() {
   }
   { auto closing = std::move(to_echo); }  // the echo's recv returns nullopt: it ends
   const int answered = co_await echo;
-  co_return in_order && answered == round_trips;
+  co_return in_order && answered == trips;
+}
+
+Task<bool> ping_pong_locally() {
+  return ping_pong([](Task<int> echo) { return spawn_local(std::move(echo)); }, round_trips);
 }
 
 TEST(CoroHandOff, SameThreadPingPongDeliversEveryValueInOrder) {
@@ -78,8 +84,8 @@ TEST(CoroHandOff, SameThreadPingPongWhileOtherThreadsExist) {
   idle.join();
 }
 
-// Parks on recv, then (if the recv returned a value) awaits once more: that second await is where a cancellation
-// must arrive. Returns the value received, or -1 if the second await was cancelled as it should be.
+// Parks on recv and stores what it returned in `received`, then awaits once more: that second await is where a
+// cancellation must arrive (the task never returns).
 Task<int> receive_then_await_again(Receiver<int> in, int& received) {
   const std::optional<int> v = co_await in.recv();
   received = v.value_or(-2);
@@ -87,67 +93,36 @@ Task<int> receive_then_await_again(Receiver<int> in, int& received) {
   co_return -3;          // not reached: the task was cancelled
 }
 
-// A cancel right after the hand-off: the value is already the receiver's (its recv returns it), the cancellation
-// stops it at its next suspension point -- as with the usual wake and poll.
-TEST(CoroHandOff, ACancelAfterTheHandOffKeepsTheValue) {
-  auto main_task = []() -> Task<bool> {
-    auto [tx, rx] = channel<int>(1);
-    int received = 0;
-    JoinHandle<int> receiver = spawn_local(receive_then_await_again(std::move(rx), received));
-    co_await yield_now();  // the receiver parks on recv
-    int v = 7;
-    EXPECT_TRUE(tx.try_send(v));  // handed over: queued to resume without a poll
-    receiver.cancel();
-    try {
-      co_await receiver;
-    } catch (const TaskCancelled&) {
-      co_return received == 7;
-    }
-    co_return false;
-  };
-  EXPECT_TRUE(block_on(main_task()));
+// A local receiver parks on recv; the root hands it a value and cancels it, in the order `cancel_first` says. The
+// value is the receiver's either way (its recv returns it), the cancellation stops it at its next suspension point.
+Task<bool> hand_off_and_cancel(bool cancel_first) {
+  auto [tx, rx] = channel<int>(1);
+  int received = 0;
+  JoinHandle<int> receiver = spawn_local(receive_then_await_again(std::move(rx), received));
+  co_await yield_now();                 // the receiver parks on recv
+  if (cancel_first) receiver.cancel();  // SCHEDULED (not run yet: this task keeps running)
+  int v = 7;
+  EXPECT_TRUE(tx.try_send(v));
+  if (!cancel_first) receiver.cancel();
+  try {
+    co_await receiver;
+  } catch (const TaskCancelled&) {
+    co_return received == 7;
+  }
+  co_return false;
 }
 
+// A cancel right after the hand-off (the receiver queued to resume without a poll) -- as with the usual wake and poll.
+TEST(CoroHandOff, ACancelAfterTheHandOffKeepsTheValue) { EXPECT_TRUE(block_on(hand_off_and_cancel(false))); }
+
 // A wake before the hand-off (here a cancel: the receiver is SCHEDULED already) takes the usual path, where the poll
-// sees the value handed over: the recv returns it all the same.
-TEST(CoroHandOff, AWakeBeforeTheHandOffKeepsTheValue) {
-  auto main_task = []() -> Task<bool> {
-    auto [tx, rx] = channel<int>(1);
-    int received = 0;
-    JoinHandle<int> receiver = spawn_local(receive_then_await_again(std::move(rx), received));
-    co_await yield_now();  // the receiver parks on recv
-    receiver.cancel();     // SCHEDULED (not run yet: this task keeps running)
-    int v = 9;
-    EXPECT_TRUE(tx.try_send(v));
-    try {
-      co_await receiver;
-    } catch (const TaskCancelled&) {
-      co_return received == 9;
-    }
-    co_return false;
-  };
-  EXPECT_TRUE(block_on(main_task()));
-}
+// sees the value handed over.
+TEST(CoroHandOff, AWakeBeforeTheHandOffKeepsTheValue) { EXPECT_TRUE(block_on(hand_off_and_cancel(true))); }
 
 // A receiver on a pool worker, the sender a local task: not the sender's pool, so the usual wake (and poll).
 TEST(CoroHandOff, AReceiverOnAnotherThreadIsWokenAsUsual) {
   ThreadPool pool(1);
-  auto main_task = [&]() -> Task<bool> {
-    auto [to_echo, echo_in] = channel<int>(1);
-    auto [echo_out, replies] = channel<int>(1);
-    JoinHandle<int> echo = pool.spawn(echo_plus_one(std::move(echo_in), std::move(echo_out)));
-    bool in_order = true;
-    for (int i = 0; i < 1000; ++i) {
-      int v = i;
-      EXPECT_TRUE(to_echo.try_send(v));
-      const std::optional<int> reply = co_await replies.recv();
-      in_order = in_order && reply == i + 1;
-    }
-    { auto closing = std::move(to_echo); }
-    const int answered = co_await echo;
-    co_return in_order && answered == 1000;
-  };
-  EXPECT_TRUE(block_on(main_task()));
+  EXPECT_TRUE(block_on(ping_pong([&pool](Task<int> echo) { return pool.spawn(std::move(echo)); }, 1000)));
 }
 
 }  // namespace
