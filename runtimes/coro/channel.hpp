@@ -56,10 +56,10 @@ struct RecvWaiter {
 template <class T>
 struct ChannelState {
   explicit ChannelState(std::size_t cap) : capacity(cap) {}
+  LiteMutex mutex;  // first: the hot paths address it at the state's own address
   // Owners: each Sender and the Receiver (ChannelRef), counted here rather than by a shared_ptr so that a Sender is
   // one pointer (a parked sender's frame holds one). Freed by the last owner's release.
   std::atomic<std::uint32_t> refs{0};
-  LiteMutex mutex;
   std::deque<T> items;
   std::size_t capacity;
   std::size_t senders = 1;
