@@ -101,7 +101,8 @@ class ChannelRef {
  public:
   ChannelRef() noexcept = default;
   explicit ChannelRef(ChannelState<T>* s) noexcept : state_(s) {
-    Rmw::fetch_add(s->refs, 1u, std::memory_order_relaxed);  // relaxed: the caller holds one already (or made it)
+    // relaxed: the caller holds a reference already (or just made the state)
+    if (s != nullptr) Rmw::fetch_add(s->refs, 1u, std::memory_order_relaxed);
   }
   ChannelRef(const ChannelRef& other) noexcept : ChannelRef(other.state_) {}
   ChannelRef(ChannelRef&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}

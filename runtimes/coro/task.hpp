@@ -35,8 +35,8 @@ namespace detail {
 // destroy function is the marker right after it (task_header.hpp). The marker, written by operator new, is
 // `not_spawned` for an awaited coroutine and the SpawnedTask's DestroyFn once spawned.
 // - The result slot is every frame's: the promise writes its result there (constructed by operator new, destroyed
-//   by operator delete, or by the SpawnedTask once spawned), so an awaited coroutine's awaiter and a spawned task's joiner read it in the same place
-//   and the frame holds no result of its own.
+//   by operator delete, or by the SpawnedTask once spawned), so an awaited coroutine's awaiter and a spawned task's
+//   joiner read it in the same place and the frame holds no result of its own.
 // - The header and join slot are built only if the task is spawned (spawned_task.hpp), so a spawn costs no
 //   allocation of its own. An awaited coroutine keeps the one word it needs there instead, the coroutine to resume
 //   when it finishes (its continuation, just before the marker), so its frame holds none either. The price: the
@@ -116,8 +116,8 @@ struct FrameAllocation {
     ::new (static_cast<char*>(frame) - result_offset<T>()) Result<T>();
     return frame;
   }
-  // Always inline: called out of line from a ramp that inlined operator new, it draws GCC's -Wmismatched-new-delete
-  // (asan builds, -O2); inline, GCC sees the global pair. It is small, and the spawned path returns at once.
+  // Always inline: with the result's destructor in it, GCC (asan builds, -O2) called it out of line from a ramp that
+  // had inlined operator new, and warned -Wmismatched-new-delete; inline, it sees the global pair.
   [[gnu::always_inline]] static void operator delete(void* frame) noexcept {
     if (spawned_marker(frame) != not_spawned) return;  // a spawned task's block: its last release frees it
     frame_result<T>(frame).~Result<T>();
