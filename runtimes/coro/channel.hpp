@@ -17,9 +17,9 @@
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <limits>
-#include <memory>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -38,10 +38,16 @@ namespace detail {
 [[gnu::flatten]] inline bool interrupted_flat(const TaskHeader& task) noexcept { return task.interrupted(); }
 
 // A blocked sender: the wait node and the value it waits to deliver, in its awaiter (Sender<T>::Send).
+// Member order is layout: the flags fill the WaitNode's tail padding, then the value (no std::optional: it exists
+// from the awaiter's construction to its destruction, moved from at most once), so that a Send<int> with its
+// channel pointer is 40 bytes -- every parked sender's frame carries one.
 template <class T>
 struct SendWaiter : WaitNode {
-  std::optional<T> value;
+  explicit SendWaiter(T&& v) : value(std::move(v)) {}
   std::atomic<bool> done{false};  // the receiver took `value` (see the invariants above)
+  bool settled = false;           // the Send's own: await_suspend finished the send (delivered, or receiver gone)
+  bool delivered = false;         // ... and it was delivered
+  T value;
 };
 
 // A parked receiver, in its awaiter (Receiver<T>::Recv).
@@ -55,7 +61,10 @@ struct RecvWaiter {
 template <class T>
 struct ChannelState {
   explicit ChannelState(std::size_t cap) : capacity(cap) {}
-  LiteMutex mutex;
+  LiteMutex mutex;  // first: the hot paths address it at the state's own address
+  // Owners: each Sender and the Receiver (ChannelRef), counted here rather than by a shared_ptr so that a Sender is
+  // one pointer (a parked sender's frame holds one). Freed by the last owner's release.
+  std::atomic<std::uint32_t> refs{0};
   std::deque<T> items;
   std::size_t capacity;
   std::size_t senders = 1;
@@ -87,7 +96,7 @@ struct ChannelState {
     T v = std::move(items.front());
     items.pop_front();
     if (auto* node = static_cast<SendWaiter<T>*>(blocked_senders.pop_front())) {
-      items.push_back(std::move(*node->value));
+      items.push_back(std::move(node->value));
       node->task->wake();
       node->done.store(true, std::memory_order_release);  // last (see above); release: pairs with the lock-free poll
     }
@@ -95,12 +104,39 @@ struct ChannelState {
   }
 };
 
+// A counted reference to a channel's state (see ChannelState::refs).
+template <class T>
+class ChannelRef {
+ public:
+  ChannelRef() noexcept = default;
+  explicit ChannelRef(ChannelState<T>* s) noexcept : state_(s) {
+    // relaxed: the caller holds a reference already (or just made the state)
+    if (s != nullptr) Rmw::fetch_add(s->refs, 1u, std::memory_order_relaxed);
+  }
+  ChannelRef(const ChannelRef& other) noexcept : ChannelRef(other.state_) {}
+  ChannelRef(ChannelRef&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+  ChannelRef& operator=(ChannelRef other) noexcept {
+    std::swap(state_, other.state_);
+    return *this;
+  }
+  ~ChannelRef() {
+    // acq_rel: every owner's use of the state happens-before the delete by the last one.
+    if (state_ != nullptr && Rmw::fetch_add(state_->refs, ~0u, std::memory_order_acq_rel) == 1) delete state_;
+  }
+  ChannelState<T>* get() const noexcept { return state_; }
+  ChannelState<T>* operator->() const noexcept { return state_; }
+  explicit operator bool() const noexcept { return state_ != nullptr; }
+
+ private:
+  ChannelState<T>* state_ = nullptr;
+};
+
 }  // namespace detail
 
 template <class T>
 class Sender {
  public:
-  explicit Sender(std::shared_ptr<detail::ChannelState<T>> s) : state_(std::move(s)) {}
+  explicit Sender(detail::ChannelRef<T> s) noexcept : state_(std::move(s)) {}
   Sender(const Sender& other) : state_(other.state_) {
     std::lock_guard lock(state_->mutex);
     ++state_->senders;
@@ -119,7 +155,7 @@ class Sender {
   // The awaiter is the wait node (no pointer from node to value): a parked sender's frame carries no more.
   class [[nodiscard]] Send : detail::SendWaiter<T> {
    public:
-    Send(detail::ChannelState<T>* s, T v) : state_(s) { this->value.emplace(std::move(v)); }
+    Send(detail::ChannelState<T>* s, T v) : detail::SendWaiter<T>(std::move(v)), state_(s) {}
     // The check needs the mutex: done once, in await_suspend (false there = continue at once).
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> resume) {
@@ -133,7 +169,7 @@ class Sender {
       return true;
     }
     bool await_resume() {
-      if (settled_) return delivered_;
+      if (this->settled) return this->delivered;
       if (this->done.load(std::memory_order_acquire)) return true;
       std::lock_guard lock(state_->mutex);
       if (this->done.load(std::memory_order_relaxed)) return true;
@@ -145,10 +181,10 @@ class Sender {
    private:
     // Under mutex: delivers now if possible (or learns that it never can).
     bool try_now() {
-      if (!state_->receiver_alive) return settled_ = true;
+      if (!state_->receiver_alive) return this->settled = true;
       if (!state_->has_room()) return false;
-      state_->deliver(std::move(*this->value));
-      return settled_ = delivered_ = true;
+      state_->deliver(std::move(this->value));
+      return this->settled = this->delivered = true;
     }
     static bool poll(void* leaf, detail::TaskHeader& me) noexcept {
       auto* self = static_cast<Send*>(leaf);
@@ -161,8 +197,6 @@ class Sender {
     }
 
     detail::ChannelState<T>* state_;
-    bool settled_ = false;
-    bool delivered_ = false;
   };
   Send send(T value) { return Send(state_.get(), std::move(value)); }
 
@@ -176,13 +210,13 @@ class Sender {
   }
 
  private:
-  std::shared_ptr<detail::ChannelState<T>> state_;
+  detail::ChannelRef<T> state_;
 };
 
 template <class T>
 class Receiver {
  public:
-  explicit Receiver(std::shared_ptr<detail::ChannelState<T>> s) : state_(std::move(s)) {}
+  explicit Receiver(detail::ChannelRef<T> s) noexcept : state_(std::move(s)) {}
   Receiver(Receiver&&) noexcept = default;
   Receiver& operator=(Receiver&&) noexcept = default;
   ~Receiver() {
@@ -253,14 +287,14 @@ class Receiver {
   }
 
  private:
-  std::shared_ptr<detail::ChannelState<T>> state_;
+  detail::ChannelRef<T> state_;
 };
 
 // A channel holding at most `capacity` (>= 1) queued values.
 template <class T>
 std::pair<Sender<T>, Receiver<T>> channel(std::size_t capacity) {
-  auto state = std::make_shared<detail::ChannelState<T>>(capacity == 0 ? 1 : capacity);
-  return {Sender<T>(state), Receiver<T>(state)};
+  detail::ChannelRef<T> state(new detail::ChannelState<T>(capacity == 0 ? 1 : capacity));
+  return {Sender<T>(state), Receiver<T>(std::move(state))};
 }
 
 template <class T>

@@ -20,7 +20,7 @@
 namespace tvt::coro {
 namespace detail {
 
-// Awaits anything with a JoinSlot `join_` and a Result<T> `result_` (a spawned task, a blocking job).
+// Awaits anything with a JoinSlot `join_` and a Result<T> `result()` (a spawned task, a blocking job).
 template <class Target, class T>
 struct JoinAwaiter {
   Target* target;
@@ -38,7 +38,7 @@ struct JoinAwaiter {
   }
   T await_resume() {
     if (!target->join_.is_done()) throw_if_interrupted(require_current_task("co_await on a join handle"));
-    return target->result_.take();
+    return target->result().take();
   }
 
  private:
@@ -105,7 +105,7 @@ class [[nodiscard]] JoinHandle {
   const detail::TaskHeader& header() const noexcept { return *task_.get(); }
 
   // The result of a finished task (block_on uses this). Requires is_finished(); counts as the one await.
-  T take_result() { return task_.take_for_await("coro::JoinHandle")->result_.take(); }
+  T take_result() { return task_.take_for_await("coro::JoinHandle")->result().take(); }
 
   using Awaiter = detail::JoinAwaiter<detail::SpawnedTask<T>, T>;
   // Throws std::logic_error when awaited twice (see the top of this file).

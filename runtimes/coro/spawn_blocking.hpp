@@ -28,6 +28,7 @@ struct BlockingResult : BlockingJobBase {
   JoinSlot join_;
   Result<R> result_;
   void (*destroy)(BlockingResult*) noexcept = nullptr;
+  Result<R>& result() noexcept { return result_; }  // what JoinAwaiter reads
   void release() noexcept {
     if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy(this);
   }

@@ -18,6 +18,7 @@
 
 #include "coro/detail/join_slot.hpp"
 #include "coro/detail/result.hpp"
+#include "coro/detail/task_extras.hpp"
 #include "coro/detail/task_header.hpp"
 
 namespace tvt::coro {
@@ -28,33 +29,63 @@ class Task;
 namespace detail {
 
 // Every Task frame allocation is laid out as
-//     [ SpawnedTask<T> storage | padding | spawned marker (8 bytes) ][ coroutine frame ... ]
-// The front part is constructed only if the task is spawned (spawned_task.hpp): then the task header, its join slot
-// and its result share the frame's allocation, and a spawn costs no allocation of its own. An awaited coroutine
-// leaves it unused (the price: a larger allocation per nested call). The marker, written by operator new, is null
-// for an awaited coroutine and the SpawnedTask's completion function for a spawned one.
-//
-// When a spawned coroutine finishes, its completion function moves the result into the SpawnedTask and destroys the
-// frame at once (parameters and all, as async-std drops a finished future); operator delete then leaves the block
-// alone, and the SpawnedTask's last release frees it. Assumption (checked at spawn): a frame's address is the
-// pointer its operator new returned, as in GCC and Clang.
-using FrameDoneFn = void (*)(void* frame_address) noexcept;
-// The marker of a frame that is not (yet) spawned; anything else is a spawned task's FrameDoneFn.
+//     [ padding | Result<T> | join slot | TaskHeader | marker (8 bytes) ][ coroutine frame ... ]
+//                 `------------- SpawnedTask<T> -------'
+// offsets counted back from the frame's address, so the header sits at the same distance from every frame and its
+// destroy function is the marker right after it (task_header.hpp). The marker, written by operator new, is
+// `not_spawned` for an awaited coroutine and the SpawnedTask's DestroyFn once spawned.
+// - The result slot is every frame's: the promise writes its result there (constructed by operator new, destroyed
+//   by operator delete, or by the SpawnedTask once spawned), so an awaited coroutine's awaiter and a spawned task's
+//   joiner read it in the same place and the frame holds no result of its own.
+// - The header and join slot are built only if the task is spawned (spawned_task.hpp), so a spawn costs no
+//   allocation of its own. An awaited coroutine keeps the one word it needs there instead, the coroutine to resume
+//   when it finishes (its continuation, just before the marker), so its frame holds none either. The price: the
+//   larger allocation of every awaited call.
+// When a spawned coroutine finishes, frame_done destroys the frame at once (parameters and all, as async-std drops
+// a finished future); operator delete then leaves the block alone, and the SpawnedTask's last release frees it.
+// Assumption (checked at spawn): a frame's address is the pointer its operator new returned, as in GCC and Clang.
+// The marker of a frame that is not (yet) spawned; anything else is a spawned task's TaskHeader::DestroyFn.
 inline constexpr std::uintptr_t not_spawned = 0x5eed;
 
 inline std::uintptr_t& spawned_marker(void* frame_address) noexcept {
   return *reinterpret_cast<std::uintptr_t*>(static_cast<char*>(frame_address) - sizeof(std::uintptr_t));
 }
 
-template <class T>
-class SpawnedTask;
+// The join slot a spawned task's joiner parks in; the first base of SpawnedTask, so that it sits before the header.
+struct JoinPart {
+  JoinSlot join_;
+};
+
+// What every spawned task has in front of its frame, whatever T: the SpawnedTask<T> without its typed views.
+class SpawnedTaskBase : public JoinPart, public TaskHeader {};
+
+inline constexpr std::size_t frame_align = __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+inline constexpr std::size_t spawned_offset = sizeof(SpawnedTaskBase) + sizeof(std::uintptr_t);
+static_assert(spawned_offset % alignof(SpawnedTaskBase) == 0);
 
 template <class T>
-constexpr std::size_t frame_prefix_bytes() noexcept {
-  constexpr std::size_t align = __STDCPP_DEFAULT_NEW_ALIGNMENT__;
-  static_assert(alignof(SpawnedTask<T>) <= align);
-  return (sizeof(SpawnedTask<T>) + sizeof(std::uintptr_t) + align - 1) / align * align;
+constexpr std::size_t result_offset() noexcept {
+  static_assert(alignof(Result<T>) <= frame_align);
+  return (spawned_offset + sizeof(Result<T>) + alignof(Result<T>) - 1) / alignof(Result<T>) * alignof(Result<T>);
 }
+template <class T>
+constexpr std::size_t frame_prefix_bytes() noexcept {
+  return (result_offset<T>() + frame_align - 1) / frame_align * frame_align;
+}
+
+// The result slot of a frame of Task<T> (constructed by operator new).
+template <class T>
+Result<T>& frame_result(void* frame_address) noexcept {
+  return *std::launder(reinterpret_cast<Result<T>*>(static_cast<char*>(frame_address) - result_offset<T>()));
+}
+// An awaited frame's continuation: the word before the marker (a spawned frame's header has it; it is never awaited).
+inline void*& continuation_of(void* frame_address) noexcept {
+  return *reinterpret_cast<void**>(static_cast<char*>(frame_address) - 2 * sizeof(std::uintptr_t));
+}
+
+// A spawned task's coroutine finished: destroys its frame and completes it (task_header.cpp). Touches nothing of
+// the frame afterwards.
+void frame_done(void* frame_address) noexcept;
 
 class TaskPromiseBase {
  public:
@@ -64,17 +95,15 @@ class TaskPromiseBase {
     bool await_ready() noexcept { return false; }
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> frame) noexcept {
-      if (const std::uintptr_t marker = spawned_marker(frame.address()); marker != not_spawned) {
-        reinterpret_cast<FrameDoneFn>(marker)(frame.address());  // destroys `frame`: touch nothing of it afterwards
+      if (spawned_marker(frame.address()) != not_spawned) {
+        frame_done(frame.address());  // destroys `frame`: touch nothing of it afterwards
         return std::noop_coroutine();
       }
-      return frame.promise().continuation_;  // symmetric transfer back to the awaiter
+      return std::coroutine_handle<>::from_address(continuation_of(frame.address()));  // back to the awaiter
     }
     void await_resume() noexcept {}
   };
   FinalAwaiter final_suspend() noexcept { return {}; }
-
-  std::coroutine_handle<> continuation_{};
 };
 
 // The allocation functions of every Task<T> frame (see the layout above).
@@ -84,10 +113,14 @@ struct FrameAllocation {
     char* block = static_cast<char*>(::operator new(frame_prefix_bytes<T>() + frame_bytes));
     void* frame = block + frame_prefix_bytes<T>();
     spawned_marker(frame) = not_spawned;
+    ::new (static_cast<char*>(frame) - result_offset<T>()) Result<T>();
     return frame;
   }
-  static void operator delete(void* frame) noexcept {
+  // Always inline: with the result's destructor in it, GCC (asan builds, -O2) called it out of line from a ramp that
+  // had inlined operator new, and warned -Wmismatched-new-delete; inline, it sees the global pair.
+  [[gnu::always_inline]] static void operator delete(void* frame) noexcept {
     if (spawned_marker(frame) != not_spawned) return;  // a spawned task's block: its last release frees it
+    frame_result<T>(frame).~Result<T>();
     ::operator delete(static_cast<char*>(frame) - frame_prefix_bytes<T>());
   }
 };
@@ -98,19 +131,23 @@ class TaskPromise final : public TaskPromiseBase, public FrameAllocation<T> {
   Task<T> get_return_object() noexcept;
   template <class U>
   void return_value(U&& value) {
-    result_.set_value(std::forward<U>(value));
+    result().set_value(std::forward<U>(value));
   }
-  void unhandled_exception() noexcept { result_.set_exception(std::current_exception()); }
-  Result<T> result_;
+  void unhandled_exception() noexcept { result().set_exception(std::current_exception()); }
+  Result<T>& result() noexcept {
+    return frame_result<T>(std::coroutine_handle<TaskPromise>::from_promise(*this).address());
+  }
 };
 
 template <>
 class TaskPromise<void> final : public TaskPromiseBase, public FrameAllocation<void> {
  public:
   Task<void> get_return_object() noexcept;
-  void return_void() noexcept { result_.set_value(); }
-  void unhandled_exception() noexcept { result_.set_exception(std::current_exception()); }
-  Result<void> result_;
+  void return_void() noexcept {}
+  void unhandled_exception() noexcept { result().set_exception(std::current_exception()); }
+  Result<void>& result() noexcept {
+    return frame_result<void>(std::coroutine_handle<TaskPromise>::from_promise(*this).address());
+  }
 };
 
 }  // namespace detail
@@ -144,10 +181,10 @@ class [[nodiscard]] Task {
       std::coroutine_handle<promise_type> frame;
       bool await_ready() const noexcept { return false; }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
-        frame.promise().continuation_ = awaiting;
+        detail::continuation_of(frame.address()) = awaiting.address();
         return frame;  // symmetric transfer: start the child without growing the stack
       }
-      T await_resume() { return frame.promise().result_.take(); }
+      T await_resume() { return detail::frame_result<T>(frame.address()).take(); }
     };
     return Awaiter{frame_};
   }
@@ -168,17 +205,12 @@ inline Task<void> TaskPromise<void>::get_return_object() noexcept {
   return Task<void>(std::coroutine_handle<TaskPromise<void>>::from_promise(*this));
 }
 
-// Destroys the task_local values of a finishing task (task_header.cpp); most tasks have none.
-void destroy_task_locals_slow(TaskHeader& task) noexcept;
-inline void destroy_task_locals(TaskHeader& task) noexcept {
-  if (task.locals_ != nullptr) destroy_task_locals_slow(task);
-}
-
-// A spawned task: the header the schedulers see, its join slot and its result, built in front of the coroutine
-// frame inside the frame's own allocation (see FrameAllocation). The frame is destroyed when the coroutine
+// A spawned task: the header the schedulers see and its join slot, built in front of the coroutine frame inside the
+// frame's own allocation, after its result slot (see FrameAllocation). The frame is destroyed when the coroutine
 // finishes; the rest when the last reference (task, JoinHandle, in-flight joiner) goes (see task_header.hpp).
+// Only typed views: every byte is SpawnedTaskBase's.
 template <class T>
-class SpawnedTask final : public TaskHeader {
+class SpawnedTask final : public SpawnedTaskBase {
  public:
   // Makes `task`'s frame a task of `executor` (not yet scheduled). References: the task's own and the JoinHandle's.
   static SpawnedTask* adopt(Task<T> task, Executor& executor) {
@@ -187,40 +219,35 @@ class SpawnedTask final : public TaskHeader {
       std::fputs("coro: coroutine frame address is not its allocation; cannot spawn\n", stderr);
       std::terminate();
     }
-    auto* self = ::new (static_cast<char*>(frame.address()) - frame_prefix_bytes<T>()) SpawnedTask(executor);
+    auto* self = ::new (static_cast<char*>(frame.address()) - spawned_offset) SpawnedTask();
+    // The header ends where the marker begins (TaskHeader::destroy_fn reads it there).
+    if (reinterpret_cast<char*>(static_cast<TaskHeader*>(self)) + sizeof(TaskHeader) !=
+        static_cast<char*>(frame.address()) - sizeof(std::uintptr_t))
+      std::terminate();  // folded away: base layout is fixed at compile time
+    self->executor_ = &executor;
     self->resume_point_ = frame;
-    spawned_marker(frame.address()) = reinterpret_cast<std::uintptr_t>(&frame_done);
+    TaskHeader::DestroyFn destroy = &destroy_self;
+    spawned_marker(frame.address()) = reinterpret_cast<std::uintptr_t>(destroy);
     return self;
   }
 
-  JoinSlot join_;
-  Result<T> result_;
+  Result<T>& result() noexcept { return frame_result<T>(frame_of(this)); }
 
  private:
-  explicit SpawnedTask(Executor& executor) noexcept : TaskHeader(&destroy_self) { executor_ = &executor; }
+  SpawnedTask() noexcept = default;
   ~SpawnedTask() = default;
 
-  static void* frame_of(SpawnedTask* self) noexcept { return reinterpret_cast<char*>(self) + frame_prefix_bytes<T>(); }
-
-  // Runs in the frame's final_suspend.
-  static void frame_done(void* frame_address) noexcept {
-    auto* self = std::launder(
-        reinterpret_cast<SpawnedTask*>(static_cast<char*>(frame_address) - frame_prefix_bytes<T>()));
-    auto frame = std::coroutine_handle<TaskPromise<T>>::from_address(frame_address);
-    self->result_ = std::move(frame.promise().result_);
-    frame.destroy();  // parameters and promise; operator delete keeps the block (the marker says spawned)
-    destroy_task_locals(*self);
-    Rmw::fetch_or(self->state(), complete, std::memory_order_acq_rel);  // acq_rel: the runner reads it after resume()
-    self->join_.complete();
-  }
+  static void* frame_of(SpawnedTask* self) noexcept { return reinterpret_cast<char*>(self) + spawned_offset; }
 
   static void destroy_self(TaskHeader* header) noexcept {
-    auto* self = static_cast<SpawnedTask*>(header);
+    auto* self = static_cast<SpawnedTask*>(static_cast<SpawnedTaskBase*>(header));
+    void* frame = frame_of(self);
     // Never finished (a runtime torn down with the task parked): the frame is still there.
-    if (!self->is_complete()) std::coroutine_handle<TaskPromise<T>>::from_address(frame_of(self)).destroy();
-    destroy_task_locals(*self);
+    if (!self->is_complete()) std::coroutine_handle<>::from_address(frame).destroy();
+    destroy_extras(*self);
+    frame_result<T>(frame).~Result<T>();
     self->~SpawnedTask();
-    ::operator delete(static_cast<void*>(self));  // the whole block, frame included
+    ::operator delete(static_cast<char*>(frame) - frame_prefix_bytes<T>());  // the whole block, frame included
   }
 };
 }  // namespace detail

@@ -4,30 +4,15 @@
 // another worker, and destroyed when the task finishes. Declare it once, e.g. `inline TaskLocal<int> request_id;`.
 // Using it outside a task throws std::logic_error.
 //
-// Invariants: a task's storage is touched only by the runner that holds the task (RUNNING), so it needs no lock; it
-// is made on first use and destroyed when the task completes (or is torn down).
+// Invariants: a task's values live in its TaskExtras (detail/task_extras.hpp): touched only by the runner that holds
+// the task (RUNNING), so no lock; made on first use and destroyed when the task completes (or is torn down).
 #include <utility>
-#include <vector>
 
 #include "coro/detail/spawned_task.hpp"
+#include "coro/detail/task_extras.hpp"
 #include "coro/detail/task_header.hpp"
 
 namespace tvt::coro {
-namespace detail {
-
-struct TaskLocalStorage {
-  struct Entry {
-    const void* key;
-    void* value;
-    void (*destroy)(void*);
-  };
-  std::vector<Entry> entries;
-  ~TaskLocalStorage() {
-    for (auto it = entries.rbegin(); it != entries.rend(); ++it) it->destroy(it->value);
-  }
-};
-
-}  // namespace detail
 
 template <class T>
 class TaskLocal {
@@ -38,12 +23,11 @@ class TaskLocal {
   TaskLocal& operator=(const TaskLocal&) = delete;
 
   T& get() {
-    detail::TaskHeader& me = detail::require_current_task("TaskLocal");
-    if (me.locals_ == nullptr) me.locals_ = new detail::TaskLocalStorage;
-    for (auto& e : me.locals_->entries)
+    detail::TaskExtras& extras = detail::extras_of(detail::require_current_task("TaskLocal"));
+    for (auto& e : extras.locals)
       if (e.key == this) return *static_cast<T*>(e.value);
     T* value = initializer_ != nullptr ? new T(initializer_()) : new T{};
-    me.locals_->entries.push_back({this, value, [](void* p) { delete static_cast<T*>(p); }});
+    extras.locals.push_back({this, value, [](void* p) { delete static_cast<T*>(p); }});
     return *value;
   }
   void set(T value) { get() = std::move(value); }

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "coro/detail/spawned_task.hpp"
+#include "coro/detail/task_extras.hpp"
 #include "coro/detail/timeout_scope.hpp"
 #include "coro/task.hpp"
 #include "reactor/reactor.hpp"
@@ -21,12 +22,13 @@ class TimeoutGuard {
     TaskHeader& me = require_current_task("timeout");
     scope.task = &me;
     scope.reactor = reactor::Reactor::current();
-    scope.outer = me.timeouts_;
-    me.timeouts_ = &scope;
+    TaskExtras& extras = extras_of(me);
+    scope.outer = extras.timeouts;
+    extras.timeouts = &scope;
     scope.reactor->add_timer(scope.timer, deadline, scope.waker);
   }
   ~TimeoutGuard() {
-    scope_.task->timeouts_ = scope_.outer;
+    scope_.task->extras_->timeouts = scope_.outer;  // made by the constructor
     scope_.reactor->cancel_timer(scope_.timer);  // exact: the wake cannot touch the scope after this
   }
   TimeoutGuard(const TimeoutGuard&) = delete;

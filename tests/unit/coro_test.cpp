@@ -617,6 +617,27 @@ TEST_P(CoroExecutor, TaskLocalIsPerTask) {
   EXPECT_THROW(request_id.get(), std::logic_error);  // outside a task
 }
 
+// Timeout scopes and task_local values share one block made on first use (detail/task_extras.hpp): a timeout that
+// fires must not disturb the task's locals, and both go when the task ends.
+TaskLocal<Counted> local_counted;
+
+TEST_P(CoroExecutor, TaskLocalsSurviveTimeoutsAndDieWithTheTask) {
+  Counted::reset();
+  auto task = []() -> Task<bool> {
+    local_counted.set(Counted(7));
+    bool timed_out = false;
+    try {
+      co_await timeout(5ms, []() -> Task<void> { co_await sleep(1h); }());
+    } catch (const std::system_error& e) {
+      timed_out = e.code() == std::errc::timed_out;
+    }
+    const int in_time = co_await timeout(1h, []() -> Task<int> { co_return local_counted.get().id; }());
+    co_return timed_out && in_time == 7 && local_counted.get().id == 7 && Counted::live == 1;
+  };
+  EXPECT_TRUE(run(task()));
+  EXPECT_EQ(Counted::live, 0);  // the task's value went with it
+}
+
 TEST_P(CoroExecutor, SpawnBlockingReturnsAndRethrows) {
   auto offloading = []() -> Task<bool> {
     const auto caller = std::this_thread::get_id();

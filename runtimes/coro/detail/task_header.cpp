@@ -2,13 +2,14 @@
 // task_header.hpp.
 #include "coro/detail/task_header.hpp"
 
+#include <new>
 #include <stdexcept>
 #include <string>
 
 #include "coro/cancelled.hpp"
 #include "coro/detail/spawned_task.hpp"
+#include "coro/detail/task_extras.hpp"
 #include "coro/detail/timeout_scope.hpp"
-#include "coro/task_local.hpp"
 
 namespace tvt::coro::detail {
 
@@ -19,7 +20,7 @@ void throw_outside_task(const char* what) {
 }
 
 bool TaskHeader::timeout_expired() const noexcept {
-  for (const TimeoutScope* s = timeouts_; s != nullptr; s = s->outer)
+  for (const TimeoutScope* s = extras_->timeouts; s != nullptr; s = s->outer)
     if (s->expired.load(std::memory_order_acquire)) return true;
   return false;
 }
@@ -27,15 +28,23 @@ bool TaskHeader::timeout_expired() const noexcept {
 void throw_interrupted(TaskHeader& task) {
   if (task.is_cancelled()) throw TaskCancelled();
   const TimeoutScope* outermost_expired = nullptr;
-  for (const TimeoutScope* s = task.timeouts_; s != nullptr; s = s->outer)
+  for (const TimeoutScope* s = task.extras_ != nullptr ? task.extras_->timeouts : nullptr; s != nullptr; s = s->outer)
     if (s->expired.load(std::memory_order_acquire)) outermost_expired = s;
   if (outermost_expired != nullptr) throw TimeoutInterrupt{outermost_expired};
   throw TaskCancelled();  // unreachable: called after interrupted() said yes, and both causes are terminal
 }
 
-void destroy_task_locals_slow(TaskHeader& task) noexcept {
-  delete task.locals_;
-  task.locals_ = nullptr;
+void frame_done(void* frame_address) noexcept {
+  auto* self = std::launder(reinterpret_cast<SpawnedTaskBase*>(static_cast<char*>(frame_address) - spawned_offset));
+  std::coroutine_handle<>::from_address(frame_address).destroy();  // operator delete keeps the block (the marker)
+  destroy_extras(*self);
+  Rmw::fetch_or(self->state(), TaskHeader::complete, std::memory_order_acq_rel);  // acq_rel: read after resume()
+  self->join_.complete();
+}
+
+void destroy_extras_slow(TaskHeader& task) noexcept {
+  delete task.extras_;
+  task.extras_ = nullptr;
 }
 
 }  // namespace tvt::coro::detail

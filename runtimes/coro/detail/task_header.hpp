@@ -1,7 +1,9 @@
 #pragma once
 // The spawned task: the unit a scheduler queues, runs and wakes. It shares one allocation with the coroutine frame:
-// every Task frame is allocated with room for a SpawnedTask (header + join slot + result) in front of it (task.hpp),
-// so a spawn allocates nothing and queueing never allocates either (the task *is* the queue node).
+// every Task frame is allocated with room for a spawned task (result, join slot, header, then the frame's marker) in
+// front of it (task.hpp), so a spawn allocates nothing and queueing never allocates either (the task *is* the queue
+// node). The header ends where the marker begins: the marker of a spawned frame is the task's destroy function
+// (DestroyFn), so the header needs no field for it.
 //
 // State bits (`state_`), after tokio's task/state.rs:
 //   SCHEDULED  in exactly one run queue (or being pushed into one). Set by wake(), cleared by the runner.
@@ -28,6 +30,7 @@
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
+#include <cstring>
 
 #include "coro/detail/one_thread.hpp"
 
@@ -36,7 +39,7 @@ namespace tvt::coro::detail {
 class TaskHeader;
 class Executor;
 struct TimeoutScope;
-struct TaskLocalStorage;
+struct TaskExtras;
 
 // A leaf awaiter's readiness check, called by the runner (on the task's thread, RUNNING held) when the parked task
 // was woken, spuriously or not. Returns true to resume the coroutine (done, or interrupted: it has then withdrawn
@@ -69,7 +72,10 @@ class TaskHeader {
  public:
   static constexpr std::uint32_t scheduled = 1, running = 2, notified = 4, complete = 8, cancelled = 16;
 
-  explicit TaskHeader(void (*destroy)(TaskHeader*) noexcept) noexcept : destroy_(destroy) {}
+  // Frees the spawned task and its allocation (the frame is destroyed first if it still exists).
+  using DestroyFn = void (*)(TaskHeader*) noexcept;
+
+  TaskHeader() noexcept = default;
   TaskHeader(const TaskHeader&) = delete;
   TaskHeader& operator=(const TaskHeader&) = delete;
 
@@ -114,7 +120,7 @@ class TaskHeader {
     // pairs with the release of the holder that dropped the count to 1. acq_rel: every use of the task by other
     // holders happens-before the destroy by the last one.
     if (refs_.load(std::memory_order_acquire) == 1 || Rmw::fetch_add(refs_, ~0u, std::memory_order_acq_rel) == 1)
-      destroy_(this);
+      destroy_fn()(this);
   }
 
   // Asks the task to stop at its next suspension point. Any thread; the caller holds a reference.
@@ -126,12 +132,18 @@ class TaskHeader {
   bool is_cancelled() const noexcept { return state_.load(std::memory_order_acquire) & cancelled; }
   // Cancelled, or a timeout() around the current await has expired: leaves must stop instead of parking. Inline
   // for the common answer (no, and no timeout scope to walk): every leaf asks before it parks.
-  bool interrupted() const noexcept { return is_cancelled() || (timeouts_ != nullptr && timeout_expired()); }
+  bool interrupted() const noexcept { return is_cancelled() || (extras_ != nullptr && timeout_expired()); }
 
   std::atomic<std::uint32_t>& state() noexcept { return state_; }
 
  private:
-  bool timeout_expired() const noexcept;  // some scope in timeouts_ expired (task_header.cpp)
+  bool timeout_expired() const noexcept;  // some timeout scope in extras_ expired (task_header.cpp)
+  // The marker that follows the header (written by task.hpp's adopt as a uintptr_t, read back as one).
+  DestroyFn destroy_fn() const noexcept {
+    std::uintptr_t marker;
+    std::memcpy(&marker, reinterpret_cast<const char*>(this) + sizeof(TaskHeader), sizeof marker);
+    return reinterpret_cast<DestroyFn>(marker);
+  }
 
   std::atomic<std::uint32_t> state_{0};
   std::atomic<std::uint32_t> refs_{2};  // the task itself + its JoinHandle
@@ -145,11 +157,7 @@ class TaskHeader {
   std::coroutine_handle<> resume_point_{};            // the innermost suspended coroutine of this task
   PollFn poll_fn_ = nullptr;                          // set by the leaf that parked; nullptr = just resume
   void* poll_leaf_ = nullptr;
-  TimeoutScope* timeouts_ = nullptr;                  // innermost active timeout() scope
-  TaskLocalStorage* locals_ = nullptr;                // task_local values, made on first use
-
- private:
-  void (*destroy_)(TaskHeader*) noexcept;  // frees the SpawnedTask and its allocation (the frame is gone by then)
+  TaskExtras* extras_ = nullptr;                      // timeout scopes and task_local values, made on first use
 };
 
 // The task the calling thread is running (nullptr outside a task). Inline: every leaf awaiter reads it. Constant
