@@ -590,7 +590,9 @@ class Loop {
 
   // Every buffer of the batch just reaped has been given back (on_recv), so as many recvs as there are buffers find
   // one; the longest-starved go first and the rest wait for the next batch. Re-arming them all would have each batch
-  // answer most of a connect burst with -ENOBUFS again, a CQE per starved connection per batch.
+  // answer most of a connect burst with -ENOBUFS again, a CQE per starved connection per batch. The loop wakes again
+  // for those left: a starved recv had bytes waiting, so each one re-armed completes at once (or the connection was
+  // closing, and its close completes).
   void rearm_starved() {
     const auto rearm = [this](Conn& c) {
       if (!c.closing) arm_recv(c);
