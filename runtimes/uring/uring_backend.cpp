@@ -591,16 +591,18 @@ class Loop {
   // Every buffer of the batch just reaped has been given back (on_recv), so as many recvs as there are buffers find
   // one; the longest-starved go first and the rest wait for the next batch. Re-arming them all would have each batch
   // answer most of a connect burst with -ENOBUFS again, a CQE per starved connection per batch. The loop wakes again
-  // for those left: a starved recv had bytes waiting, so each one re-armed completes at once (or the connection was
-  // closing, and its close completes).
+  // for those left: this batch re-arms read_buffer_count recvs (closing connections are let go without counting),
+  // and a starved recv had bytes waiting, so each completes at once.
   void rearm_starved() {
-    const auto rearm = [this](Conn& c) {
+    if (starved_.empty()) return;
+    std::size_t taken = 0;
+    for (unsigned armed = 0; taken < starved_.size() && (stopping_ || armed < read_buffer_count); ++taken)
+      if (!starved_[taken]->closing) ++armed;
+    std::vector<Conn*> due(starved_.begin(), starved_.begin() + static_cast<std::ptrdiff_t>(taken));
+    starved_.erase(starved_.begin(), starved_.begin() + static_cast<std::ptrdiff_t>(taken));
+    release_held(due, [this](Conn& c) {
       if (!c.closing) arm_recv(c);
-    };
-    if (stopping_ || starved_.size() <= read_buffer_count) return release_held(starved_, rearm);
-    std::vector<Conn*> first(starved_.begin(), starved_.begin() + read_buffer_count);
-    starved_.erase(starved_.begin(), starved_.begin() + read_buffer_count);
-    release_held(first, rearm);
+    });
   }
 
   void start_deferred_sends() {
