@@ -52,6 +52,7 @@ ChildReport park_in_child(std::size_t units) {
   const pid_t child = fork();
   if (child == 0) {
     close(fds[0]);
+    std::signal(SIGALRM, SIG_DFL);  // not the phase watchdog's handler: the parent reads a SIGALRM death as a hang
     alarm(phase_timeout_s());  // a hung runtime (lost wake-up) dies by SIGALRM and is reported, not waited for
     ChildReport result;
     try {

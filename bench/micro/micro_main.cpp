@@ -2,13 +2,13 @@
 
 #include <unistd.h>
 
-#include <chrono>
-#include <condition_variable>
+#include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
-#include <thread>
+#include <string>
 #include <vector>
 
 #include "phase_timer.hpp"
@@ -17,42 +17,36 @@ namespace tvt::micro {
 
 namespace {
 
-// One phase at a time runs (benchmarks run sequentially on the main thread); the watchdog sleeps on `changed` and
-// wakes at the active phase's deadline. All state under `mutex`.
-struct Watchdog {
-  std::mutex mutex;
-  std::condition_variable changed;
-  bool active = false;
-  std::string name;
-  std::chrono::steady_clock::time_point deadline;
-  std::chrono::seconds limit{120};
+// The watchdog is a timer signal, not a thread: a second thread would make every later benchmark run in a
+// multi-threaded process, and glibc's `__libc_single_threaded` never turns back, so coro-local's channels would pay
+// locked instructions that its single-threaded server does not (runtimes/coro/detail/one_thread.hpp).
+// The handler may call only async-signal-safe functions: the message is formatted before the timer is armed.
+char hang_message[512];
+std::size_t hang_message_length = 0;
 
-  void run() {
-    std::unique_lock lock(mutex);
-    for (;;) {
-      if (!active) {
-        changed.wait(lock);
-        continue;
-      }
-      if (changed.wait_until(lock, deadline) == std::cv_status::timeout && active &&
-          std::chrono::steady_clock::now() >= deadline) {
-        std::fprintf(stderr, "bench_micro: %s ran %lld s without finishing a phase (a hang: lost wake-up?); exiting\n",
-                     name.c_str(), static_cast<long long>(limit.count()));
-        std::fflush(stderr);
-        _exit(3);
-      }
-    }
-  }
-};
+extern "C" void on_phase_timeout(int) {
+  [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, hang_message, hang_message_length);
+  _exit(3);
+}
 
-Watchdog& watchdog() {
-  static Watchdog* instance = [] {
-    auto* w = new Watchdog;  // never destroyed: its thread runs until the process exits
-    if (const char* limit = std::getenv("TVT_MICRO_PHASE_TIMEOUT_S")) w->limit = std::chrono::seconds(std::atoi(limit));
-    std::thread([w] { w->run(); }).detach();
-    return w;
+unsigned phase_limit_s() {
+  static const unsigned limit = [] {
+    const char* text = std::getenv("TVT_MICRO_PHASE_TIMEOUT_S");
+    const int value = text ? std::atoi(text) : 0;
+    return value > 0 ? static_cast<unsigned>(value) : 120u;
   }();
-  return *instance;
+  return limit;
+}
+
+void install_timeout_handler() {
+  static const bool installed = [] {
+    struct sigaction action {};
+    action.sa_handler = on_phase_timeout;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    return sigaction(SIGALRM, &action, nullptr) == 0;
+  }();
+  (void)installed;
 }
 
 }  // namespace
@@ -68,24 +62,17 @@ void set_current_benchmark(const std::string& name) { current_name() = name; }
 const std::string& current_benchmark() { return current_name(); }
 
 void phase_started(benchmark::State&) {
-  Watchdog& w = watchdog();
-  {
-    std::lock_guard lock(w.mutex);
-    w.active = true;
-    w.name = current_benchmark();
-    w.deadline = std::chrono::steady_clock::now() + w.limit;
-  }
-  w.changed.notify_one();
+  install_timeout_handler();
+  const int length = std::snprintf(hang_message, sizeof hang_message,
+                                   "bench_micro: %s ran %u s without finishing a phase (a hang: lost wake-up?); "
+                                   "exiting\n", current_benchmark().c_str(), phase_limit_s());
+  hang_message_length = length < 0 ? 0 : std::min(static_cast<std::size_t>(length), sizeof hang_message - 1);
+  // The handler reads the message only after alarm() arms the timer; the fence keeps the writes before it.
+  std::atomic_signal_fence(std::memory_order_release);
+  alarm(phase_limit_s());
 }
 
-void phase_finished() {
-  Watchdog& w = watchdog();
-  {
-    std::lock_guard lock(w.mutex);
-    w.active = false;
-  }
-  w.changed.notify_one();
-}
+void phase_finished() { alarm(0); }
 
 std::string benchmark_name(const char* what, std::string_view model, const std::string& more) {
   std::string name = std::string(what) + "/model:" + std::string(model);

@@ -13,7 +13,7 @@
 
 namespace tvt::micro {
 
-// A watchdog (micro_main.cpp) turns a phase that never finishes -- a lost wake-up in a runtime -- into a clear
+// A watchdog (micro_main.cpp: SIGALRM, no thread) turns a phase that never finishes -- a lost wake-up in a runtime -- into a clear
 // message on stderr and exit status 3 after TVT_MICRO_PHASE_TIMEOUT_S seconds (default 120), instead of a run that
 // hangs until bench_all's timeout kills it without saying where.
 void phase_started(benchmark::State& state);
