@@ -1,5 +1,6 @@
 """The non-socket measurements bench_all also collects when their binaries are built:
-- micro: every bench_micro* executable (Google Benchmark) -> micro.json (merged) and micro.csv;
+- micro: every bench_micro* executable (Google Benchmark), one process per model -> micro.json (merged) and
+  micro.csv;
 - callgrind: the `hotpath` driver under valgrind --tool=callgrind -> callgrind.csv (instructions per model and case),
   and the whole server path: each back end's real `server` under callgrind answering a fixed number of requests on
   one connection, as instructions per request (case `server-<workload>`; see run_server_callgrind).
@@ -83,7 +84,34 @@ def _family_and_model(name: str) -> Tuple[str, str]:
     return parts[0], model
 
 
+def micro_models(binary: str) -> List[Tuple[str, List[str]]]:
+    """(model, benchmark names) in listed order, from `--benchmark_list_tests`; [] when the binary cannot list
+    (the Go and Rust peers' drivers) or lists nothing."""
+    try:
+        out = subprocess.run([binary, "--benchmark_list_tests"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    if out.returncode != 0:
+        return []
+    groups: Dict[str, List[str]] = {}
+    for name in out.stdout.decode("utf-8", "replace").split():
+        groups.setdefault(_family_and_model(name)[1], []).append(name)
+    return list(groups.items())
+
+
+def _exact_filter(names: Sequence[str]) -> str:
+    """A --benchmark_filter (POSIX extended regex) matching exactly these names."""
+    def escape(name: str) -> str:
+        return re.sub(r"([.\\[\](){}*+?|^$])", r"\\\1", name)
+    return "^(" + "|".join(escape(n) for n in names) + ")$"
+
+
 def run_micro(bin_dir: str, run_dir: str, extra_args: List[str], timeout_s: float, log) -> Dict[str, object]:
+    """Every micro binary, one process per model: a model that starts threads (threads, coro's pool, asio-mt) must
+    not change what a later one pays. glibc's single-threaded flag never turns back once a second thread has run,
+    and coro-local's channels skip locked instructions only while it holds (runtimes/coro/detail/one_thread.hpp),
+    as in its single-threaded server. A binary that cannot list its benchmarks runs whole."""
     binaries = micro_binaries(bin_dir)
     summary = {"binaries": [], "skipped": None}
     if not binaries:
@@ -94,29 +122,40 @@ def run_micro(bin_dir: str, run_dir: str, extra_args: List[str], timeout_s: floa
     rows: List[Dict[str, object]] = []
     for binary in binaries:
         name = os.path.basename(binary)
-        out = os.path.join(run_dir, "logs", f"micro-{name}.json")
-        argv = [binary, f"--benchmark_out={out}", "--benchmark_out_format=json"] + list(extra_args)
-        log(f"micro: {name} {' '.join(extra_args)}")
-        code, wall_s, timed_out = _run_logged(argv, os.path.join(run_dir, "logs", f"micro-{name}.log"), timeout_s)
-        entry = {"binary": name, "exit": runner.describe_exit(code), "wall_s": round(wall_s, 3),
-                 "status": "ok", "reason": ""}
-        try:
-            with open(out) as f:
-                data = json.load(f)
-        except (OSError, ValueError) as e:
-            data = None
-            entry.update(status="failed", reason=f"no JSON output ({e.__class__.__name__})")
-        if timed_out:
-            entry.update(status="failed", reason=f"timed out after {timeout_s:g} s; killed")
-        elif code != 0 and entry["status"] == "ok":
-            entry.update(status="failed", reason=f"exited {runner.describe_exit(code)}")
+        groups = micro_models(binary) or [("", [])]
+        entry = {"binary": name, "exit": "", "wall_s": 0.0, "status": "ok", "reason": "", "processes": len(groups)}
+        failures = []
+        for model, names in groups:
+            part = f"{name}-{model}" if names else name
+            out = os.path.join(run_dir, "logs", f"micro-{part}.json")
+            argv = [binary, f"--benchmark_out={out}", "--benchmark_out_format=json"] + list(extra_args)
+            if names:
+                argv.append(f"--benchmark_filter={_exact_filter(names)}")
+            log(f"micro: {name}{' model ' + model if names else ''} {' '.join(extra_args)}")
+            code, wall_s, timed_out = _run_logged(argv, os.path.join(run_dir, "logs", f"micro-{part}.log"),
+                                                  timeout_s)
+            entry["wall_s"] = round(entry["wall_s"] + wall_s, 3)
+            entry["exit"] = runner.describe_exit(code) if code != 0 or not entry["exit"] else entry["exit"]
+            where = f"model {model}: " if names else ""
+            try:
+                with open(out) as f:
+                    data = json.load(f)
+            except (OSError, ValueError) as e:
+                data = None
+                failures.append(f"{where}no JSON output ({e.__class__.__name__})")
+            if timed_out:
+                failures.append(f"{where}timed out after {timeout_s:g} s; killed")
+            elif code != 0 and data is not None:
+                failures.append(f"{where}exited {runner.describe_exit(code)}")
+            if data:
+                merged["context"] = merged["context"] or data.get("context")
+                for bench in data.get("benchmarks", []):
+                    bench = dict(bench, binary=name)
+                    merged["benchmarks"].append(bench)
+                    rows.append(_micro_row(name, bench))
+        if failures:
+            entry.update(status="failed", reason="; ".join(failures))
         merged["binaries"].append(entry)
-        if data:
-            merged["context"] = merged["context"] or data.get("context")
-            for bench in data.get("benchmarks", []):
-                bench = dict(bench, binary=name)
-                merged["benchmarks"].append(bench)
-                rows.append(_micro_row(name, bench))
         summary["binaries"].append(entry)
     write_json_atomic(os.path.join(run_dir, "micro.json"), merged)
     write_csv_atomic(os.path.join(run_dir, "micro.csv"), MICRO_CSV_HEADER, rows)

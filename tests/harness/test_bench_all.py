@@ -189,6 +189,30 @@ class Extras(unittest.TestCase):
         status = {b["binary"]: b["status"] for b in merged["binaries"]}
         self.assertEqual(status, {"bench_micro_broken": "failed", "bench_micro_fake": "ok"})
 
+    def test_micro_runs_one_process_per_model(self):
+        # The fake lists two models' benchmarks and records each run's filter; every process reports the benchmarks
+        # its filter selected, and the one for `threads` also crashes.
+        calls = os.path.join(self.fake.root, "calls")
+        write_exec(os.path.join(self.fake.bin, "bench_micro_models"), "#!/bin/sh\n"
+                   "for a in \"$@\"; do case $a in --benchmark_list_tests) printf '%s\\n' "
+                   "BM_A/model:coro-local BM_B/model:coro-local/size:1.5 BM_A/model:threads; exit 0;;\n"
+                   "--benchmark_out=*) out=${a#--benchmark_out=};; --benchmark_filter=*) f=${a#--benchmark_filter=};;"
+                   " esac; done\n"
+                   "echo \"$f\" >> " + calls + "\n"
+                   "case $f in *threads*) m=threads;; *) m=coro-local;; esac\n"
+                   "printf '{\"benchmarks\": [{\"name\": \"BM_A/model:%s\", \"real_time\": 1, "
+                   "\"time_unit\": \"ns\"}]}' $m > \"$out\"\n"
+                   "[ $m = threads ] && exit 6\nexit 0\n")
+        summary = extras.run_micro(self.fake.bin, self.run_dir, [], 30, lambda m: None)
+        with open(calls) as f:
+            self.assertEqual(f.read().split(), ["^(BM_A/model:coro-local|BM_B/model:coro-local/size:1\\.5)$",
+                                                "^(BM_A/model:threads)$"])
+        with open(os.path.join(self.run_dir, "micro.csv"), newline="") as f:
+            self.assertEqual([r["model"] for r in csv.DictReader(f)], ["coro-local", "threads"])
+        entry = summary["binaries"][0]
+        self.assertEqual((entry["status"], entry["processes"]), ("failed", 2))
+        self.assertIn("model threads: exited", entry["reason"])
+
     @unittest.skipUnless(__import__("shutil").which("valgrind"), "valgrind not installed")
     def test_callgrind_counts_and_failures(self):
         # A shell script stands in for hotpath: callgrind counts the shell's instructions (no region markers, so
