@@ -41,15 +41,16 @@ NOT_CAP_BOUND_SHARE = 0.5    # at capacity a capped server below this share of i
 
 # For estimates (bench_all --dry-run, the progress ETA), from the two quiet default runs results/reference/
 # default-2026-11-30-A and -B (130 searches at 1,000 connections, 1.0 s steps): a step takes 1.167 s, i.e. loadgen's
-# start and exit (STEP_OVERHEAD_S) plus the connections' set-up and tear-down (profiles.SETUP_S_PER_CONNECTION each)
+# start and exit (STEP_OVERHEAD_S) plus the connections' set-up and tear-down (profiles.setup_s)
 # plus warmup + duration; the server's start and stop add SEARCH_OVERHEAD_S once. A first search took 6.3 steps (6.2 in B), a
 # repetition that starts from its own earlier capacity 4.0 (3.9): the capacity moves by more than the 5 % precision
 # between repetitions about half the time. A search that starts from the back end's capacity at another count:
-# COUNT_SEARCH_STEPS, not measured yet: search() takes 3 steps when the capacity there is 10 % below to 5 % above the
-# hint, 5 up to 20 % below or 30 % above, 7 at 30 % below (tests/harness/test_capacity.py).
+# COUNT_SEARCH_STEPS: 5.6 in results/reference/full-2026-11-30 (http 5.1 at 100, 6.9 at 10,000; echo 5.2 at both;
+# search() takes 3 steps when the capacity there is 10 % below to 5 % above the hint, 5 up to 20 % below or 30 % above,
+# 7 at 30 % below: tests/harness/test_capacity.py).
 STEP_OVERHEAD_S = 0.09
 SEARCH_OVERHEAD_S = 0.15
-FIRST_SEARCH_STEPS, REPEAT_SEARCH_STEPS, COUNT_SEARCH_STEPS = 6.3, 4.0, 5.0
+FIRST_SEARCH_STEPS, REPEAT_SEARCH_STEPS, COUNT_SEARCH_STEPS = 6.3, 4.0, 5.6
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ class Knowledge:
 
 
 def step_s(spec: RunSpec) -> float:
-    return STEP_OVERHEAD_S + spec.connections * profiles.SETUP_S_PER_CONNECTION + spec.warmup_s + spec.duration_s
+    return STEP_OVERHEAD_S + profiles.setup_s(spec.connections) + spec.warmup_s + spec.duration_s
 
 
 SEARCH_STEPS = {"own": REPEAT_SEARCH_STEPS, "count": COUNT_SEARCH_STEPS, "peer": FIRST_SEARCH_STEPS,

@@ -71,12 +71,12 @@ CAP = 0.5
 # a 1 s warm-up has every connection send once before the window, which then does not count first requests only;
 # 0.75 s windows at every count: 7,500 requests each), and capacity under the cap; 5 interleaved repetitions each,
 # for medians with confidence intervals (scripts/tvt_results.py).
-def _efficiency(workload: str, counts: Tuple[int, ...]) -> Tuple[Cell, ...]:
+def _efficiency(workload: str, counts: Tuple[int, ...], repetitions: int = 5) -> Tuple[Cell, ...]:
     short = tuple(c for c in counts if c < 10000)
     long_ = tuple(c for c in counts if c >= 10000)
     return tuple(cell for cell in (
-        Cell(workload, "open", short, duration_s=0.75, warmup_s=0.25, loadgen_args=_FIXED, repetitions=5),
-        Cell(workload, "open", long_, duration_s=0.75, warmup_s=1.0, loadgen_args=_FIXED, repetitions=5),
+        Cell(workload, "open", short, duration_s=0.75, warmup_s=0.25, loadgen_args=_FIXED, repetitions=repetitions),
+        Cell(workload, "open", long_, duration_s=0.75, warmup_s=1.0, loadgen_args=_FIXED, repetitions=repetitions),
     ) if cell.connections)
 
 
@@ -87,12 +87,13 @@ def _capacity(workload: str, counts: Tuple[int, ...], repetitions: int) -> Cell:
 
 # default: the speed answer at 1,000 connections, where every model is in its element, within the 15 minutes
 # (13 back ends x 5 repetitions: one capacity search costs 3-9 s, a fixed-rate run ~1.2 s). full: default's speed
-# cells, the fixed rate at every count (5 repetitions: the report's headline, CPU per request, with intervals at each
-# count), and one capacity search per count for echo (within the 40 minutes: 5 repetitions of echo's capacity at
-# 1,000 cost 4 minutes more; the ranking by capacity with intervals is http's, as in default).
+# cells, the fixed rate at 100 and 10,000 too (3 repetitions: the median with its interval at 75 % coverage, printed;
+# 5 there cost 3 minutes more and took full past its 40, 40:38 measured), and one capacity search per count for echo
+# (5 repetitions of echo's capacity at 1,000 cost 4 minutes more; the ranking by capacity with intervals is http's,
+# as in default).
 _SPEED_DEFAULT = (*_efficiency("http", (1000,)), *_efficiency("echo", (1000,)), _capacity("http", (1000,), 5))
-_SPEED_FULL = (*_efficiency("http", (100, 1000, 10000)), *_efficiency("echo", (100, 1000, 10000)),
-               _capacity("http", (1000,), 5), _capacity("echo", (1000,), 1))
+_SPEED_FULL = (*_efficiency("http", (1000,)), *_efficiency("echo", (1000,)), *_efficiency("http", (100, 10000), 3),
+               *_efficiency("echo", (100, 10000), 3), _capacity("http", (1000,), 5), _capacity("echo", (1000,), 1))
 
 # default's other cells, which full repeats as they are. Closed loop at 1,000: client-bound for most back ends (issue
 # 13), so it does not rank them; it stays for the latency under saturation that the report's headline quotes, and
@@ -232,7 +233,16 @@ def largest_connections(nofile_hard: int, pid_max: int) -> int:
 # One connection's set-up and tear-down in a run's wall time: 30-60 us for the task back ends, 120-220 us for threads
 # (a thread each) at 10,000 connections (default-2026-11-30-A/B: idle 10,000 rows 1.43-1.79 s for a 1 s hold,
 # threads 2.85-4.05 s); 80 us makes the idle-10,000 cell's estimate (all 13 back ends and threads' variants) its sum.
+# Past 10,000 each further connection costs far more: results/reference/full-2026-11-30's rows at 19,000 took 4.3-7.8 s
+# (closed, 1.5 s of load: 4.7-7.3; idle, 1 s hold: 4.3-7.8), 4.1-4.7 s of set-up on average where 80 us each gives
+# 1.5 s; 430 us per connection above 10,000 makes both cells' sums.
 SETUP_S_PER_CONNECTION = 8e-5
+SETUP_S_PER_CONNECTION_PAST_10K = 4.3e-4
+
+
+def setup_s(connections: int) -> float:
+    """Estimated wall time of `connections` connections' set-up and tear-down in one run."""
+    return connections * SETUP_S_PER_CONNECTION + max(0, connections - 10_000) * SETUP_S_PER_CONNECTION_PAST_10K
 
 
 @dataclass
@@ -273,7 +283,7 @@ class RunSpec:
     def estimate_s(self) -> float:
         """Wall time as measured here (elapsed_s of the quiet default runs results/reference/default-2026-11-30-A/B,
         within 10 % per cell there): server start and stop ~0.15 s, connection set-up and tear-down
-        SETUP_S_PER_CONNECTION each, a chat drain ~0.4 s, then the load: warm-up + window, or the hold alone in idle
+        setup_s(), a chat drain ~0.4 s, then the load: warm-up + window, or the hold alone in idle
         mode (--hold replaces --duration). A search is several short loadgen runs against one server: alone it is estimated as a first
         search; in a matrix capacity.estimates() knows what the searches before it found."""
         if self.search:
@@ -281,7 +291,7 @@ class RunSpec:
             return capacity.estimate_s(self, capacity.Knowledge())
         load = self.hold_s if self.mode == "idle" else self.warmup_s + self.duration_s
         drain = 0.4 if self.workload == "chat" else 0.0
-        return 0.15 + self.connections * SETUP_S_PER_CONNECTION + drain + load
+        return 0.15 + setup_s(self.connections) + drain + load
 
 
 def expand(profile: Profile, backends: List[Backend], workloads: List[str], largest: int,

@@ -264,8 +264,8 @@ class Profiles(unittest.TestCase):
         registry_line("asio-mt", threads_option=True)]))
 
     def test_speed_profiles_cover_issue_13(self):
-        """Efficiency at one fixed rate for every back end, 5 interleaved repetitions: default at 1,000 (the 15-minute
-        budget), full at 100, 1,000 and 10,000; capacity under the cap at 1,000 with 5 repetitions for http (full's
+        """Efficiency at one fixed rate for every back end, 5 interleaved repetitions at 1,000 (default's, the 15-minute
+        budget, which full repeats), 3 at full's 100 and 10,000 (issue 13.6 asks for >= 5 in default); capacity under the cap at 1,000 with 5 repetitions for http (full's
         other capacity cells have one: below); memory at 1,000 and 10,000 in both."""
         for name, counts, capacity_workloads in (("default", (1000,), {"http"}), ("full", (100, 1000, 10000),
                                                                                  {"http"})):
@@ -277,7 +277,7 @@ class Profiles(unittest.TestCase):
                                      set(counts), (name, b, w))
                     for n in counts:
                         reps = [s for s in fixed if (s.backend, s.workload, s.connections) == (b, w, n)]
-                        self.assertEqual(len(reps), 5, (name, b, w, n))
+                        self.assertEqual(len(reps), 5 if n == 1000 else 3, (name, b, w, n))
                         self.assertEqual({tuple(s.loadgen_args) for s in reps}, {("--rate", "10000")})
                 self.assertLessEqual({1000, 10000},
                                      {s.connections for s in specs if s.backend == b and s.mode == "idle"})
