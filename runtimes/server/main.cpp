@@ -9,13 +9,11 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <filesystem>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -23,6 +21,7 @@
 #include "backend/stop_signal.hpp"
 #include "net/socket.hpp"
 #include "server/registry.hpp"
+#include "server/stop_on_signals.hpp"
 #include "server/supervisor.hpp"
 
 namespace {
@@ -30,50 +29,6 @@ namespace {
 using namespace tvt;
 
 constexpr auto graceful_stop_budget = std::chrono::milliseconds(1800);
-
-// Turns SIGINT/SIGTERM into stop.request() on a thread of its own (so no work happens in a signal handler), then
-// enforces the graceful-stop budget: a back end that has not returned in time is a bug, reported by exit code 3.
-// Ownership: it refers to `stop`, so it is declared after it and joined (by its destructor) before `stop` dies.
-class SignalThread {
- public:
-  explicit SignalThread(backend::StopSignal& stop) : thread_([this, &stop] { run(stop); }) {}
-  SignalThread(const SignalThread&) = delete;
-  SignalThread& operator=(const SignalThread&) = delete;
-  ~SignalThread() {
-    {
-      std::lock_guard lock(mutex_);
-      served_ = true;
-    }
-    served_changed_.notify_all();
-    thread_.join();
-  }
-
- private:
-  void run(backend::StopSignal& stop) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    // Poll for the signal so that the thread also notices when serving ended without one (start-up failure).
-    const timespec poll_interval{0, 100'000'000};
-    for (;;) {
-      if (sigtimedwait(&set, nullptr, &poll_interval) > 0) break;
-      std::lock_guard lock(mutex_);
-      if (served_) return;
-    }
-    stop.request();
-    std::unique_lock lock(mutex_);
-    if (served_changed_.wait_for(lock, graceful_stop_budget, [this] { return served_; })) return;
-    std::fprintf(stderr, "server: graceful stop took longer than %lld ms; exiting\n",
-                 static_cast<long long>(graceful_stop_budget.count()));
-    std::_Exit(3);
-  }
-
-  std::mutex mutex_;
-  std::condition_variable served_changed_;
-  bool served_ = false;  // the back end's serve() has returned
-  std::thread thread_;   // last: starts after the members it uses exist
-};
 
 // The names of the registered back ends that satisfy `pred`, comma-separated (help and error texts).
 template <class Pred>
@@ -216,12 +171,6 @@ int main(int argc, char** argv) {
 
   if (shards > 1 && listen_fd < 0) return server::run_supervisor(argv, shards, host, port);  // forks: no thread yet
 
-  // Block the stop signals before any thread exists, so every thread inherits the mask and only sigwait sees them.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   ::signal(SIGPIPE, SIG_IGN);  // belt and braces: every send already passes MSG_NOSIGNAL
   // Pin glibc's mmap threshold, the same for every back end. Left dynamic, freeing one large buffer raises it, later
   // large buffers come from the arenas, and the arenas keep the pages: after 20 connections each left 8 pipelined
@@ -239,7 +188,7 @@ int main(int argc, char** argv) {
     options.worker_threads = threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
     auto listener = listen_fd >= 0 ? net::UniqueFd(listen_fd) : net::listen_tcp(host, port);
     backend::StopSignal stop;
-    SignalThread signals(stop);
+    server::StopOnSignals signals(stop, graceful_stop_budget);
     std::printf("ready port=%u pid=%d\n", static_cast<unsigned>(net::local_port(listener.get())), ::getpid());
     std::fflush(stdout);
     entry->serve(listener.get(), options, stop);

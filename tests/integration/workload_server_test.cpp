@@ -278,6 +278,23 @@ TEST_P(WorkloadServer, ComputeWithOffloadGivesTheSameDigests) {
   EXPECT_TRUE(server.stop().clean()) << server.stderr_text();
 }
 
+// A server has the threads its model makes and no more (runtimes/server/stop_on_signals.hpp): the one-thread back
+// ends run in a single-threaded process, where glibc's malloc and the coro and fiber runtimes skip locked
+// instructions. A stop-signal thread made every server multi-threaded.
+TEST(ServerThreads, OneThreadBackEndsRunInASingleThreadedProcess) {
+  for (const char* backend : {"asio", "fiber", "coro-local", "uring"}) {
+    test::ServerConfig config;
+    config.backend = backend;
+    config.workload = "http";
+    test::ServerProcess server(config);
+    Client c(server.port());
+    c.send("GET / HTTP/1.1\r\n\r\n");
+    EXPECT_FALSE(c.drain(300ms).empty()) << backend;
+    EXPECT_EQ(test::thread_count(server.pid()), std::optional<std::size_t>(1)) << backend;
+    EXPECT_TRUE(server.stop().clean()) << backend << ": " << server.stderr_text();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryBackend, WorkloadServer, ::testing::ValuesIn(test::ServerProcess::list_backends()),
                          test::test_name_for);
 INSTANTIATE_TEST_SUITE_P(Variants, WorkloadServer,
