@@ -54,7 +54,7 @@ std::int64_t ring_fixed_sockets(const std::string& fdinfo_path) {
 
 }  // namespace
 
-ServerSample probe_server(int pid) {
+ServerSample probe_server(int pid, ProbeDepth depth) {
   ServerSample s;
   const std::string base = "/proc/" + std::to_string(pid);
   const std::string status = read_all(base + "/status");
@@ -62,8 +62,6 @@ ServerSample probe_server(int pid) {
   if (const auto v = kib_field(status, "VmRSS"); v >= 0) s.rss_bytes = v * bytes_per_kib;
   if (const auto v = kib_field(status, "VmPTE"); v >= 0) s.pte_bytes = v * bytes_per_kib;
   s.threads = kib_field(status, "Threads");
-  const std::string rollup = read_all(base + "/smaps_rollup");
-  if (const auto v = kib_field(rollup, "Pss"); v >= 0) s.pss_bytes = v * bytes_per_kib;
   // /proc/PID/stat: utime and stime are fields 14 and 15, counted after the ")" that ends the command name.
   const std::string stat = read_all(base + "/stat");
   if (const auto close = stat.rfind(')'); close != std::string::npos) {
@@ -76,6 +74,9 @@ ServerSample probe_server(int pid) {
     }
     if (utime >= 0 && stime >= 0) s.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
   }
+  if (depth == ProbeDepth::light) return s;
+  const std::string rollup = read_all(base + "/smaps_rollup");
+  if (const auto v = kib_field(rollup, "Pss"); v >= 0) s.pss_bytes = v * bytes_per_kib;
   if (DIR* dir = ::opendir((base + "/fd").c_str())) {
     std::int64_t count = 0, sockets = 0, fixed = 0;
     const std::string fd_dir = base + "/fd/";
@@ -114,11 +115,11 @@ std::vector<int> process_tree(int pid) {
   return pids;
 }
 
-ServerSample probe_servers(const std::vector<int>& pids) {
+ServerSample probe_servers(const std::vector<int>& pids, ProbeDepth depth) {
   ServerSample sum{0, 0, 0, 0, 0, 0, 0, 0};
   auto add = [](auto& total, auto value) { total = (total < 0 || value < 0) ? -1 : total + value; };
   for (const int pid : pids) {
-    const ServerSample s = probe_server(pid);
+    const ServerSample s = probe_server(pid, depth);
     add(sum.rss_bytes, s.rss_bytes);
     add(sum.pss_bytes, s.pss_bytes);
     add(sum.pte_bytes, s.pte_bytes);

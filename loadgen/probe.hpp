@@ -31,7 +31,15 @@ struct MachineSample {
   std::int64_t tcp_mem_bytes = -1;  // /proc/net/sockstat "TCP: ... mem" pages, in bytes
 };
 
-ServerSample probe_server(int pid);
+// How much a server probe reads. `full`: every field. `light`: /proc/PID/status and /proc/PID/stat only (RSS, page
+// tables, threads, CPU): what may be read while a load is measured. The rest costs the client's core milliseconds at
+// 10,000 connections and can stall the server: a readlink per fd, smaps_rollup's walk of every mapping, and uring's
+// fdinfo, which the kernel prints slot by slot holding the ring's lock (a sample each second of the window made
+// loadgen's sends up to 70 ms late against uring at 10,000 connections, p99 14-23 ms where the other back ends had
+// 2 ms). A light sample leaves pss_bytes, fds, sockets and fixed_sockets at -1.
+enum class ProbeDepth { full, light };
+
+ServerSample probe_server(int pid, ProbeDepth depth = ProbeDepth::full);
 MachineSample probe_machine();
 
 // `pid` and its descendants (/proc/PID/task/*/children), parents first: a sharded server (server --shards) is its
@@ -39,7 +47,7 @@ MachineSample probe_machine();
 std::vector<int> process_tree(int pid);
 // Several server processes (one back end spread over processes for their fd limits) counted as one server: sums, and
 // a field any process could not give stays unknown (-1).
-ServerSample probe_servers(const std::vector<int>& pids);
+ServerSample probe_servers(const std::vector<int>& pids, ProbeDepth depth = ProbeDepth::full);
 // The server at `pid` with every process under it (a sharded server's shards): what loadgen reports as the server.
 ServerSample probe_server_tree(int pid);
 

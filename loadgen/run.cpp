@@ -125,12 +125,37 @@ std::optional<RunSamples> sample_run(const Options& o, Driver& driver, const std
   }
   if (o.mode == Mode::storm) cost.close(monotonic_ns());
   r.established = driver.established();
-  auto take_sample = [&](std::int64_t at) {
-    TimedSample s{at, sampling ? probe_server_tree(o.server_pid) : ServerSample{}, probe_machine()};
+  // The server's processes, read once: walking /proc/PID/task/*/children is a file per thread (10,000 for threads).
+  const std::vector<int> server_pids = sampling ? process_tree(o.server_pid) : std::vector<int>{};
+  auto take_sample = [&](std::int64_t at, ProbeDepth depth) {
+    TimedSample s{at, sampling ? probe_servers(server_pids, depth) : ServerSample{}, probe_machine()};
+    if (depth == ProbeDepth::light && !r.samples.empty()) {
+      // What a light sample does not read is what the load does not change: every connection is open before the
+      // window and stays open through it, so fds and sockets are the connected sample's; so is PSS (probe.hpp).
+      const ServerSample& connected = r.samples.front().server;
+      s.server.pss_bytes = connected.pss_bytes;
+      s.server.fds = connected.fds;
+      s.server.sockets = connected.sockets;
+      s.server.fixed_sockets = connected.fixed_sockets;
+    }
     r.fds_peak = std::max(r.fds_peak, s.server.fds);
     r.samples.push_back(s);
   };
-  take_sample(monotonic_ns());  // all connected, no load yet
+  take_sample(monotonic_ns(), ProbeDepth::full);  // all connected, no load yet
+  // An idle hold measures memory only: it samples everything. A load window is sampled lightly (probe.hpp), so the
+  // connected sample must already show every connection: the server accepts after the client's connects complete,
+  // so it is taken again until its sockets do (bounded; an fd leak check needs the same wait after the run).
+  const ProbeDepth in_window = o.mode == Mode::idle ? ProbeDepth::full : ProbeDepth::light;
+  if (sampling && in_window == ProbeDepth::light && r.server_before.sockets >= 0) {
+    const std::int64_t deadline = monotonic_ns() + fd_settle_budget_ns(r.established);
+    while (r.samples.back().server.sockets >= 0 &&
+           r.samples.back().server.sockets < r.server_before.sockets + r.established && monotonic_ns() < deadline &&
+           !stop_requested.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      r.samples.pop_back();
+      take_sample(monotonic_ns(), ProbeDepth::full);
+    }
+  }
 
   r.ready_wall_s = wall_clock_s();
   if (o.start_at > 0) sleep_until_wall(o.start_at, stop_requested);
@@ -153,7 +178,7 @@ std::optional<RunSamples> sample_run(const Options& o, Driver& driver, const std
     }
     if (cost.is_open() && now >= r.window_end) cost.close(now);
     if (now >= next_sample && now < r.window_end) {
-      take_sample(now);
+      take_sample(now, in_window);
       next_sample += ns_per_s;
     }
     // The next edge of the cost window, if one is ahead, else the next poll.
