@@ -3,6 +3,10 @@
 // performance claim.
 //   BM_FiberYieldRoundTrip      two fibers yield to each other on one worker: ns per round trip (two switches
 //                               through the run queue). Floor: raw Boost.Context resume round trip (TARGETS.md).
+//   BM_FiberChannelRoundTrip    two fibers on one worker pass an int through two Channel<int>(1) with the blocking
+//                               send()/receive() a server would call: ns per round trip (two switches, each receive
+//                               parked and handed its value by the other's send). Floor: bench_micro_switch
+//                               BM_PingPong/model:raw-context/placement:same-thread.
 //   BM_FiberSpawnJoin           spawn an empty fiber on a pooled stack and join it: ns per spawn+join.
 //   BM_FiberParkedOnIdleSocket  N fibers each parked in SocketStream::read on an idle TCP connection (the clients
 //                               live in another process): resident bytes per fiber, against the same N accepted
@@ -16,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +59,30 @@ void BM_FiberYieldRoundTrip(benchmark::State& state) {
   }
   state.counters["ns_per_round_trip"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * 100'000,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void BM_FiberChannelRoundTrip(benchmark::State& state) {
+  constexpr int rounds = 100'000;
+  fiber::Scheduler scheduler;
+  for (auto _ : state) {
+    scheduler.block_on([&] {
+      fiber::Channel<int> requests(1), replies(1);
+      auto partner = fiber::spawn([&] {
+        while (std::optional<int> v = requests.receive()) replies.send(*v + 1);
+      });
+      int value = 0;
+      for (int i = 0; i < rounds; ++i) {
+        requests.send(value);
+        value = replies.receive().value_or(-1);
+      }
+      requests.close();
+      partner.join();
+      if (value != rounds) state.SkipWithError("the channel lost or reordered a value");
+    });
+  }
+  state.counters["ns_per_round_trip"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * rounds,
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
@@ -161,6 +190,7 @@ void BM_FiberParkedOnChannel(benchmark::State& state, std::size_t n) {
 
 void register_benchmarks(const MicroOptions& options) {
   register_micro(benchmark_name("FiberYieldRoundTrip", "fiber"), BM_FiberYieldRoundTrip);
+  register_micro(benchmark_name("FiberChannelRoundTrip", "fiber"), BM_FiberChannelRoundTrip);
   register_micro(benchmark_name("FiberSpawnJoin", "fiber"), BM_FiberSpawnJoin);
   const std::size_t sockets = options.size(19'000, 100);
   register_micro(benchmark_name("FiberParkedOnIdleSocket", "fiber", "units:" + std::to_string(sockets)),
