@@ -3,6 +3,12 @@
 // performance claim.
 //   BM_FiberYieldRoundTrip      two fibers yield to each other on one worker: ns per round trip (two switches
 //                               through the run queue). Floor: raw Boost.Context resume round trip (TARGETS.md).
+//   BM_FiberChannelRoundTrip    two fibers on one worker pass an int through two Channel<int>(1) with the blocking
+//                               send()/receive() a server would call: ns per round trip (two switches, each receive
+//                               parked and handed its value by the other's send). Floor: bench_micro_switch
+//                               BM_PingPong/model:raw-context/placement:same-thread. `process_threads:2`: the same in
+//                               a fresh child with a second (idle) thread, as `server` has: the one-thread fast
+//                               paths off, what a server's fibers pay (thread CPU time of the worker).
 //   BM_FiberSpawnJoin           spawn an empty fiber on a pooled stack and join it: ns per spawn+join.
 //   BM_FiberParkedOnIdleSocket  N fibers each parked in SocketStream::read on an idle TCP connection (the clients
 //                               live in another process): resident bytes per fiber, against the same N accepted
@@ -11,12 +17,17 @@
 // Times are thread CPU time of the single worker (Google Benchmark's default), so a loaded machine inflates them
 // less than wall time would; memory is VmRSS from /proc/self/status. Not measured here: multi-worker scaling.
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fiber/channel.hpp"
@@ -57,6 +68,50 @@ void BM_FiberYieldRoundTrip(benchmark::State& state) {
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+constexpr int channel_rounds = 100'000;
+
+double thread_cpu_seconds() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+// `channel_rounds` round trips through two Channel<int>(1) between two fibers on one worker. Returns the worker
+// thread's CPU seconds for the round trips alone (spawn and join excluded), or -1 if a value was lost or reordered.
+double channel_round_trips(fiber::Scheduler& scheduler) {
+  double seconds = -1;
+  scheduler.block_on([&] {
+    fiber::Channel<int> requests(1), replies(1);
+    auto partner = fiber::spawn([&] {
+      while (std::optional<int> v = requests.receive()) replies.send(*v + 1);
+    });
+    int value = 0;
+    const double start = thread_cpu_seconds();
+    for (int i = 0; i < channel_rounds; ++i) {
+      requests.send(value);
+      value = replies.receive().value_or(-1);
+    }
+    const double elapsed = thread_cpu_seconds() - start;
+    requests.close();
+    partner.join();
+    if (value == channel_rounds) seconds = elapsed;
+  });
+  return seconds;
+}
+
+void set_round_trip_counter(benchmark::State& state) {
+  state.counters["ns_per_round_trip"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * channel_rounds,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void BM_FiberChannelRoundTrip(benchmark::State& state) {
+  fiber::Scheduler scheduler;
+  for (auto _ : state)
+    if (channel_round_trips(scheduler) < 0) state.SkipWithError("the channel lost or reordered a value");
+  set_round_trip_counter(state);
+}
+
 void BM_FiberSpawnJoin(benchmark::State& state) {
   fiber::Scheduler scheduler;
   for (auto _ : state) {
@@ -68,7 +123,7 @@ void BM_FiberSpawnJoin(benchmark::State& state) {
                                                            benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
-// Runs `measure` in a fresh child process and returns what it wrote (bytes per unit), or -1.
+// Runs `measure` in a fresh child process and returns what it wrote (bytes per unit, seconds), or -1.
 template <class F>
 double in_child(F measure) {
   int fds[2];
@@ -87,6 +142,38 @@ double in_child(F measure) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   return v;
+}
+
+// The same round trips in a fresh child that has a second, idle thread, as a `server` process has (its signal
+// thread): the runtime's one-thread fast paths are off there, so this is what a server's fibers pay. Manual time:
+// the worker thread's CPU time, measured in the child.
+void BM_FiberChannelRoundTripTwoThreads(benchmark::State& state) {
+  for (auto _ : state) {
+    const double seconds = in_child([] {
+      std::mutex mutex;
+      std::condition_variable stop_changed;
+      bool stop = false;
+      std::thread idle([&] {
+        std::unique_lock lock(mutex);
+        stop_changed.wait(lock, [&] { return stop; });
+      });
+      fiber::Scheduler scheduler;
+      const double cpu_seconds = channel_round_trips(scheduler);
+      {
+        std::lock_guard lock(mutex);
+        stop = true;
+      }
+      stop_changed.notify_one();
+      idle.join();
+      return cpu_seconds;
+    });
+    if (seconds < 0) {
+      state.SkipWithError("the measuring child failed, or the channel lost or reordered a value");
+      break;
+    }
+    state.SetIterationTime(seconds);
+  }
+  set_round_trip_counter(state);
 }
 
 double parked_on_idle_sockets(std::size_t n) {
@@ -161,6 +248,10 @@ void BM_FiberParkedOnChannel(benchmark::State& state, std::size_t n) {
 
 void register_benchmarks(const MicroOptions& options) {
   register_micro(benchmark_name("FiberYieldRoundTrip", "fiber"), BM_FiberYieldRoundTrip);
+  register_micro(benchmark_name("FiberChannelRoundTrip", "fiber"), BM_FiberChannelRoundTrip);
+  register_micro(benchmark_name("FiberChannelRoundTrip", "fiber", "process_threads:2"),
+                 BM_FiberChannelRoundTripTwoThreads)
+      ->UseManualTime();
   register_micro(benchmark_name("FiberSpawnJoin", "fiber"), BM_FiberSpawnJoin);
   const std::size_t sockets = options.size(19'000, 100);
   register_micro(benchmark_name("FiberParkedOnIdleSocket", "fiber", "units:" + std::to_string(sockets)),

@@ -37,72 +37,34 @@ class Channel {
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
 
-  // Parks while full. False (and `value` is dropped) if the channel is closed.
-  bool send(T value) {
-    for (;;) {
-      guard_.lock();
-      if (closed_) {
-        guard_.unlock();
-        return false;
-      }
-      if (receivers_ != nullptr) {
-        hand_off(value);
-        return true;
-      }
-      if (count_ < slots_.size()) {
-        slots_[wrap(head_ + count_)].emplace(std::move(value));
-        ++count_;
-        guard_.unlock();
-        return true;
-      }
+  // Parks while full. False (and `value` is dropped) if the channel is closed. Inline up to the first park, so a
+  // sender that parks lands back in its caller's frame (see receive()); a woken sender retries out of line.
+  [[gnu::always_inline]] bool send(T value) {
+    guard_.lock();
+    if (!closed_ && receivers_ == nullptr && count_ == slots_.size()) {
       park_on(senders_);
+      return send_retry(value);
     }
+    return send_locked(value);
   }
 
   // Parks while empty. nullopt once the channel is closed and drained.
-  std::optional<T> receive() {
-    for (;;) {
-      guard_.lock();
-      if (count_ > 0) {
-        std::optional<T> item = std::move(slots_[head_]);
-        slots_[head_].reset();
-        head_ = wrap(head_ + 1);
-        --count_;
-        detail::Context* sender = senders_.pop_front();
-        guard_.unlock();
-        if (sender != nullptr) detail::make_ready(sender);
-        return item;
-      }
-      if (closed_) {
-        guard_.unlock();
-        return std::nullopt;
-      }
-      detail::Worker& w = parking_worker();
-      ReceiveWait wait{w.current};
-      *receivers_tail_ = &wait;
-      receivers_tail_ = &wait.next;
-      detail::park(w, unlock_guard, &guard_);
-      // Woken by a sender, which handed the value over (and unlinked us) under guard_; its unlock and the wake-up
-      // order that write before this read. Or woken by close(), with nothing: retry.
-      if (wait.item.has_value()) return std::move(wait.item);
-    }
+  // Inline, with the park in the caller's frame: a function that switches and then returns costs a return the
+  // return-stack buffer mispredicts (it holds the other fiber's return addresses), about a tenth of a same-thread
+  // round trip when receive() was out of line (perf, runtimes/fiber/README.md). The ring and close paths, which do
+  // not switch, are out of line.
+  [[gnu::always_inline]] std::optional<T> receive() {
+    guard_.lock();
+    if (count_ > 0 || closed_) return take_locked();
+    std::optional<T> item = park_receiver();
+    if (item.has_value()) [[likely]] return item;
+    return receive_retry();  // woken by close()
   }
 
   // Never parks: false if full or closed (then `value` is untouched).
   bool try_send(T& value) {
     guard_.lock();
-    if (closed_ || (receivers_ == nullptr && count_ == slots_.size())) {
-      guard_.unlock();
-      return false;
-    }
-    if (receivers_ != nullptr) {
-      hand_off(value);
-      return true;
-    }
-    slots_[wrap(head_ + count_)].emplace(std::move(value));
-    ++count_;
-    guard_.unlock();
-    return true;
+    return send_locked(value);
   }
 
   void close() {
@@ -127,6 +89,67 @@ class Channel {
     ReceiveWait* next = nullptr;
     std::optional<T> item{};  // filled by the sender that wakes it
   };
+
+  // Called with guard_ held; releases it. Enqueues, hands off to a parked receiver, or fails (closed or full).
+  bool send_locked(T& value) {
+    if (closed_ || (receivers_ == nullptr && count_ == slots_.size())) {
+      guard_.unlock();
+      return false;
+    }
+    if (receivers_ != nullptr) {
+      hand_off(value);
+      return true;
+    }
+    slots_[wrap(head_ + count_)].emplace(std::move(value));
+    ++count_;
+    guard_.unlock();
+    return true;
+  }
+  // A sender woken because space was made (or by close()): retries from the top; parks again if another fiber took
+  // the space first.
+  [[gnu::noinline]] bool send_retry(T& value) {
+    for (;;) {
+      guard_.lock();
+      if (closed_ || receivers_ != nullptr || count_ < slots_.size()) return send_locked(value);
+      park_on(senders_);
+    }
+  }
+
+  // Called with guard_ held and the ring non-empty or the channel closed; releases guard_. Takes the oldest item
+  // and wakes one waiting sender, or reports the end (nullopt).
+  [[gnu::noinline]] std::optional<T> take_locked() {
+    if (count_ == 0) {  // closed and drained
+      guard_.unlock();
+      return std::nullopt;
+    }
+    std::optional<T> item = std::move(slots_[head_]);
+    slots_[head_].reset();
+    head_ = wrap(head_ + 1);
+    --count_;
+    detail::Context* sender = senders_.pop_front();
+    guard_.unlock();
+    if (sender != nullptr) detail::make_ready(sender);
+    return item;
+  }
+  // Called with guard_ held on an empty, open channel; parks until a sender hands an item over (returned) or
+  // close() wakes us (nullopt). Returns with guard_ released.
+  [[gnu::always_inline]] std::optional<T> park_receiver() {
+    detail::Worker& w = parking_worker();
+    ReceiveWait wait{w.current};
+    *receivers_tail_ = &wait;
+    receivers_tail_ = &wait.next;
+    detail::park(w, unlock_guard, &guard_);
+    // Woken by a sender, which handed the value over (and unlinked us) under guard_; its unlock and the wake-up
+    // order that write before this read. Or woken by close(), with nothing.
+    return std::move(wait.item);
+  }
+  [[gnu::noinline]] std::optional<T> receive_retry() {
+    for (;;) {
+      guard_.lock();
+      if (count_ > 0 || closed_) return take_locked();
+      if (std::optional<T> item = park_receiver()) return item;
+    }
+  }
 
   static void unlock_guard(void* guard, detail::Context*) { static_cast<detail::Spinlock*>(guard)->unlock(); }
 

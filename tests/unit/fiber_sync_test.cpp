@@ -8,8 +8,10 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <thread>
 #include <vector>
 
+#include "fiber/detail/spinlock.hpp"
 #include "fiber/scheduler.hpp"
 #include "fiber/spawn.hpp"
 #include "fiber/this_fiber.hpp"
@@ -198,6 +200,38 @@ TEST(FiberChannel, SendHandsOffToParkedReceiversInOrder) {
     EXPECT_EQ(channel.receive(), std::optional<int>(99));  // closed, still drained
     EXPECT_EQ(channel.receive(), std::nullopt);
   });
+}
+
+// While the process has one thread, Spinlock::lock() is a plain store. A lock taken that way must still exclude a
+// thread started while it is held: the thread sees it held (pthread_create publishes the store) until unlock().
+// ctest runs each test in a process of its own, so this one starts with one thread.
+TEST(FiberSpinlock, LockTakenWithOneThreadExcludesAThreadStartedLater) {
+  if (!tvt::fiber::detail::process_single_threaded()) GTEST_SKIP() << "needs a process that has one thread";
+  tvt::fiber::detail::Spinlock lock;
+  lock.lock();
+  std::atomic<bool> trying{false}, acquired{false};
+  std::thread other([&] {
+    trying.store(true);
+    lock.lock();
+    acquired.store(true);
+    lock.unlock();
+  });
+  EXPECT_FALSE(tvt::fiber::detail::process_single_threaded());
+  while (!trying.load()) std::this_thread::yield();
+  std::this_thread::sleep_for(20ms);  // a chance to take the lock wrongly; never a false failure
+  EXPECT_FALSE(acquired.load());
+  lock.unlock();
+  other.join();
+  EXPECT_TRUE(acquired.load());
+}
+
+// The one-thread path is the one a one-worker scheduler takes: it starts no thread.
+TEST(FiberSpinlock, OneWorkerSchedulerStartsNoThread) {
+  if (!tvt::fiber::detail::process_single_threaded()) GTEST_SKIP() << "needs a process that has one thread";
+  fiber::Scheduler scheduler{{.workers = 1}};
+  bool single = false;
+  scheduler.block_on([&] { single = tvt::fiber::detail::process_single_threaded(); });
+  EXPECT_TRUE(single);
 }
 
 INSTANTIATE_TEST_SUITE_P(Workers, FiberSync, ::testing::Values(1u, 2u),
