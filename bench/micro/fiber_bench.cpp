@@ -7,8 +7,8 @@
 //                               send()/receive() a server would call: ns per round trip (two switches, each receive
 //                               parked and handed its value by the other's send). Floor: bench_micro_switch
 //                               BM_PingPong/model:raw-context/placement:same-thread. `process_threads:2`: the same in
-//                               a fresh child with a second (idle) thread, as `server` has: the one-thread fast
-//                               paths off, what a server's fibers pay (thread CPU time of the worker).
+//                               a fresh child with a second (idle) thread: the one-thread fast paths off, what a
+//                               multi-threaded process's fibers pay (fiber-mt; thread CPU time of the worker).
 //   BM_FiberSpawnJoin           spawn an empty fiber on a pooled stack and join it: ns per spawn+join.
 //   BM_FiberParkedOnIdleSocket  N fibers each parked in SocketStream::read on an idle TCP connection (the clients
 //                               live in another process): resident bytes per fiber, against the same N accepted
@@ -144,8 +144,8 @@ double in_child(F measure) {
   return v;
 }
 
-// The same round trips in a fresh child that has a second, idle thread, as a `server` process has (its signal
-// thread): the runtime's one-thread fast paths are off there, so this is what a server's fibers pay. Manual time:
+// The same round trips in a fresh child that has a second, idle thread, as a multi-threaded process has (fiber-mt's
+// server): the runtime's one-thread fast paths are off there, so this is what such a process's fibers pay. Manual time:
 // the worker thread's CPU time, measured in the child.
 void BM_FiberChannelRoundTripTwoThreads(benchmark::State& state) {
   for (auto _ : state) {

@@ -40,8 +40,8 @@ struct TvtFiberModel {
 
   // A channel of capacity one holding at most one token: a binary semaphore (thread-safe, as the channel is). The
   // calls a user's fibers make (try_send, receive). This process has one thread, so the channel's lock takes its
-  // one-thread path (fiber/detail/spinlock.hpp); a `server` process has a second thread and pays an exchange per
-  // lock: bench_micro_fiber FiberChannelRoundTrip/model:fiber/process_threads:2.
+  // one-thread path (fiber/detail/spinlock.hpp), as `fiber`'s one-thread server does; with a second thread (fiber-mt)
+  // each lock is an exchange: bench_micro_fiber FiberChannelRoundTrip/model:fiber/process_threads:2.
   class Baton {
    public:
     void post() {

@@ -30,7 +30,7 @@ class Spinlock {
     if (process_single_threaded()) [[likely]]
       locked_.store(true, std::memory_order_relaxed);
     // acquire: pairs with unlock()'s release, so the previous holder's writes are visible to us. Inline: with
-    // more threads (fiber-mt, a server with its signal thread) the uncontended lock stays one exchange, no call.
+    // more threads (fiber-mt) the uncontended lock stays one exchange, no call.
     else if (locked_.exchange(true, std::memory_order_acquire)) [[unlikely]]
       lock_contended();
   }
