@@ -5,7 +5,8 @@
 //
 // Ownership: the Task object owns the coroutine frame until it is awaited (the frame is destroyed with the Task
 // after the await) or spawned (then the spawned task owns it and destroys it when the coroutine finishes).
-// Memory: a frame is allocated with room for a spawned task's header in front of it (see FrameAllocation below).
+// Memory: a frame is allocated with room for a spawned task's header in front of it (see FrameAllocation below),
+// from the frame pool (detail/frame_pool.hpp).
 // Lifetimes: a Task may run after the caller's stack frame is gone (spawn), so parameters taken by reference may
 // dangle. Take parameters by value in coroutines you spawn (see README, "owning tasks").
 #include <coroutine>
@@ -16,6 +17,7 @@
 #include <exception>
 #include <utility>
 
+#include "coro/detail/frame_pool.hpp"
 #include "coro/detail/join_slot.hpp"
 #include "coro/detail/result.hpp"
 #include "coro/detail/task_extras.hpp"
@@ -29,8 +31,8 @@ class Task;
 namespace detail {
 
 // Every Task frame allocation is laid out as
-//     [ padding | Result<T> | join slot | TaskHeader | marker (8 bytes) ][ coroutine frame ... ]
-//                 `------------- SpawnedTask<T> -------'
+//     [ Result<T> | join slot | TaskHeader | marker (8 bytes) ][ coroutine frame ... ]
+//       `------------- SpawnedTask<T> -------'
 // offsets counted back from the frame's address, so the header sits at the same distance from every frame and its
 // destroy function is the marker right after it (task_header.hpp). The marker, written by operator new, is
 // `not_spawned` for an awaited coroutine and the SpawnedTask's DestroyFn once spawned.
@@ -68,9 +70,16 @@ constexpr std::size_t result_offset() noexcept {
   static_assert(alignof(Result<T>) <= frame_align);
   return (spawned_offset + sizeof(Result<T>) + alignof(Result<T>) - 1) / alignof(Result<T>) * alignof(Result<T>);
 }
+// The block starts at the result slot: no padding in front of it. When that makes the prefix 8 bytes past a multiple
+// of 16, the frame pool places the block 8 bytes past a 16-byte boundary, so the frame keeps its alignment.
 template <class T>
 constexpr std::size_t frame_prefix_bytes() noexcept {
-  return (result_offset<T>() + frame_align - 1) / frame_align * frame_align;
+  static_assert(result_offset<T>() % 8 == 0 && frame_align == 16);
+  return result_offset<T>();
+}
+template <class T>
+constexpr bool frame_block_odd() noexcept {
+  return frame_prefix_bytes<T>() % frame_align != 0;
 }
 
 // The result slot of a frame of Task<T> (constructed by operator new).
@@ -110,18 +119,19 @@ class TaskPromiseBase {
 template <class T>
 struct FrameAllocation {
   static void* operator new(std::size_t frame_bytes) {
-    char* block = static_cast<char*>(::operator new(frame_prefix_bytes<T>() + frame_bytes));
+    char* block = static_cast<char*>(frame_pool::allocate(frame_prefix_bytes<T>() + frame_bytes, frame_block_odd<T>()));
     void* frame = block + frame_prefix_bytes<T>();
     spawned_marker(frame) = not_spawned;
     ::new (static_cast<char*>(frame) - result_offset<T>()) Result<T>();
     return frame;
   }
   // Always inline: with the result's destructor in it, GCC (asan builds, -O2) called it out of line from a ramp that
-  // had inlined operator new, and warned -Wmismatched-new-delete; inline, it sees the global pair.
+  // had inlined operator new, and warned -Wmismatched-new-delete; inline, it sees the global pair (the frame pool's
+  // allocate and release: ::operator new and delete under sanitizers).
   [[gnu::always_inline]] static void operator delete(void* frame) noexcept {
     if (spawned_marker(frame) != not_spawned) return;  // a spawned task's block: its last release frees it
     frame_result<T>(frame).~Result<T>();
-    ::operator delete(static_cast<char*>(frame) - frame_prefix_bytes<T>());
+    frame_pool::release(static_cast<char*>(frame) - frame_prefix_bytes<T>(), frame_block_odd<T>());
   }
 };
 
@@ -247,7 +257,8 @@ class SpawnedTask final : public SpawnedTaskBase {
     destroy_extras(*self);
     frame_result<T>(frame).~Result<T>();
     self->~SpawnedTask();
-    ::operator delete(static_cast<char*>(frame) - frame_prefix_bytes<T>());  // the whole block, frame included
+    // The whole block, frame included.
+    frame_pool::release(static_cast<char*>(frame) - frame_prefix_bytes<T>(), frame_block_odd<T>());
   }
 };
 }  // namespace detail
