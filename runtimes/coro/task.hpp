@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <new>
 #include <exception>
+#include <type_traits>
 #include <utility>
 
 #include "coro/detail/frame_pool.hpp"
@@ -65,17 +66,31 @@ inline constexpr std::size_t frame_align = __STDCPP_DEFAULT_NEW_ALIGNMENT__;
 inline constexpr std::size_t spawned_offset = sizeof(SpawnedTaskBase) + sizeof(std::uintptr_t);
 static_assert(spawned_offset % alignof(SpawnedTaskBase) == 0);
 
+// Result<void> (one exception_ptr) lives in the header's resume-point word, which a spawned task no longer needs
+// once its coroutine has returned: the promise writes the result only then (return_void, unhandled_exception), and
+// nothing reads the resume point of a task that returned (task_header.hpp). An awaited frame has no header there.
+// Every other Result<T> has a slot of its own in front of the header. The word's place is checked in adopt().
+template <class T>
+constexpr bool result_in_header() noexcept {
+  return std::is_void_v<T>;
+}
+inline constexpr std::size_t resume_point_offset = spawned_offset - sizeof(JoinPart) - TaskHeader::resume_point_at;
+static_assert(sizeof(Result<void>) == sizeof(std::coroutine_handle<>) && alignof(Result<void>) <= alignof(TaskHeader));
+
 template <class T>
 constexpr std::size_t result_offset() noexcept {
   static_assert(alignof(Result<T>) <= frame_align);
+  if constexpr (result_in_header<T>()) return resume_point_offset;
   return (spawned_offset + sizeof(Result<T>) + alignof(Result<T>) - 1) / alignof(Result<T>) * alignof(Result<T>);
 }
-// The block starts at the result slot: no padding in front of it. When that makes the prefix 8 bytes past a multiple
-// of 16, the frame pool places the block 8 bytes past a 16-byte boundary, so the frame keeps its alignment.
+// The block starts at the result slot (the join slot when the result is in the header): no padding in front of
+// it. When that makes the prefix 8 bytes past a multiple of 16, the frame pool places the block 8 bytes past a
+// 16-byte boundary, so the frame keeps its alignment.
 template <class T>
 constexpr std::size_t frame_prefix_bytes() noexcept {
-  static_assert(result_offset<T>() % 8 == 0 && frame_align == 16);
-  return result_offset<T>();
+  constexpr std::size_t prefix = result_in_header<T>() ? spawned_offset : result_offset<T>();
+  static_assert(prefix % 8 == 0 && frame_align == 16);
+  return prefix;
 }
 template <class T>
 constexpr bool frame_block_odd() noexcept {
@@ -153,8 +168,12 @@ template <>
 class TaskPromise<void> final : public TaskPromiseBase, public FrameAllocation<void> {
  public:
   Task<void> get_return_object() noexcept;
-  void return_void() noexcept {}
-  void unhandled_exception() noexcept { result().set_exception(std::current_exception()); }
+  // The result word was the resume point until now in a spawned task (see result_in_header): made afresh.
+  void return_void() noexcept { ::new (static_cast<void*>(&result())) Result<void>(); }
+  void unhandled_exception() noexcept {
+    ::new (static_cast<void*>(&result())) Result<void>();
+    result().set_exception(std::current_exception());
+  }
   Result<void>& result() noexcept {
     return frame_result<void>(std::coroutine_handle<TaskPromise>::from_promise(*this).address());
   }
@@ -234,6 +253,9 @@ class SpawnedTask final : public SpawnedTaskBase {
     if (reinterpret_cast<char*>(static_cast<TaskHeader*>(self)) + sizeof(TaskHeader) !=
         static_cast<char*>(frame.address()) - sizeof(std::uintptr_t))
       std::terminate();  // folded away: base layout is fixed at compile time
+    // Result<void>'s word is the resume point (see result_in_header); the null result there ends with the header.
+    if (reinterpret_cast<char*>(&self->resume_point_) != static_cast<char*>(frame.address()) - resume_point_offset)
+      std::terminate();  // folded away, as above
     self->executor_ = &executor;
     self->resume_point_ = frame;
     TaskHeader::DestroyFn destroy = &destroy_self;
@@ -255,7 +277,8 @@ class SpawnedTask final : public SpawnedTaskBase {
     // Never finished (a runtime torn down with the task parked): the frame is still there.
     if (!self->is_complete()) std::coroutine_handle<>::from_address(frame).destroy();
     destroy_extras(*self);
-    frame_result<T>(frame).~Result<T>();
+    // In the header, the result exists only once the coroutine returned (else the word is the resume point).
+    if (!result_in_header<T>() || self->is_complete()) frame_result<T>(frame).~Result<T>();
     self->~SpawnedTask();
     // The whole block, frame included.
     frame_pool::release(static_cast<char*>(frame) - frame_prefix_bytes<T>(), frame_block_odd<T>());

@@ -7,12 +7,15 @@
 #include <cstdint>
 #include <cstring>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "coro/block_on.hpp"
 #include "coro/detail/frame_pool.hpp"
 #include "coro/spawn.hpp"
+#include "coro/thread_pool.hpp"
+#include "coro/yield_now.hpp"
 
 namespace {
 
@@ -104,6 +107,61 @@ TEST(FramePool, TaskFramesComeFromThePoolUnlessSanitized) {
     EXPECT_EQ(frame_pool::stats().slabs, slabs);
   else
     EXPECT_GT(frame_pool::stats().slabs, slabs);
+}
+
+// A Task<void>'s result shares the header's resume-point word (task.hpp, result_in_header): it must be made when
+// the coroutine returns, whether the task was spawned (the word held the resume point) or awaited.
+tvt::coro::Task<void> parks_then_throws() {
+  co_await tvt::coro::yield_now();
+  throw std::runtime_error("from a spawned void task");
+}
+tvt::coro::Task<void> parks_then_returns(int& ran) {
+  co_await tvt::coro::yield_now();
+  ++ran;
+}
+
+TEST(TaskVoidResult, ReachesTheJoinerOfASpawnedTaskOnBothExecutors) {
+  int ran = 0;
+  auto main_task = [](int& r) -> tvt::coro::Task<int> {
+    auto bad = tvt::coro::spawn_local(parks_then_throws());
+    auto good = tvt::coro::spawn_local(parks_then_returns(r));
+    co_await good;  // no exception: the result word was made empty, not left as the resume point
+    try {
+      co_await bad;
+    } catch (const std::runtime_error&) {
+      co_return 1;
+    }
+    co_return 0;
+  };
+  EXPECT_EQ(tvt::coro::block_on(main_task(ran)), 1);
+  EXPECT_EQ(ran, 1);
+
+  tvt::coro::ThreadPool pool(2);
+  auto pool_task = [](tvt::coro::ThreadPool& p, int& r) -> tvt::coro::Task<int> {
+    auto good = p.spawn(parks_then_returns(r));
+    auto bad = p.spawn(parks_then_throws());
+    co_await good;
+    try {
+      co_await bad;
+    } catch (const std::runtime_error&) {
+      co_return 1;
+    }
+    co_return 0;
+  };
+  EXPECT_EQ(tvt::coro::block_on(pool_task(pool, ran)), 1);
+  EXPECT_EQ(ran, 2);
+}
+
+TEST(TaskVoidResult, AnAwaitedVoidTaskRethrows) {
+  auto main_task = []() -> tvt::coro::Task<int> {
+    try {
+      co_await parks_then_throws();
+    } catch (const std::runtime_error&) {
+      co_return 1;
+    }
+    co_return 0;
+  };
+  EXPECT_EQ(tvt::coro::block_on(main_task()), 1);
 }
 
 }  // namespace
