@@ -2,6 +2,10 @@
 // reuse, exact strides, blocks released on another thread, a thread's lists at its exit, large blocks. Drives the
 // pool itself (pooled_*), so it runs the same under sanitizers, where Task frames bypass the pool.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
 
 #include <algorithm>
 #include <cstdint>
@@ -107,6 +111,36 @@ TEST(FramePool, TaskFramesComeFromThePoolUnlessSanitized) {
     EXPECT_EQ(frame_pool::stats().slabs, slabs);
   else
     EXPECT_GT(frame_pool::stats().slabs, slabs);
+}
+
+// A fork while another thread holds the pool's lock (it spills and refills all the time here) must leave the child a
+// usable pool: each child allocates from a class nobody used (a new slab: the lock) and must exit, not hang.
+TEST(FramePool, AChildForkedWhileAnotherThreadUsesThePoolCanAllocate) {
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    std::vector<void*> blocks;
+    while (!stop.load(std::memory_order_relaxed)) {
+      for (int i = 0; i < 200; ++i) blocks.push_back(frame_pool::pooled_allocate(72, false));
+      for (void* b : blocks) frame_pool::pooled_release(b);
+      blocks.clear();
+    }
+  });
+  int hung = 0;
+  for (int i = 0; i < 40; ++i) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::alarm(5);  // a child stuck on the lock dies of SIGALRM
+      void* b = frame_pool::pooled_allocate(3000 + 16 * static_cast<std::size_t>(i % 4), true);
+      frame_pool::pooled_release(b);
+      ::_exit(0);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    hung += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  stop = true;
+  churn.join();
+  EXPECT_EQ(hung, 0);
 }
 
 // A Task<void>'s result shares the header's resume-point word (task.hpp, result_in_header): it must be made when

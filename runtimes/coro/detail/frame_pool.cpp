@@ -2,8 +2,10 @@
 // large blocks (frame_pool.hpp has the design).
 #include "coro/detail/frame_pool.hpp"
 
+#include <pthread.h>
 #include <sys/mman.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 
@@ -11,13 +13,15 @@ namespace tvt::coro::detail::frame_pool {
 namespace {
 
 // A depot list: blocks given back by threads, for any thread to take (an intrusive list: giving never allocates).
+// `count` is written under the mutex and read without it, so that an empty depot costs a refill no lock: a stale
+// zero only means carving a new block, a stale non-zero a look under the lock.
 struct DepotList {
   FreeBlock* head = nullptr;
-  std::uint32_t count = 0;
+  std::atomic<std::uint32_t> count{0};
 };
 
-// Everything shared, under one mutex: taken once per slab, per half-list spilled or batch refilled, and by threads
-// that have exited (their late frees and allocations go through `orphan`).
+// Everything shared, under one mutex: taken once per slab, per half-list spilled or batch refilled (not to carve a
+// block from the thread's own slab), and by threads that have exited (their late frees and allocations go through `orphan`).
 struct Shared {
   std::mutex mutex;
   DepotList depot[2][classes];
@@ -28,8 +32,17 @@ struct Shared {
   ThreadCache orphan{};  // the lists of threads past their exit
 };
 
+Shared* shared_instance = nullptr;  // for the fork handlers, which must not run shared()'s initialisation guard
+
 Shared& shared() {
-  static Shared* s = new Shared;  // never destroyed: frames may be released during static destruction
+  // Never destroyed: frames may be released during static destruction. A fork while another thread holds the mutex
+  // must not leave the child's pool locked forever: the forking thread holds it across the fork.
+  static Shared* const s = [] {
+    shared_instance = new Shared;
+    ::pthread_atfork([] { shared_instance->mutex.lock(); }, [] { shared_instance->mutex.unlock(); },
+                     [] { shared_instance->mutex.unlock(); });
+    return shared_instance;
+  }();
   return *s;
 }
 
@@ -61,13 +74,13 @@ char* take_slab(Shared& s) {
 
 std::size_t stride_of(std::size_t cls) noexcept { return (cls + 1) * granule; }
 
-// Pops a block for class `cls` from `c`: its list, else a depot batch, else carved. `lock` holds the mutex
-// already (the orphan cache) or not.
+// Pops a block for class `cls` from `c` (its list is empty): a depot batch, else carved from the thread's slab.
+// `lock` holds the mutex already (the orphan cache) or is taken only for the depot or a new slab.
 void* refill(ThreadCache& c, std::size_t cls, bool odd, std::unique_lock<std::mutex>& lock) {
   Shared& s = shared();
-  if (!lock.owns_lock()) lock.lock();
   DepotList& depot = s.depot[odd][cls];
-  if (depot.head != nullptr) {  // up to half a list's worth: the first is returned, the rest become the list
+  if (depot.count.load(std::memory_order_relaxed) != 0 && !lock.owns_lock()) lock.lock();
+  if (lock.owns_lock() && depot.head != nullptr) {  // up to half a list's worth: one returned, the rest the list
     FreeBlock* first = depot.head;
     FreeBlock* last = first;
     std::uint32_t n = 1;
@@ -76,7 +89,7 @@ void* refill(ThreadCache& c, std::size_t cls, bool odd, std::unique_lock<std::mu
       ++n;
     }
     depot.head = last->next;
-    depot.count -= n;
+    depot.count.store(depot.count.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
     s.depot_blocks -= n;
     last->next = nullptr;
     c.head[odd][cls] = first->next;
@@ -89,6 +102,7 @@ void* refill(ThreadCache& c, std::size_t cls, bool odd, std::unique_lock<std::mu
     return reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(p - 1) & ~(slab_bytes - 1)) + slab_bytes);
   };
   if (bump == nullptr || bump + stride > slab_end(bump)) {
+    if (!lock.owns_lock()) lock.lock();
     char* slab = take_slab(s);
     ::new (slab) SlabHeader{static_cast<std::uint32_t>(cls), odd ? 1u : 0u, 0};
     bump = slab + slab_header_bytes + (odd ? 8 : 0);
@@ -105,7 +119,7 @@ void give(Shared& s, FreeBlock* first, std::uint32_t n, std::size_t cls, bool od
   DepotList& depot = s.depot[odd][cls];
   last->next = depot.head;
   depot.head = first;
-  depot.count += n;
+  depot.count.store(depot.count.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   s.depot_blocks += n;
 }
 
