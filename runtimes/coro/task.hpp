@@ -34,6 +34,7 @@ namespace detail {
 // Every Task frame allocation is laid out as
 //     [ Result<T> | join slot | TaskHeader | marker (8 bytes) ][ coroutine frame ... ]
 //       `------------- SpawnedTask<T> -------'
+// (Task<void>: no slot in front of the join slot; its result is a word of the header, see result_in_header.)
 // offsets counted back from the frame's address, so the header sits at the same distance from every frame and its
 // destroy function is the marker right after it (task_header.hpp). The marker, written by operator new, is
 // `not_spawned` for an awaited coroutine and the SpawnedTask's DestroyFn once spawned.
