@@ -46,6 +46,10 @@ Shared& shared() {
   return *s;
 }
 
+// Made (and the fork handlers registered) before main: a fork while another thread ran shared()'s initialisation
+// would leave the child waiting on that guard forever.
+[[maybe_unused]] const bool shared_made_early = (shared(), true);
+
 // `bytes` of fresh, zero, `slab_bytes`-aligned address space. Throws std::bad_alloc.
 char* map_aligned(std::size_t bytes) {
   const std::size_t len = bytes + slab_bytes;
