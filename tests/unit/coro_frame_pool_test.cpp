@@ -113,6 +113,21 @@ TEST(FramePool, TaskFramesComeFromThePoolUnlessSanitized) {
     EXPECT_GT(frame_pool::stats().slabs, slabs);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+// Under ASan frames bypass the pool, so a use of a freed frame is still a report (a pooled block would be reused
+// silently).
+TEST(FramePoolDeathTest, AsanStillSeesAUseOfAFreedFrame) {
+  EXPECT_DEATH(
+      {
+        auto frame = child(1).release();
+        void* address = frame.address();
+        frame.destroy();
+        [[maybe_unused]] volatile char byte = *static_cast<volatile char*>(address);
+      },
+      "heap-use-after-free");
+}
+#endif
+
 // A fork while another thread holds the pool's lock (it spills and refills all the time here) must leave the child a
 // usable pool: each child allocates from a class nobody used (a new slab: the lock) and must exit, not hang.
 TEST(FramePool, AChildForkedWhileAnotherThreadUsesThePoolCanAllocate) {
