@@ -7,6 +7,7 @@
 // borrowing: an owning AsyncFd closes the fd after deregistering it.
 #include <chrono>
 #include <coroutine>
+#include <cstdint>
 #include <system_error>
 
 #include "coro/detail/spawned_task.hpp"
@@ -39,25 +40,35 @@ class AsyncFd {
   // arrived within it. A cancellation point.
   class [[nodiscard]] Wait {
    public:
+    // A `limit` over 2^32-1 ms (49 days) waits that long.
     Wait(AsyncFd& fd, reactor::Direction dir, std::chrono::milliseconds limit) noexcept
-        : fd_(fd), dir_(dir), limit_(limit) {}
+        : fd_(fd),
+          limit_ms_(limit.count() <= 0                ? 0u
+                    : limit.count() >= max_limit_ms   ? max_limit_ms
+                                                      : static_cast<std::uint32_t>(limit.count())),
+          dir_(static_cast<std::uint8_t>(dir)) {}
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> resume);
     void await_resume();
 
    private:
+    static constexpr std::uint32_t max_limit_ms = ~0u;
     static bool poll(void* leaf, detail::TaskHeader& me) noexcept;
     void disarm_timer() noexcept;
+    reactor::Direction dir() const noexcept { return static_cast<reactor::Direction>(dir_); }
 
+    // Member order is layout: an idle connection's frame holds one Wait (issue 18: 64 bytes, was 88). The timer
+    // goes on the registration's reactor (the one the fd waits on), so no reactor pointer is kept for it.
     AsyncFd& fd_;
-    reactor::Direction dir_;
-    std::chrono::milliseconds limit_;
-    bool parked_ = false;
-    bool timed_out_ = false;
-    reactor::Reactor* timer_reactor_ = nullptr;
     reactor::Waker waker_;  // wakes this task; parked in the registration (and the timer) while we wait
     reactor::TimerEntry timer_;
+    std::uint32_t limit_ms_;  // 0: no limit
+    std::uint8_t dir_;  // a reactor::Direction (4 bytes as the enum)
+    bool parked_ = false;
+    bool timed_out_ = false;
+    bool timer_armed_ = false;
   };
+  static_assert(sizeof(Wait) == 64 || sizeof(void*) != 8);
   Wait readable(std::chrono::milliseconds limit = std::chrono::milliseconds(0)) noexcept {
     return Wait(*this, reactor::Direction::read, limit);
   }

@@ -5,7 +5,8 @@
 //
 // Ownership: the Task object owns the coroutine frame until it is awaited (the frame is destroyed with the Task
 // after the await) or spawned (then the spawned task owns it and destroys it when the coroutine finishes).
-// Memory: a frame is allocated with room for a spawned task's header in front of it (see FrameAllocation below).
+// Memory: a frame is allocated with room for a spawned task's header in front of it (see FrameAllocation below),
+// from the frame pool (detail/frame_pool.hpp).
 // Lifetimes: a Task may run after the caller's stack frame is gone (spawn), so parameters taken by reference may
 // dangle. Take parameters by value in coroutines you spawn (see README, "owning tasks").
 #include <coroutine>
@@ -14,8 +15,10 @@
 #include <cstdio>
 #include <new>
 #include <exception>
+#include <type_traits>
 #include <utility>
 
+#include "coro/detail/frame_pool.hpp"
 #include "coro/detail/join_slot.hpp"
 #include "coro/detail/result.hpp"
 #include "coro/detail/task_extras.hpp"
@@ -29,8 +32,9 @@ class Task;
 namespace detail {
 
 // Every Task frame allocation is laid out as
-//     [ padding | Result<T> | join slot | TaskHeader | marker (8 bytes) ][ coroutine frame ... ]
-//                 `------------- SpawnedTask<T> -------'
+//     [ Result<T> | join slot | TaskHeader | marker (8 bytes) ][ coroutine frame ... ]
+//       `------------- SpawnedTask<T> -------'
+// (Task<void>: no slot in front of the join slot; its result is a word of the header, see result_in_header.)
 // offsets counted back from the frame's address, so the header sits at the same distance from every frame and its
 // destroy function is the marker right after it (task_header.hpp). The marker, written by operator new, is
 // `not_spawned` for an awaited coroutine and the SpawnedTask's DestroyFn once spawned.
@@ -63,14 +67,35 @@ inline constexpr std::size_t frame_align = __STDCPP_DEFAULT_NEW_ALIGNMENT__;
 inline constexpr std::size_t spawned_offset = sizeof(SpawnedTaskBase) + sizeof(std::uintptr_t);
 static_assert(spawned_offset % alignof(SpawnedTaskBase) == 0);
 
+// Result<void> (one exception_ptr) lives in the header's resume-point word, which a spawned task no longer needs
+// once its coroutine has returned: the promise writes the result only then (return_void, unhandled_exception), and
+// nothing reads the resume point of a task that returned (task_header.hpp). An awaited frame has no header there.
+// Every other Result<T> has a slot of its own in front of the header. The word's place is checked in adopt().
+template <class T>
+constexpr bool result_in_header() noexcept {
+  return std::is_void_v<T>;
+}
+inline constexpr std::size_t resume_point_offset = spawned_offset - sizeof(JoinPart) - TaskHeader::resume_point_at;
+static_assert(sizeof(Result<void>) == sizeof(std::coroutine_handle<>) && alignof(Result<void>) <= alignof(TaskHeader));
+
 template <class T>
 constexpr std::size_t result_offset() noexcept {
   static_assert(alignof(Result<T>) <= frame_align);
+  if constexpr (result_in_header<T>()) return resume_point_offset;
   return (spawned_offset + sizeof(Result<T>) + alignof(Result<T>) - 1) / alignof(Result<T>) * alignof(Result<T>);
 }
+// The block starts at the result slot (the join slot when the result is in the header): no padding in front of
+// it. When that makes the prefix 8 bytes past a multiple of 16, the frame pool places the block 8 bytes past a
+// 16-byte boundary, so the frame keeps its alignment.
 template <class T>
 constexpr std::size_t frame_prefix_bytes() noexcept {
-  return (result_offset<T>() + frame_align - 1) / frame_align * frame_align;
+  constexpr std::size_t prefix = result_in_header<T>() ? spawned_offset : result_offset<T>();
+  static_assert(prefix % 8 == 0 && frame_align == 16);
+  return prefix;
+}
+template <class T>
+constexpr bool frame_block_odd() noexcept {
+  return frame_prefix_bytes<T>() % frame_align != 0;
 }
 
 // The result slot of a frame of Task<T> (constructed by operator new).
@@ -110,18 +135,19 @@ class TaskPromiseBase {
 template <class T>
 struct FrameAllocation {
   static void* operator new(std::size_t frame_bytes) {
-    char* block = static_cast<char*>(::operator new(frame_prefix_bytes<T>() + frame_bytes));
+    char* block = static_cast<char*>(frame_pool::allocate(frame_prefix_bytes<T>() + frame_bytes, frame_block_odd<T>()));
     void* frame = block + frame_prefix_bytes<T>();
     spawned_marker(frame) = not_spawned;
     ::new (static_cast<char*>(frame) - result_offset<T>()) Result<T>();
     return frame;
   }
   // Always inline: with the result's destructor in it, GCC (asan builds, -O2) called it out of line from a ramp that
-  // had inlined operator new, and warned -Wmismatched-new-delete; inline, it sees the global pair.
+  // had inlined operator new, and warned -Wmismatched-new-delete; inline, it sees the global pair (the frame pool's
+  // allocate and release: ::operator new and delete under sanitizers).
   [[gnu::always_inline]] static void operator delete(void* frame) noexcept {
     if (spawned_marker(frame) != not_spawned) return;  // a spawned task's block: its last release frees it
     frame_result<T>(frame).~Result<T>();
-    ::operator delete(static_cast<char*>(frame) - frame_prefix_bytes<T>());
+    frame_pool::release(static_cast<char*>(frame) - frame_prefix_bytes<T>(), frame_block_odd<T>());
   }
 };
 
@@ -143,8 +169,12 @@ template <>
 class TaskPromise<void> final : public TaskPromiseBase, public FrameAllocation<void> {
  public:
   Task<void> get_return_object() noexcept;
-  void return_void() noexcept {}
-  void unhandled_exception() noexcept { result().set_exception(std::current_exception()); }
+  // The result word was the resume point until now in a spawned task (see result_in_header): made afresh.
+  void return_void() noexcept { ::new (static_cast<void*>(&result())) Result<void>(); }
+  void unhandled_exception() noexcept {
+    ::new (static_cast<void*>(&result())) Result<void>();
+    result().set_exception(std::current_exception());
+  }
   Result<void>& result() noexcept {
     return frame_result<void>(std::coroutine_handle<TaskPromise>::from_promise(*this).address());
   }
@@ -224,6 +254,9 @@ class SpawnedTask final : public SpawnedTaskBase {
     if (reinterpret_cast<char*>(static_cast<TaskHeader*>(self)) + sizeof(TaskHeader) !=
         static_cast<char*>(frame.address()) - sizeof(std::uintptr_t))
       std::terminate();  // folded away: base layout is fixed at compile time
+    // Result<void>'s word is the resume point (see result_in_header); the null result there ends with the header.
+    if (reinterpret_cast<char*>(&self->resume_point_) != static_cast<char*>(frame.address()) - resume_point_offset)
+      std::terminate();  // folded away, as above
     self->executor_ = &executor;
     self->resume_point_ = frame;
     TaskHeader::DestroyFn destroy = &destroy_self;
@@ -245,9 +278,11 @@ class SpawnedTask final : public SpawnedTaskBase {
     // Never finished (a runtime torn down with the task parked): the frame is still there.
     if (!self->is_complete()) std::coroutine_handle<>::from_address(frame).destroy();
     destroy_extras(*self);
-    frame_result<T>(frame).~Result<T>();
+    // In the header, the result exists only once the coroutine returned (else the word is the resume point).
+    if (!result_in_header<T>() || self->is_complete()) frame_result<T>(frame).~Result<T>();
     self->~SpawnedTask();
-    ::operator delete(static_cast<char*>(frame) - frame_prefix_bytes<T>());  // the whole block, frame included
+    // The whole block, frame included.
+    frame_pool::release(static_cast<char*>(frame) - frame_prefix_bytes<T>(), frame_block_odd<T>());
   }
 };
 }  // namespace detail

@@ -63,30 +63,33 @@ bool AsyncFd::Wait::await_suspend(std::coroutine_handle<> resume) {
   fd_.ensure_registered();
   waker_ = {&detail::TaskHeader::wake_fn, &me};
   // The park protocol (registration.hpp): false = an edge arrived since the last wait; the caller retries at once.
-  if (!fd_.registration_.park(dir_, waker_)) return false;
+  if (!fd_.registration_.park(dir(), waker_)) return false;
   parked_ = true;
-  if (limit_.count() > 0) {
-    timer_reactor_ = reactor::Reactor::current();
-    timer_reactor_->add_timer(timer_, reactor::Clock::now() + limit_, waker_);
+  if (limit_ms_ > 0) {
+    fd_.registration_.reactor()->add_timer(timer_, reactor::Clock::now() + std::chrono::milliseconds(limit_ms_),
+                                           waker_);
+    timer_armed_ = true;
   }
   detail::park_current(me, resume, &poll, this);
   return true;
 }
 
 void AsyncFd::Wait::disarm_timer() noexcept {
-  if (timer_reactor_ != nullptr) timer_reactor_->cancel_timer(timer_);  // exact: the entry may die after this
+  // Exact: the entry may die after this. The registration is still with the reactor that has the timer (an fd
+  // stays with its reactor while a Wait on it lives).
+  if (timer_armed_) fd_.registration_.reactor()->cancel_timer(timer_);
 }
 
 bool AsyncFd::Wait::poll(void* leaf, detail::TaskHeader& me) noexcept {
   auto* self = static_cast<Wait*>(leaf);
   reactor::Registration& reg = self->fd_.registration_;
-  if (!reg.has_waiter(self->dir_)) {  // an edge woke us (one waiter per direction: it was ours)
+  if (!reg.has_waiter(self->dir())) {  // an edge woke us (one waiter per direction: it was ours)
     self->disarm_timer();
     return true;
   }
-  const bool expired = self->timer_reactor_ != nullptr && reactor::Clock::now() >= self->timer_.deadline();
+  const bool expired = self->timer_armed_ && reactor::Clock::now() >= self->timer_.deadline();
   if (!expired && !me.interrupted()) return false;  // spurious: still parked
-  if (reg.unpark(self->dir_, self->waker_)) self->timed_out_ = expired;  // else an edge won the race: just resume
+  if (reg.unpark(self->dir(), self->waker_)) self->timed_out_ = expired;  // else an edge won the race: just resume
   self->disarm_timer();
   return true;
 }

@@ -183,7 +183,8 @@ TEST(CoroSpawnLocal, ASpawnIsOneAllocation) {
     EXPECT_EQ(co_await h, 7);
     co_return spawned;
   };
-  EXPECT_EQ(block_on(main_task()), 1);
+  // The one allocation is the frame's, from the frame pool (not operator new) except under sanitizers.
+  EXPECT_EQ(block_on(main_task()), tvt::coro::detail::frame_pool::bypassed ? 1 : 0);
 }
 
 // Local only: the task cancels itself through a handle the spawner stores after spawn_local returns, which on one

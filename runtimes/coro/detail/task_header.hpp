@@ -29,6 +29,7 @@
 // (acq_rel); a yielded task passes from runner to runner through the run queue (one thread, or the queue's mutex).
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -150,11 +151,14 @@ class TaskHeader {
 
  public:
   // --- runner-owned fields (see the header comment) ---
+  // The innermost suspended coroutine of this task. Once the coroutine has returned, nothing reads it and the word
+  // holds a Task<void>'s result instead (task.hpp, result_in_header): at this fixed offset, `resume_point_at`.
+  std::coroutine_handle<> resume_point_{};
+  static constexpr std::size_t resume_point_at = 2 * sizeof(std::uint32_t);
   Executor* executor_ = nullptr;
   TaskHeader* next_in_queue_ = nullptr;               // run queue / inbox link: the task is the queue node
   TaskHeader* owned_prev_ = nullptr;                  // executor's owned-task list (shutdown cancels them all)
   TaskHeader* owned_next_ = nullptr;
-  std::coroutine_handle<> resume_point_{};            // the innermost suspended coroutine of this task
   PollFn poll_fn_ = nullptr;                          // set by the leaf that parked; nullptr = just resume
   void* poll_leaf_ = nullptr;
   TaskExtras* extras_ = nullptr;                      // timeout scopes and task_local values, made on first use
