@@ -34,11 +34,6 @@ LocalPool::~LocalPool() {
   current_ = previous_;
 }
 
-void LocalPool::adopt(TaskHeader& task) noexcept {
-  owned_.insert(task);
-  queue_.push_back(task);
-}
-
 void LocalPool::schedule(TaskHeader& task) noexcept {
   if (current_ == this) {
     queue_.push_back(task);
