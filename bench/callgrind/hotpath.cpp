@@ -3,6 +3,8 @@
 //   hotpath --model M --case spawn    spawn one empty unit and join it, 10,000 times
 //   hotpath --model M --case switch   50,000 ping-pong round trips between two units on one thread = 100,000 switches
 //   hotpath --model M --case yield    100,000 yields between two units on one thread (50,000 each; one-thread models)
+//   hotpath --model M --case await    100,000 awaits of a task that completes at once (coro-local: coro::Task<int>
+//                                     in block_on; raw-coroutine: its floor, models/raw_lazy_task.hpp)
 //   hotpath --model protocol --case parse   10,000 pipelined HTTP GETs through one tvt::protocol::HttpSession
 //   hotpath --list                    the valid "model case" pairs, one per line
 // Start-up noise is kept out: each case runs once small as a warm-up (lazy initialisation, allocator arenas), then
@@ -18,7 +20,10 @@
 #include <string>
 #include <string_view>
 
+#include "coro/block_on.hpp"
+#include "coro/task.hpp"
 #include "models/all_models.hpp"
+#include "models/raw_lazy_task.hpp"
 #include "protocol/http.hpp"
 #include "protocol/limits.hpp"
 
@@ -29,6 +34,7 @@ using namespace tvt::micro;
 constexpr std::size_t spawn_units = 10'000;
 constexpr std::size_t switch_round_trips = 50'000;
 constexpr std::size_t yields_each = 50'000;  // two units
+constexpr std::size_t ready_awaits = 100'000;
 constexpr std::size_t parse_requests = 10'000;
 constexpr std::size_t read_chunk_bytes = 4096;  // what one read() from a socket might deliver
 
@@ -79,6 +85,45 @@ int run_case(std::string_view case_name) {
   return 2;
 }
 
+// The models with an `await` case: our task type and its floor (the others have no lazy task type of their own).
+template <class M>
+constexpr bool await_is_counted = M::name == RawCoroutineModel::name || M::name == CoroLocalModel::name;
+
+tvt::coro::Task<int> coro_ready_value(int x) { co_return x; }
+RawLazyTask<int> raw_ready_value(int x) { co_return x; }
+
+// Sums `count` ready awaits; counting (if asked) covers only the loop.
+tvt::coro::Task<int> coro_await_loop(std::size_t count, bool counted) {
+  if (counted) start_counting();
+  int sum = 0;
+  for (std::size_t i = 0; i < count; ++i) sum += co_await coro_ready_value(1);
+  if (counted) stop_counting();
+  co_return sum;
+}
+RawEagerRoot raw_await_loop(std::size_t count, bool counted, int& sum) {
+  if (counted) start_counting();
+  for (std::size_t i = 0; i < count; ++i) sum += co_await raw_ready_value(1);
+  if (counted) stop_counting();
+}
+
+int run_await(std::string_view model) {
+  std::size_t sum = 0;
+  if (model == CoroLocalModel::name) {
+    sum += static_cast<std::size_t>(tvt::coro::block_on(coro_await_loop(100, false)));
+    sum += static_cast<std::size_t>(tvt::coro::block_on(coro_await_loop(ready_awaits, true)));
+  } else {
+    int raw_sum = 0;
+    { auto warm = raw_await_loop(100, false, raw_sum); }
+    { auto counted = raw_await_loop(ready_awaits, true, raw_sum); }
+    sum = static_cast<std::size_t>(raw_sum);
+  }
+  if (sum != 100 + ready_awaits) {
+    std::fprintf(stderr, "hotpath: await summed %zu, not %zu\n", sum, 100 + ready_awaits);
+    return 1;
+  }
+  return 0;
+}
+
 int run_parse() {
   const tvt::protocol::Limits limits;
   const tvt::protocol::HttpReplies replies(limits);
@@ -113,12 +158,13 @@ void list_pairs() {
     std::printf("%.*s spawn\n", length, M::name.data());
     if constexpr (switch_is_deterministic<M>) std::printf("%.*s switch\n", length, M::name.data());
     if constexpr (yield_is_deterministic<M>) std::printf("%.*s yield\n", length, M::name.data());
+    if constexpr (await_is_counted<M>) std::printf("%.*s await\n", length, M::name.data());
   });
   std::printf("protocol parse\n");
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: hotpath --list | hotpath --model MODEL --case spawn|switch|yield|parse\n");
+  std::fprintf(stderr, "usage: hotpath --list | hotpath --model MODEL --case spawn|switch|yield|await|parse\n");
   return 2;
 }
 
@@ -142,7 +188,13 @@ int main(int argc, char** argv) {
   if (model == "protocol") return case_name == "parse" ? run_parse() : usage();
   int status = -1;
   AllModels::for_each([&]<class M>() {
-    if (model == M::name) status = run_case<M>(case_name);
+    if (model != M::name) return;
+    if constexpr (await_is_counted<M>)
+      if (case_name == "await") {
+        status = run_await(model);
+        return;
+      }
+    status = run_case<M>(case_name);
   });
   if (status < 0) {
     std::fprintf(stderr, "hotpath: unknown model '%.*s' (see --list)\n", static_cast<int>(model.size()), model.data());

@@ -1,7 +1,8 @@
 // bench_micro_coro: the coroutine runtime's own costs (issue 3's targets), as regression figures -- not a general
 // claim about real-world performance.
 // Measures: spawn_local+join on one thread; spawn+join on the pool (from a pool task); awaiting a task that completes
-// at once (create + symmetric transfer in and out + destroy); yield_now (requeue + resume); channel ping-pong between
+// at once (create + symmetric transfer in and out + destroy), and the same with a plain lazy coroutine as its floor
+// (BM_AwaitReadyTask/model:raw-coroutine, models/raw_lazy_task.hpp); yield_now (requeue + resume); channel ping-pong between
 // two tasks on one thread (one round trip); memory per task parked on a channel at 1,000,000 (RSS delta / N, in a
 // forked child); memory per task awaiting a read on an idle TCP connection at 19,000 (RSS delta against the same
 // sockets without tasks, in a forked child; the peers live in another child).
@@ -25,6 +26,7 @@
 #include "coro/thread_pool.hpp"
 #include "coro/yield_now.hpp"
 #include "micro_main.hpp"
+#include "models/raw_lazy_task.hpp"
 #include "net/socket.hpp"
 
 namespace tvt::micro {
@@ -56,6 +58,17 @@ void BM_CoroAwaitReadyTask(benchmark::State& state) {
     for (auto _ : s) sum += co_await ready_value(1);
     benchmark::DoNotOptimize(sum);
   }(state));
+}
+
+RawLazyTask<int> raw_ready_value(int x) { co_return x; }
+
+void BM_RawAwaitReadyTask(benchmark::State& state) {
+  auto root = [](benchmark::State& s) -> RawEagerRoot {
+    int sum = 0;
+    for (auto _ : s) sum += co_await raw_ready_value(1);
+    benchmark::DoNotOptimize(sum);
+  }(state);
+  if (!root.done()) state.SkipWithError("a ready await suspended");
 }
 
 void BM_CoroYieldNow(benchmark::State& state) {
@@ -200,6 +213,7 @@ void register_benchmarks(const MicroOptions& options) {
   benchmark::RegisterBenchmark("BM_SpawnLocalJoin/model:coro", BM_CoroSpawnLocalJoin);
   benchmark::RegisterBenchmark("BM_SpawnJoin/model:coro-pool", BM_CoroSpawnJoinPool)->ArgName("workers")->Arg(1)->Arg(2);
   benchmark::RegisterBenchmark("BM_AwaitReadyTask/model:coro", BM_CoroAwaitReadyTask);
+  benchmark::RegisterBenchmark("BM_AwaitReadyTask/model:raw-coroutine", BM_RawAwaitReadyTask);
   benchmark::RegisterBenchmark("BM_YieldNow/model:coro", BM_CoroYieldNow);
   benchmark::RegisterBenchmark("BM_ChannelPingPong/model:coro", BM_CoroChannelPingPong);
   benchmark::RegisterBenchmark("BM_ParkedOnChannel/model:coro", BM_CoroParkedOnChannel)

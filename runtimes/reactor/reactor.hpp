@@ -52,6 +52,8 @@ class Reactor {
   // Owner thread. Waits up to `timeout` (negative: no limit; zero: just look) for fd edges, due timers or notify(),
   // then calls the wakers of everything that became ready. Returns how many wakers it called. Returns early (possibly
   // with 0) after notify(): the caller re-checks its own queues, which the notifier filled before notifying.
+  // A look (zero timeout) with no fd registered makes no syscall: it fires due timers, if any are armed (one clock
+  // read under the mutex), and leaves a pending notify() to the next poll that waits.
   std::size_t poll(std::chrono::milliseconds timeout);
 
   // Any thread (async-signal-safe): makes a current or the next poll() return promptly. Cheap when repeated: at most
@@ -97,8 +99,11 @@ class Reactor {
 
   mutable std::mutex mutex_;
   std::vector<Registration*> table_;  // by fd number; nullptr = not registered here
-  std::size_t registrations_ = 0;
   std::vector<TimerEntry*> heap_;     // binary min-heap by (deadline, sequence)
+  // Counts of table_'s entries and heap_'s size: written under mutex_, read without it by a poll that only looks
+  // (relaxed: an add racing that read is seen by the next poll, as if it had come just after this one's epoll_wait).
+  std::atomic<std::size_t> registrations_{0};
+  std::atomic<std::size_t> timers_{0};
   unsigned long long next_sequence_ = 0;
   // While the owner sleeps in epoll_wait: when it will wake by itself (time_point::min() when awake). A timer added
   // with an earlier deadline must notify(), or it would fire late.

@@ -275,6 +275,52 @@ TEST(ReactorTest, TimersFireInDeadlineOrderThenFifo) {
   EXPECT_FALSE(reactor.cancel_timer(e1));  // fired
 }
 
+// A look (zero timeout) at a reactor with no fd registered skips epoll_wait (a busy runtime without I/O polls for
+// nothing): it must still fire due timers, and a notify() it did not consume must still end the next waiting poll.
+TEST(ReactorTest, ALookWithoutRegistrationsFiresTimersAndKeepsNotify) {
+  Reactor reactor;
+  CountingWaker w;
+  TimerEntry due, later;
+  reactor.add_timer(due, Clock::now(), w.waker);
+  reactor.add_timer(later, Clock::now() + 10s, w.waker);
+  EXPECT_EQ(reactor.poll(0ms), 1u);
+  EXPECT_EQ(w.wakes.load(), 1);
+  EXPECT_EQ(reactor.timer_count(), 1u);
+  EXPECT_TRUE(reactor.cancel_timer(later));
+
+  reactor.notify();
+  EXPECT_EQ(reactor.poll(0ms), 0u);
+  reactor.notify();  // collapsed with the pending one: no second write
+  const auto start = Clock::now();
+  reactor.poll(3000ms);  // returns at once on the kept notify
+  EXPECT_LT(Clock::now() - start, 2000ms);
+  // Consumed now: the next wait runs its course.
+  const auto again = Clock::now();
+  reactor.poll(30ms);
+  EXPECT_GE(Clock::now() - again, 25ms);
+
+  // With a registration, a look reads epoll again: the pair's initial write edge is reported.
+  SocketPair sp;
+  Registration reg;
+  reactor.add(sp.a(), reg);
+  CountingWaker writer;
+  reactor.poll(0ms);  // the initial EPOLLOUT edge, no waiter: leaves write ready
+  char chunk[4096] = {};
+  while (::write(sp.a(), chunk, sizeof chunk) > 0) {
+  }
+  if (!reg.park(Direction::write, writer.waker)) {  // a stale edge from the writes above
+    ASSERT_TRUE(reg.park(Direction::write, writer.waker));
+  }
+  while (::read(sp.b(), chunk, sizeof chunk) > 0) {
+  }
+  for (int i = 0; i < 300 && writer.wakes.load() == 0; ++i) {
+    reactor.poll(0ms);
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(writer.wakes.load(), 1);
+  reactor.remove(reg);
+}
+
 TEST(ReactorTest, AnEarlierTimerFromAnotherThreadShortensTheSleep) {
   Reactor reactor;
   CountingWaker w;

@@ -38,56 +38,67 @@ struct TvtCoroModel {
     // The first handle lives in the set itself: a set of one (spawn+join, the per-connection path) allocates
     // nothing but the task, as the raw-coroutine and asio models' counters do; more go into a vector.
     void spawn(Task task) {
-      auto handle = OnPool ? tvt::coro::spawn(std::move(task)) : tvt::coro::spawn_local(std::move(task));
-      if (!first_.valid()) first_ = std::move(handle);
-      else rest_.push_back(std::move(handle));
+      if (!first_.valid()) [[likely]]
+        first_ = spawn_unit(std::move(task));
+      else
+        rest_.push_back(spawn_unit(std::move(task)));
     }
 
-    // Awaits every handle. One unfinished handle (the common case: spawn+join, the last of a batch) is awaited
-    // directly, so joining costs what the runtime's JoinHandle costs; more go through one helper task.
-    auto join_all() { return JoinAll{this, std::nullopt, std::nullopt, std::nullopt}; }
+    // Awaits every handle. Zero or one left (spawn+join, the last of a batch): that handle is awaited directly, so
+    // joining costs what a program's `co_await handle` costs; more go through one helper task.
+    auto join_all() { return JoinAll{*this, HandleAwaiter{nullptr}, std::nullopt, std::nullopt}; }
 
    private:
     using Handle = tvt::coro::JoinHandle<void>;
     using HandleAwaiter = typename Handle::Awaiter;
     using TaskAwaiter = decltype(std::declval<Task>().operator co_await());
 
+    static Handle spawn_unit(Task task) {
+      return OnPool ? tvt::coro::spawn(std::move(task)) : tvt::coro::spawn_local(std::move(task));
+    }
+
     struct JoinAll {
-      JoinSet* set;
-      std::optional<HandleAwaiter> one;
+      JoinSet& set;
+      HandleAwaiter one;  // target set: the one handle left is being awaited
       std::optional<Task> rest_task;
       std::optional<TaskAwaiter> rest;
 
       bool await_ready() {
-        auto& more = set->rest_;
-        while (!more.empty() && more.back().is_finished()) {
-          more.back().take_result();  // rethrows a unit's exception
-          more.pop_back();
-        }
-        if (more.empty() && set->first_.valid() && set->first_.is_finished()) {
-          set->first_.take_result();
-          set->first_ = Handle{};
-        }
-        return !set->first_.valid() && more.empty();
+        if (!set.rest_.empty() && set.drain_finished()) return true;
+        if (!set.rest_.empty()) return false;
+        if (!set.first_.valid()) return true;
+        one = set.first_.operator co_await();  // the handle's one await
+        return one.await_ready();
       }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<> self) {
-        if (set->rest_.empty()) {
-          one.emplace(set->first_.operator co_await());
-          return one->await_suspend(self) ? std::noop_coroutine() : self;
-        }
-        rest_task.emplace(set->join_each());
+        if (one.target != nullptr) return one.await_suspend(self) ? std::noop_coroutine() : self;
+        rest_task.emplace(set.join_each());
         rest.emplace(std::move(*rest_task).operator co_await());
         return rest->await_suspend(self);
       }
       void await_resume() {
-        if (one) {
-          one->await_resume();
-          set->first_ = Handle{};
+        if (one.target != nullptr) {
+          one.await_resume();  // rethrows a unit's exception
+          set.first_ = Handle{};
         } else if (rest) {
           rest->await_resume();
         }
       }
     };
+
+    // Takes the results of the finished handles at the back of rest_ (rethrowing a unit's exception); true when
+    // nothing is left to join.
+    bool drain_finished() {
+      while (!rest_.empty() && rest_.back().is_finished()) {
+        rest_.back().take_result();
+        rest_.pop_back();
+      }
+      if (rest_.empty() && first_.valid() && first_.is_finished()) {
+        first_.take_result();
+        first_ = Handle{};
+      }
+      return !first_.valid() && rest_.empty();
+    }
 
     Task join_each() {
       if (first_.valid()) co_await first_;

@@ -8,10 +8,13 @@
 // when it withdraws. So a waiter's task cannot be freed while a completer on another thread is still waking it.
 // Except when the completer runs on the waiter's own thread (two tasks of one LocalPool): then the waiter cannot run,
 // let alone finish, while complete() wakes it, so it registers without a reference, tagged `unreferenced` (two
-// atomic read-modify-writes less per join on coro-local).
+// atomic read-modify-writes less per join on coro-local); and complete(), which made the waiter's poll say "done",
+// queues it to resume without that poll when it runs on the waiter's local pool (wake_completed_here: no virtual
+// schedule, no poll call; the same-thread hand-off of the channel).
 #include <atomic>
 #include <cstdint>
 
+#include "coro/detail/local_pool.hpp"
 #include "coro/detail/task_header.hpp"
 
 namespace tvt::coro::detail {
@@ -24,8 +27,12 @@ class JoinSlot {
     const auto w = Rmw::exchange(waiter_, done, std::memory_order_acq_rel);
     if (w != 0 && w != done) {
       auto* task = reinterpret_cast<TaskHeader*>(w & ~unreferenced);
+      if ((w & unreferenced) != 0) {
+        if (!wake_completed_here(*task)) task->wake();
+        return;
+      }
       task->wake();
-      if ((w & unreferenced) == 0) task->release();
+      task->release();
     }
   }
   bool is_done() const noexcept { return waiter_.load(std::memory_order_acquire) == done; }

@@ -34,11 +34,6 @@ LocalPool::~LocalPool() {
   current_ = previous_;
 }
 
-void LocalPool::adopt(TaskHeader& task) noexcept {
-  owned_.insert(task);
-  queue_.push_back(task);
-}
-
 void LocalPool::schedule(TaskHeader& task) noexcept {
   if (current_ == this) {
     queue_.push_back(task);
@@ -80,7 +75,8 @@ void LocalPool::run_until_complete(const TaskHeader& root) {
 }
 
 // A busy pool still looks at I/O, timers and other threads' wakes every `tasks_between_io_polls` tasks (tokio's
-// event interval); an idle one at once (wait_for_work).
+// event interval); an idle one at once (wait_for_work). With no fd registered the look makes no syscall (reactor.hpp):
+// the inbox is drained here directly, and a pool of pure computation yields at the coroutine's cost.
 void LocalPool::poll_io_and_inbox() {
   reactor_.poll(std::chrono::milliseconds(0));
   inbox_.drain_into(queue_);

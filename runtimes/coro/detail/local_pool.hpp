@@ -28,8 +28,11 @@ class LocalPool final : public Executor {
   // The pool block_on is running on this thread, or nullptr. Inline: the channel's hand-off asks on every send.
   static LocalPool* current() noexcept { return current_; }
 
-  // Owner thread. Takes ownership of `task` (SCHEDULED set by the caller) and queues it.
-  void adopt(TaskHeader& task) noexcept;
+  // Owner thread. Takes ownership of `task` (SCHEDULED set by the caller) and queues it. Inline: every spawn_local.
+  void adopt(TaskHeader& task) noexcept {
+    owned_.insert(task);
+    queue_.push_back(task);
+  }
   // Owner thread. Runs tasks until `root` is complete; sleeps in the reactor when none is runnable (never spins).
   // One loop with run_task inlined: a switch between two local tasks makes no call but the coroutine's resume.
   // `root` must be a task of this pool (it completes only by running here).
