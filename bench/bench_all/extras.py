@@ -135,7 +135,8 @@ def run_micro(bin_dir: str, run_dir: str, extra_args: List[str], timeout_s: floa
             code, wall_s, timed_out = _run_logged(argv, os.path.join(run_dir, "logs", f"micro-{part}.log"),
                                                   timeout_s)
             entry["wall_s"] = round(entry["wall_s"] + wall_s, 3)
-            entry["exit"] = runner.describe_exit(code) if code != 0 or not entry["exit"] else entry["exit"]
+            if code != 0 or not entry["exit"]:  # the binary's exit: a failing process's, else the first one's
+                entry["exit"] = runner.describe_exit(code)
             where = f"model {model}: " if names else ""
             try:
                 with open(out) as f:

@@ -43,10 +43,10 @@ TEST(StopOnSignalsDeathTest, ServeThatReturnsInTimeDisarmsTheBudget) {
       {
         StopSignal stop;
         {
-          StopOnSignals signals(stop, 100ms);
+          StopOnSignals signals(stop, 500ms);  // room for a preempted test on a loaded machine
           ::raise(SIGTERM);
         }
-        std::this_thread::sleep_for(300ms);  // past the budget: nothing fires
+        std::this_thread::sleep_for(800ms);  // past the budget: nothing fires
         std::fprintf(stderr, "still here\n");
         std::_Exit(0);
       },
