@@ -238,6 +238,12 @@ void release_slow(void* block) noexcept {
   spill(*c, slab.cls, slab.odd != 0, false);
 }
 
+void* bypass_allocate(std::size_t bytes, bool odd) {
+  return static_cast<char*>(::operator new(bytes + (odd ? 8 : 0))) + (odd ? 8 : 0);
+}
+
+void bypass_release(void* block, bool odd) noexcept { ::operator delete(static_cast<char*>(block) - (odd ? 8 : 0)); }
+
 Stats stats() noexcept {
   Shared& s = shared();
   std::lock_guard lock(s.mutex);

@@ -107,14 +107,20 @@ inline constexpr bool bypassed = true;
 inline constexpr bool bypassed = false;
 #endif
 
+// The sanitizer builds' blocks: plain ::operator new/delete, out of line (frame_pool.cpp). Inlined, GCC follows a
+// block from FrameAllocation's class operator new to ::operator delete and warns of a mismatched pair
+// (-Wmismatched-new-delete), though both ends are this pair.
+void* bypass_allocate(std::size_t bytes, bool odd);
+void bypass_release(void* block, bool odd) noexcept;
+
 // What FrameAllocation calls: the pool, or plain ::operator new under sanitizers (see above).
 inline void* allocate(std::size_t bytes, bool odd) {
-  if constexpr (bypassed) return static_cast<char*>(::operator new(bytes + (odd ? 8 : 0))) + (odd ? 8 : 0);
+  if constexpr (bypassed) return bypass_allocate(bytes, odd);
   return pooled_allocate(bytes, odd);
 }
 inline void release(void* block, bool odd) noexcept {
   if constexpr (bypassed) {
-    ::operator delete(static_cast<char*>(block) - (odd ? 8 : 0));
+    bypass_release(block, odd);
     return;
   }
   pooled_release(block);
