@@ -15,11 +15,12 @@ inline void yield() {
   detail::Worker* w = detail::current_worker();
   if (w == nullptr || w->current == &w->main) [[unlikely]]
     detail::require_fiber("yield");  // throws
+  detail::Context* self = w->current;
   // Re-queued before the switch, without an after-switch hook: the local run queue is only touched by this thread,
   // and nothing on this thread can hand it to another worker (work sharing) before the switch has saved us.
   detail::Context* next = w->pick_next();
-  w->ready.push_back(w->current);
-  w->switch_away(next, nullptr, nullptr);
+  w->ready.push_back(self);
+  w->switch_away(self, next, nullptr, nullptr);
 }
 void sleep_until(reactor::Clock::time_point deadline);
 template <class Rep, class Period>

@@ -46,7 +46,8 @@ TVT_OPAQUE boost::context::fiber finish_fiber(FiberBase* fiber) {
   } else {
     next = w->pick_next();
   }
-  next->landing = {};  // nothing to save: this context never runs again
+  next->landing.previous = &w->dead_end;  // nothing to save: this context never runs again
+  next->landing.hook = nullptr;
   w->current = next;
   w->scheduler.fiber_finished();
   sanitizer::start_switch(*fiber, *next, /*dying=*/true);
@@ -104,6 +105,9 @@ Worker::Worker(Scheduler& s, unsigned i, StackPool& pool)
 
 void Worker::share_surplus() { scheduler.share(*this); }
 
+// What run() does besides running the next fiber while fibers are ready (its loop, above the idle part).
+bool Worker::main_has_work() const { return uses_reactor || scheduler.injected_hint() != 0; }
+
 // How long a worker must have been idle before its pool gives back the pages of surplus free stacks.
 constexpr std::chrono::milliseconds idle_before_trim{100};
 
@@ -119,7 +123,7 @@ void Worker::run() {
       Context* next = ready.pop_front();
       if (!ready.empty() && scheduler.idle_hint() != 0) scheduler.share(*this);
       switches_until_main = main_interval;
-      switch_away(next, nullptr, nullptr);
+      switch_away(&main, next, nullptr, nullptr);
       continue;
     }
     if (!scheduler.prepare_idle(*this)) {

@@ -30,7 +30,8 @@ struct Context {
   Scheduler* scheduler = nullptr;
   std::uint64_t id = 0;  // 0: a worker's own context; fibers count from 1
   bool canary_checked = false;  // a fiber on an unguarded (canary) stack: checked at every switch away
-  // The switch that lands here: the context left behind (null if it died) and the hook to run for it.
+  // The switch that lands here: the context left behind (a worker's `dead_end` if it died) and the hook to run for
+  // it; `arg` is written and read only with a hook.
   struct Landing {
     Context* previous = nullptr;
     AfterSwitchFn hook = nullptr;

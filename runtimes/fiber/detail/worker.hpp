@@ -10,7 +10,8 @@
 // - The worker's own context (`main`, the thread's stack) runs the loop: it runs ready fibers, polls the reactor and
 //   sleeps in it when there is nothing to do. A parking fiber switches straight to the next ready fiber; it goes
 //   through `main` only when its worker's queue is empty or every `main_interval` switches (to poll I/O and the
-//   injection queue fairly). Reactor polling therefore never runs on a fiber's stack.
+//   injection queue fairly; a pass that would find neither I/O registered nor fibers injected is skipped). Reactor
+//   polling therefore never runs on a fiber's stack.
 // - After a switch a fiber may be on another worker: code re-reads current_worker() (a non-inlined call, so the
 //   compiler cannot reuse a thread_local address computed before the switch) and never keeps a Worker& across one.
 #include <atomic>
@@ -44,10 +45,15 @@ class Worker {
   // Returns when the caller is resumed, possibly on another worker. Inline on purpose: a switch buried in a
   // function that must return after landing costs a mispredicted return per frame (the return-stack buffer still
   // holds the other fiber's addresses), which is most of a switch's price.
-  inline void switch_away(Context* next, AfterSwitchFn hook, void* arg);
+  // `self` is `current`, passed in by callers that hold it in a register (re-reading `current` after the run-queue
+  // stores, which the compiler must assume alias it, costs a load each).
+  inline void switch_away(Context* self, Context* next, AfterSwitchFn hook, void* arg);
   // What a parking fiber switches to: the next ready fiber, or `main`.
   inline Context* pick_next();
   void share_surplus();  // Scheduler::share(*this), out of line
+  // At a pass due through `main` with fibers still ready: does `main` have anything to do (poll I/O, take injected
+  // fibers)? If not, the pass is skipped: it would only pop the next fiber, as pick_next does. Out of line (rare).
+  bool main_has_work() const;
 
   Scheduler& scheduler;
   const unsigned index;
@@ -57,6 +63,10 @@ class Worker {
   StackCache stacks;
   Context main;
   Context* current = &main;
+  // Stands for a fiber that died, as the `previous` of the switch away from it: the landing side then stores the
+  // (empty) continuation here like any other, with no "did it die?" test on every switch. Written only on this
+  // worker's thread; never run.
+  Context dead_end;
   ContextList ready;
   // Counts down to the next pass through `main` (then reset to main_interval): a decrement and a branch per switch.
   unsigned switches_until_main = main_interval;
@@ -83,19 +93,20 @@ Worker* current_worker();
 // continuation and runs the Landing hook. Inline (it runs at every switch); it needs no worker, so a landing costs
 // no current_worker() call.
 inline void complete_switch(Context& self, boost::context::fiber&& from) {
-  const Context::Landing landing = self.landing;
-  if (landing.previous == nullptr) return;  // it died: its stack is gone, and `from` is empty
+  // Never null: a fiber that died names its worker's `dead_end` (its `from` is empty).
+  Context* previous = self.landing.previous;
   // Constructed over the previous context's continuation, not assigned: that one is empty (the context was
   // running), so there is nothing to destroy, and a move-assignment or swap would test and destroy the old value.
-  ::new (static_cast<void*>(&landing.previous->continuation)) boost::context::fiber(std::move(from));
-  if (landing.hook != nullptr) landing.hook(landing.arg, landing.previous);
+  ::new (static_cast<void*>(&previous->continuation)) boost::context::fiber(std::move(from));
+  // `arg` is read only when there is a hook: a hookless switch (yield, the worker loop) does not write it.
+  if (const AfterSwitchFn hook = self.landing.hook) hook(self.landing.arg, previous);
 }
 void check_canary_slow(Context* self);
 
 inline Context* Worker::pick_next() {
-  if (ready.empty() || --switches_until_main == 0) {
+  if (ready.empty() || --switches_until_main == 0) [[unlikely]] {
     switches_until_main = main_interval;
-    return &main;
+    if (ready.empty() || main_has_work()) return &main;
   }
   Context* next = ready.pop_front();
   // Still more ready after the one we take: share them if a worker is idle.
@@ -104,12 +115,13 @@ inline Context* Worker::pick_next() {
   return next;
 }
 
-inline void Worker::switch_away(Context* next, AfterSwitchFn hook, void* arg) {
-  Context* self = current;
+inline void Worker::switch_away(Context* self, Context* next, AfterSwitchFn hook, void* arg) {
   // Only canary-mode stacks (no guard page) pay for the check; the main context has no canary.
   if (self->canary_checked) [[unlikely]]
     check_canary_slow(self);
-  next->landing = {self, hook, arg};
+  next->landing.previous = self;
+  next->landing.hook = hook;
+  if (hook != nullptr) next->landing.arg = arg;  // folded away where the hook is a constant (always, when inlined)
   current = next;
   sanitizer::start_switch(*self, *next);
   boost::context::fiber from = std::move(next->continuation).resume();
@@ -132,7 +144,10 @@ Context* current_context();
 // wake it (or wake it itself). Requires a fiber. Inline, like switch_away: an out-of-line park returns through its
 // own frame after every switch, a return the return-stack buffer mispredicts. `w` is the caller's worker, read
 // before the switch (e.g. from require_fiber).
-inline void park(Worker& w, AfterSwitchFn hook, void* arg) { w.switch_away(w.pick_next(), hook, arg); }
+inline void park(Worker& w, AfterSwitchFn hook, void* arg) {
+  Context* self = w.current;
+  w.switch_away(self, w.pick_next(), hook, arg);
+}
 inline void park(AfterSwitchFn hook, void* arg) { park(*current_worker(), hook, arg); }
 // Makes a parked context runnable: on the calling worker if it belongs to the same scheduler, else injected. Any
 // thread; each park must be answered by exactly one make_ready.
