@@ -13,14 +13,17 @@ namespace tvt::fiber::this_fiber {
 // switch lands in the caller's frame (see Worker::switch_away).
 inline void yield() {
   detail::Worker* w = detail::current_worker();
-  if (w == nullptr || w->current == &w->main) [[unlikely]]
+  if (w == nullptr) [[unlikely]]
     detail::require_fiber("yield");  // throws
   detail::Context* self = w->current;
+  // One test for both rare kinds: not a fiber (throws) and a canary-mode stack (checked, as at every switch away).
+  if (self->kind != detail::ContextKind::guarded_fiber) [[unlikely]]
+    detail::check_unusual_context(self, "yield");
   // Re-queued before the switch, without an after-switch hook: the local run queue is only touched by this thread,
   // and nothing on this thread can hand it to another worker (work sharing) before the switch has saved us.
   detail::Context* next = w->pick_next();
   w->ready.push_back(self);
-  w->switch_away(self, next, nullptr, nullptr);
+  w->jump(self, next, nullptr, nullptr);  // the canary, if any, is checked above
 }
 void sleep_until(reactor::Clock::time_point deadline);
 template <class Rep, class Period>

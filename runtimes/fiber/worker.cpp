@@ -30,7 +30,7 @@ thread_local Worker* tls_worker = nullptr;
 // continuation; Boost.Context jumps there and releases this fiber's stack (StackReleaser) on the successor's side.
 TVT_OPAQUE boost::context::fiber finish_fiber(FiberBase* fiber) {
   Worker* w = current_worker();
-  if (fiber->canary_checked) check_canary_slow(fiber);
+  if (fiber->kind == ContextKind::canary_fiber) check_canary_slow(fiber);
   // TSan builds: before the end is published (sanitizer.hpp, take_dying_fiber_handle). The release below
   // publishes the emptied handle to whoever drops the last reference.
   if constexpr (sanitizer::dying_fiber_returns_to_worker)
@@ -91,11 +91,21 @@ std::uint64_t running_fiber_id_for_signal_handler() {
 
 Context* current_context() { return current_worker()->current; }
 
+namespace {
+[[noreturn]] void not_on_fiber(const char* what) {
+  throw std::logic_error(std::string("tvt::fiber: ") + what + " must be called on a fiber");
+}
+}  // namespace
+
 Worker& require_fiber(const char* what) {
   Worker* w = current_worker();
-  if (w == nullptr || w->current == &w->main)
-    throw std::logic_error(std::string("tvt::fiber: ") + what + " must be called on a fiber");
+  if (w == nullptr || w->current == &w->main) not_on_fiber(what);
   return *w;
+}
+
+void check_unusual_context(Context* self, const char* what) {
+  if (self->kind == ContextKind::worker) not_on_fiber(what);
+  check_canary_slow(self);
 }
 
 Worker::Worker(Scheduler& s, unsigned i, StackPool& pool)
@@ -166,7 +176,7 @@ void prepare_fiber(FiberBase* fiber, char* control_block_low) {
   fiber->scheduler = &w->scheduler;
   fiber->id = w->fibers_created++ * w->scheduler.worker_count() + w->index + 1;
   const auto usable = static_cast<std::size_t>(control_block_low - fiber->stack.limit);
-  fiber->canary_checked = fiber->stack.guard == GuardMode::canary;
+  fiber->kind = fiber->stack.guard == GuardMode::canary ? ContextKind::canary_fiber : ContextKind::guarded_fiber;
   fiber->stack_bottom = fiber->stack.limit;
   fiber->stack_size_bytes = usable;
   sanitizer::create_fiber(*fiber);

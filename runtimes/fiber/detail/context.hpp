@@ -24,12 +24,17 @@ struct Context;
 // Runs on the context that lands after `parked` switched away; `parked`'s continuation is already saved.
 using AfterSwitchFn = void (*)(void* arg, Context* parked);
 
+// What switching away from a context must check, in one byte so that yield tests "a fiber on a guarded stack?" once
+// for both rare cases: a worker's own context (`main`: not a fiber, may not yield) and a fiber on an unguarded
+// (canary) stack, whose canary is checked at every switch away.
+enum class ContextKind : std::uint8_t { worker, guarded_fiber, canary_fiber };
+
 struct Context {
   boost::context::fiber continuation;
   Context* next_in_list = nullptr;
   Scheduler* scheduler = nullptr;
   std::uint64_t id = 0;  // 0: a worker's own context; fibers count from 1
-  bool canary_checked = false;  // a fiber on an unguarded (canary) stack: checked at every switch away
+  ContextKind kind = ContextKind::worker;
   // The switch that lands here: the context left behind (a worker's `dead_end` if it died) and the hook to run for
   // it; `arg` is written and read only with a hook.
   struct Landing {

@@ -48,6 +48,8 @@ class Worker {
   // `self` is `current`, passed in by callers that hold it in a register (re-reading `current` after the run-queue
   // stores, which the compiler must assume alias it, costs a load each).
   inline void switch_away(Context* self, Context* next, AfterSwitchFn hook, void* arg);
+  // switch_away without its canary check, for a caller that has made it (yield).
+  inline void jump(Context* self, Context* next, AfterSwitchFn hook, void* arg);
   // What a parking fiber switches to: the next ready fiber, or `main`.
   inline Context* pick_next();
   void share_surplus();  // Scheduler::share(*this), out of line
@@ -102,6 +104,9 @@ inline void complete_switch(Context& self, boost::context::fiber&& from) {
   if (const AfterSwitchFn hook = self.landing.hook) hook(self.landing.arg, previous);
 }
 void check_canary_slow(Context* self);
+// The rare kinds at a switch away, out of line: throws std::logic_error naming `what` if `self` is a worker's own
+// context, else (a canary-mode fiber) checks the canary.
+void check_unusual_context(Context* self, const char* what);
 
 inline Context* Worker::pick_next() {
   if (ready.empty() || --switches_until_main == 0) [[unlikely]] {
@@ -117,8 +122,12 @@ inline Context* Worker::pick_next() {
 
 inline void Worker::switch_away(Context* self, Context* next, AfterSwitchFn hook, void* arg) {
   // Only canary-mode stacks (no guard page) pay for the check; the main context has no canary.
-  if (self->canary_checked) [[unlikely]]
+  if (self->kind == ContextKind::canary_fiber) [[unlikely]]
     check_canary_slow(self);
+  jump(self, next, hook, arg);
+}
+
+inline void Worker::jump(Context* self, Context* next, AfterSwitchFn hook, void* arg) {
   next->landing.previous = self;
   next->landing.hook = hook;
   if (hook != nullptr) next->landing.arg = arg;  // folded away where the hook is a constant (always, when inlined)
