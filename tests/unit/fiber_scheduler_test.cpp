@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "fiber/channel.hpp"
+#include "fiber/detail/intrusive_list.hpp"
 #include "fiber/spawn.hpp"
 #include "fiber/spawn_blocking.hpp"
 #include "fiber/this_fiber.hpp"
@@ -187,6 +188,54 @@ TEST_P(FiberScheduler, SpawnBlockingParksOnlyTheFiber) {
 TEST_P(FiberScheduler, SpawnBlockingRethrows) {
   scheduler.block_on(
       [] { EXPECT_THROW(fiber::spawn_blocking([]() -> int { throw std::runtime_error("x"); }), std::runtime_error); });
+}
+
+// The run queue and the wait lists (detail/intrusive_list.hpp). Its tail is meaningful only while the list is
+// non-empty, so every case drains a list and refills it, or removes the last element, before checking the order.
+std::vector<fiber::detail::Context*> drain(fiber::detail::ContextList& list) {
+  std::vector<fiber::detail::Context*> out;
+  while (fiber::detail::Context* c = list.pop_front()) out.push_back(c);
+  return out;
+}
+
+TEST(FiberContextList, StaysFifoAcrossDrainsSplicesAndRemovals) {
+  std::array<fiber::detail::Context, 5> c;
+  fiber::detail::ContextList list;
+  EXPECT_TRUE(list.empty());
+  list.push_back(&c[0]);
+  list.push_back(&c[1]);
+  EXPECT_EQ(list.pop_front(), &c[0]);
+  EXPECT_EQ(list.pop_front(), &c[1]);
+  EXPECT_TRUE(list.empty());
+  list.push_back(&c[2]);  // after a drain: the stale tail must not be used
+  list.push_back(&c[3]);
+  EXPECT_EQ(list.count(), 2u);
+  EXPECT_EQ(drain(list), (std::vector<fiber::detail::Context*>{&c[2], &c[3]}));
+
+  fiber::detail::ContextList other;
+  list.splice_back(other);  // empty into empty
+  EXPECT_TRUE(list.empty());
+  other.push_back(&c[0]);
+  other.push_back(&c[1]);
+  list.splice_back(other);  // into empty
+  EXPECT_TRUE(other.empty());
+  other.push_back(&c[2]);
+  list.splice_back(other);  // into non-empty
+  list.push_back(&c[3]);    // behind the spliced tail
+  EXPECT_EQ(drain(list), (std::vector<fiber::detail::Context*>{&c[0], &c[1], &c[2], &c[3]}));
+
+  for (auto& x : c) list.push_back(&x);
+  EXPECT_TRUE(list.remove(&c[4]));  // the tail
+  EXPECT_TRUE(list.remove(&c[0]));  // the head
+  EXPECT_TRUE(list.remove(&c[2]));  // the middle
+  EXPECT_FALSE(list.remove(&c[2]));
+  list.push_back(&c[4]);  // behind the new tail
+  EXPECT_EQ(drain(list), (std::vector<fiber::detail::Context*>{&c[1], &c[3], &c[4]}));
+  list.push_back(&c[0]);
+  EXPECT_TRUE(list.remove(&c[0]));  // the only one
+  EXPECT_TRUE(list.empty());
+  list.push_back(&c[1]);
+  EXPECT_EQ(drain(list), (std::vector<fiber::detail::Context*>{&c[1]}));
 }
 
 TEST(FiberSchedulerApi, FiberOnlyCallsRefusePlainThreads) {
