@@ -34,6 +34,8 @@ void throw_interrupted(TaskHeader& task) {
   throw TaskCancelled();  // unreachable: called after interrupted() said yes, and both causes are terminal
 }
 
+[[gnu::noinline, gnu::cold]] void throw_if_interrupted_slow(TaskHeader& task) { throw_if_interrupted(task); }
+
 void frame_done(void* frame_address) noexcept {
   auto* self = std::launder(reinterpret_cast<SpawnedTaskBase*>(static_cast<char*>(frame_address) - spawned_offset));
   std::coroutine_handle<>::from_address(frame_address).destroy();  // operator delete keeps the block (the marker)
