@@ -19,8 +19,9 @@ void throw_outside_task(const char* what) {
   throw std::logic_error(std::string("coro: ") + what + " used outside a task (inside block_on/spawn only)");
 }
 
-bool TaskHeader::timeout_expired() const noexcept {
-  for (const TimeoutScope* s = extras_->timeouts; s != nullptr; s = s->outer)
+bool TaskHeader::interrupted_slow() const noexcept {
+  if (is_cancelled()) return true;
+  for (const TimeoutScope* s = extras_ != nullptr ? extras_->timeouts : nullptr; s != nullptr; s = s->outer)
     if (s->expired.load(std::memory_order_acquire)) return true;
   return false;
 }
