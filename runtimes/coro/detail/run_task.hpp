@@ -23,9 +23,9 @@ template <class E>
   running_task = &task;
   // A yielded task holds RUNNING already (only runners set or clear that bit, and this one received the task
   // through its queue, so a relaxed load tells the two apart): it resumes where it yielded, with no poll and no
-  // state change. Its `yielded` mark goes now, so that finishing is not taken for another yield.
+  // state change. Its `yielded` mark stays: however the resume ends, it writes poll_fn_ (a leaf parks with its
+  // poll, a yield marks it again, frame_done clears it), so no store is needed here or after a poll.
   if (const std::uint32_t s = task.state().load(std::memory_order_relaxed); s & TaskHeader::running) {
-    task.poll_fn_ = nullptr;
     task.resume_point_.resume();  // runs until the task parks again, yields or finishes
   } else {
     // SCHEDULED -> RUNNING (SCHEDULED is set and RUNNING clear, so one add does both). acq_rel: acquire what the
@@ -35,15 +35,12 @@ template <class E>
     else
       task.state().fetch_add(TaskHeader::running - TaskHeader::scheduled, std::memory_order_acq_rel);
     // No poll function: the first run, or the leaf's operation was completed for it (schedule_completed).
-    if (const PollFn poll = task.poll_fn_; poll == nullptr) {
+    if (const PollFn poll = task.poll_fn_; poll == nullptr || poll(task.poll_leaf_, task))
       task.resume_point_.resume();
-    } else if (poll(task.poll_leaf_, task)) {
-      task.poll_fn_ = nullptr;
-      task.resume_point_.resume();
-    }
   }
   running_task = outer;
-  // Parked by yield_now (a finished task parks nowhere: its poll_fn_ is nullptr). It keeps the mark while queued.
+  // Parked by yield_now (a finished task parks nowhere: frame_done cleared its poll_fn_). It keeps the mark while
+  // queued.
   if (task.poll_fn_ == &yielded) return Ran::yielded;
 
   std::uint32_t s = task.state().load(std::memory_order_acquire);

@@ -41,6 +41,7 @@ void frame_done(void* frame_address) noexcept {
   auto* self = std::launder(reinterpret_cast<SpawnedTaskBase*>(static_cast<char*>(frame_address) - spawned_offset));
   std::coroutine_handle<>::from_address(frame_address).destroy();  // operator delete keeps the block (the marker)
   destroy_extras(*self);
+  self->poll_fn_ = nullptr;  // not `yielded` (run_task.hpp): the resume that ends here ends with the coroutine
   Rmw::fetch_or(self->state(), TaskHeader::complete, std::memory_order_acq_rel);  // acq_rel: read after resume()
   self->join_.complete();
 }

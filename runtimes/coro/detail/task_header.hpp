@@ -162,7 +162,7 @@ class TaskHeader {
   TaskHeader* next_in_queue_ = nullptr;               // run queue / inbox link: the task is the queue node
   TaskHeader* owned_prev_ = nullptr;                  // executor's owned-task list (shutdown cancels them all)
   TaskHeader* owned_next_ = nullptr;
-  PollFn poll_fn_ = nullptr;                          // set by the leaf that parked; nullptr = just resume
+  PollFn poll_fn_ = nullptr;  // how the last resume ended (a leaf's poll, `yielded`, nullptr); nullptr = just resume
   void* poll_leaf_ = nullptr;
   TaskExtras* extras_ = nullptr;                      // timeout scopes and task_local values, made on first use
 };
