@@ -36,22 +36,23 @@ struct TvtCoroModel {
   class JoinSet {
    public:
     // The first handle lives in the set itself: a set of one (spawn+join, the per-connection path) allocates
-    // nothing but the task, as the raw-coroutine and asio models' counters do; more go into a vector.
+    // nothing but the task, as the raw-coroutine and asio models' counters do; more go into a vector. The paths
+    // for more than one are out of line, so that a set of one costs what a program's spawn and `co_await handle`
+    // cost (inline, their calls and registers were the model's own cost on every spawn+join).
     void spawn(Task task) {
       if (!first_.valid()) [[likely]]
         first_ = spawn_unit(std::move(task));
       else
-        rest_.push_back(spawn_unit(std::move(task)));
+        spawn_more(std::move(task));
     }
 
     // Awaits every handle. Zero or one left (spawn+join, the last of a batch): that handle is awaited directly, so
     // joining costs what a program's `co_await handle` costs; more go through one helper task.
-    auto join_all() { return JoinAll{*this, HandleAwaiter{nullptr}, std::nullopt, std::nullopt}; }
+    auto join_all() { return JoinAll{*this, HandleAwaiter{nullptr}}; }
 
    private:
     using Handle = tvt::coro::JoinHandle<void>;
     using HandleAwaiter = typename Handle::Awaiter;
-    using TaskAwaiter = decltype(std::declval<Task>().operator co_await());
 
     static Handle spawn_unit(Task task) {
       return OnPool ? tvt::coro::spawn(std::move(task)) : tvt::coro::spawn_local(std::move(task));
@@ -60,35 +61,36 @@ struct TvtCoroModel {
     struct JoinAll {
       JoinSet& set;
       HandleAwaiter one;  // target set: the one handle left is being awaited
-      std::optional<Task> rest_task;
-      std::optional<TaskAwaiter> rest;
 
       bool await_ready() {
-        if (!set.rest_.empty() && set.drain_finished()) return true;
-        if (!set.rest_.empty()) return false;
+        if (!set.rest_.empty()) [[unlikely]] {
+          if (set.drain_finished()) return true;
+          if (!set.rest_.empty()) return false;
+        }
         if (!set.first_.valid()) return true;
         one = set.first_.operator co_await();  // the handle's one await
         return one.await_ready();
       }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<> self) {
-        if (one.target != nullptr) return one.await_suspend(self) ? std::noop_coroutine() : self;
-        rest_task.emplace(set.join_each());
-        rest.emplace(std::move(*rest_task).operator co_await());
-        return rest->await_suspend(self);
+        if (one.target != nullptr) [[likely]]
+          return one.await_suspend(self) ? std::noop_coroutine() : self;
+        return set.join_rest(self);
       }
       void await_resume() {
-        if (one.target != nullptr) {
+        if (one.target != nullptr) [[likely]] {
           one.await_resume();  // rethrows a unit's exception
           set.first_ = Handle{};
-        } else if (rest) {
-          rest->await_resume();
+        } else {
+          set.rest_joined();
         }
       }
     };
 
+    [[gnu::noinline]] void spawn_more(Task task) { rest_.push_back(spawn_unit(std::move(task))); }
+
     // Takes the results of the finished handles at the back of rest_ (rethrowing a unit's exception); true when
     // nothing is left to join.
-    bool drain_finished() {
+    [[gnu::noinline]] bool drain_finished() {
       while (!rest_.empty() && rest_.back().is_finished()) {
         rest_.back().take_result();
         rest_.pop_back();
@@ -100,6 +102,18 @@ struct TvtCoroModel {
       return !first_.valid() && rest_.empty();
     }
 
+    // More than one handle left: a helper task awaits them in turn (started by symmetric transfer, and transferring
+    // back when done); its frame is the Task kept here until the join resumes.
+    [[gnu::noinline]] std::coroutine_handle<> join_rest(std::coroutine_handle<> self) {
+      rest_join_ = join_each();
+      return std::move(rest_join_).operator co_await().await_suspend(self);
+    }
+    [[gnu::noinline]] void rest_joined() {
+      if (!rest_join_.valid()) return;
+      Task done = std::move(rest_join_);
+      std::move(done).operator co_await().await_resume();  // rethrows a unit's exception
+    }
+
     Task join_each() {
       if (first_.valid()) co_await first_;
       first_ = Handle{};
@@ -109,6 +123,7 @@ struct TvtCoroModel {
 
     Handle first_;
     std::vector<Handle> rest_;
+    Task rest_join_;  // join_each's frame while it runs
   };
 
   class Baton {
