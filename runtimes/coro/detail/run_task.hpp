@@ -16,8 +16,10 @@ enum class Ran {
 };
 
 // Runs `task` (popped from a queue of `executor`, its executor: SCHEDULED, or RUNNING after a yield) once: its
-// leaf's poll, then the coroutine if that says so. `outer` is the caller's running task (read once by its loop:
-// every run restores it), put back when the task parks, yields or finishes.
+// leaf's poll, then the coroutine if that says so. `outer` is the caller's running task (read once by its loop),
+// put back when the task finishes or goes back to its executor. A task that parks or yields (the common ends) is
+// left as the running task: only the next run_task follows on those paths, and the caller's loop puts `outer` back
+// itself before anything else (an I/O poll, a sleep, a return): one thread-local store per task less.
 template <class E>
 [[nodiscard]] inline Ran run_task(TaskHeader& task, E& executor, TaskHeader* const outer) noexcept {
   running_task = &task;
@@ -38,7 +40,6 @@ template <class E>
     if (const PollFn poll = task.poll_fn_; poll == nullptr || poll(task.poll_leaf_, task))
       task.resume_point_.resume();
   }
-  running_task = outer;
   // Parked by yield_now (a finished task parks nowhere: frame_done cleared its poll_fn_). It keeps the mark while
   // queued.
   if (task.poll_fn_ == &yielded) return Ran::yielded;
@@ -55,6 +56,7 @@ template <class E>
                                              std::memory_order_acquire))
       return Ran::parked;
   }
+  running_task = outer;  // before anything that may run other code: the task's result may be destroyed below
   if (s & TaskHeader::complete) {  // terminal: nobody else changes the state any more
     executor.E::retire(task);
     task.release();  // the task's own reference; the JoinHandle may still hold one

@@ -121,8 +121,13 @@ class TaskHeader {
   void release() noexcept {
     // The sole holder (count 1: nobody else can add a reference, that takes one) skips the read-modify-write; acquire
     // pairs with the release of the holder that dropped the count to 1. acq_rel: every use of the task by other
-    // holders happens-before the destroy by the last one.
-    if (refs_.load(std::memory_order_acquire) == 1 || Rmw::fetch_add(refs_, ~0u, std::memory_order_acq_rel) == 1)
+    // holders happens-before the destroy by the last one. With one thread, another holder's reference is the plain
+    // decrement of the count just read.
+    const std::uint32_t refs = refs_.load(std::memory_order_acquire);
+    if (refs == 1) return destroy_fn()(this);
+    if (process_single_threaded()) [[likely]]
+      refs_.store(refs - 1, std::memory_order_relaxed);
+    else if (refs_.fetch_add(~0u, std::memory_order_acq_rel) == 1)
       destroy_fn()(this);
   }
 
