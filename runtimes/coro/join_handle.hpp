@@ -28,13 +28,10 @@ struct JoinAwaiter {
   bool await_ready() const noexcept { return target->join_.is_done(); }
   bool await_suspend(std::coroutine_handle<> resume) {
     TaskHeader& me = require_current_task("co_await on a join handle");
-    if (me.interrupted()) return false;
-    bool completer_on_my_thread = false;  // a task of my one-thread executor (a blocking job never is)
-    if constexpr (std::is_base_of_v<TaskHeader, Target>)
-      completer_on_my_thread = target->executor_ == me.executor_ && me.executor_->one_thread();
-    if (!target->join_.try_register(me, completer_on_my_thread)) return false;  // finished meanwhile
-    park_current(me, resume, &poll, this);
-    return true;
+    // Out of line (a tail call), so that the common path keeps nothing live across a call: no register saves.
+    if (me.may_be_interrupted()) [[unlikely]]
+      return suspend_unless_interrupted(me, resume);
+    return register_and_park(me, resume);
   }
   T await_resume() {
     // Not done: only an interrupted await gets here (its poll or await_suspend said so), and that throws.
@@ -44,6 +41,18 @@ struct JoinAwaiter {
   }
 
  private:
+  [[gnu::noinline, gnu::cold]] bool suspend_unless_interrupted(TaskHeader& me, std::coroutine_handle<> resume) {
+    return !me.interrupted() && register_and_park(me, resume);
+  }
+  bool register_and_park(TaskHeader& me, std::coroutine_handle<> resume) {
+    bool completer_on_my_thread = false;  // a task of my one-thread executor (a blocking job never is)
+    if constexpr (std::is_base_of_v<TaskHeader, Target>)
+      completer_on_my_thread = target->executor_ == me.executor_ && me.executor_->one_thread();
+    if (!target->join_.try_register(me, completer_on_my_thread)) return false;  // finished meanwhile
+    park_current(me, resume, &poll, this);
+    return true;
+  }
+
   // Out of line, so that the common await_resume (done: take the result) inlines into the awaiting coroutine.
   [[gnu::noinline, gnu::cold]] static void throw_if_interrupted_join() {
     throw_if_interrupted(require_current_task("co_await on a join handle"));

@@ -2,7 +2,6 @@
 // The spawning verbs. spawn_local: into the pool of the enclosing block_on (same thread; polled whenever block_on's
 // own task is pending). spawn: onto the current ThreadPool if called on one of its workers, else onto the global pool.
 // Both start the task at once and return its JoinHandle; dropping the handle detaches the task.
-#include <stdexcept>
 #include <utility>
 
 #include "coro/detail/local_pool.hpp"
@@ -17,10 +16,8 @@ namespace tvt::coro {
 template <class T>
 JoinHandle<T> spawn_local(Task<T> task) {
   detail::LocalPool* pool = detail::LocalPool::current();
-  if (pool == nullptr)
-    throw std::logic_error(
-        "coro::spawn_local called outside block_on: local tasks need the block_on that polls them "
-        "(use coro::spawn for the thread pool)");
+  if (pool == nullptr) [[unlikely]]
+    detail::throw_spawn_local_outside_block_on();
   auto* spawned = detail::SpawnedTask<T>::adopt(std::move(task), *pool);
   spawned->state().store(detail::TaskHeader::scheduled, std::memory_order_relaxed);  // plain store: not shared yet
   pool->adopt(*spawned);

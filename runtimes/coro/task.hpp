@@ -110,7 +110,7 @@ inline void*& continuation_of(void* frame_address) noexcept {
 
 // A spawned task's coroutine finished: destroys its frame and completes it (task_header.cpp). Touches nothing of
 // the frame afterwards.
-void frame_done(void* frame_address) noexcept;
+void frame_done(SpawnedTaskBase& task) noexcept;
 
 class TaskPromiseBase {
  public:
@@ -121,7 +121,9 @@ class TaskPromiseBase {
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> frame) noexcept {
       if (spawned_marker(frame.address()) != not_spawned) {
-        frame_done(frame.address());  // destroys `frame`: touch nothing of it afterwards
+        // destroys `frame`: touch nothing of it afterwards
+        frame_done(*std::launder(
+            reinterpret_cast<SpawnedTaskBase*>(static_cast<char*>(frame.address()) - spawned_offset)));
         return std::noop_coroutine();
       }
       return std::coroutine_handle<>::from_address(continuation_of(frame.address()));  // back to the awaiter
@@ -272,16 +274,31 @@ class SpawnedTask final : public SpawnedTaskBase {
 
   static void* frame_of(SpawnedTask* self) noexcept { return reinterpret_cast<char*>(self) + spawned_offset; }
 
+  // The common end, a finished task whose result holds nothing to free (a void task that did not throw), is the
+  // pool's push: everything else is out of line, so that this saves no register (references, not pointers: no
+  // null test for the base conversions).
   static void destroy_self(TaskHeader* header) noexcept {
-    auto* self = static_cast<SpawnedTask*>(static_cast<SpawnedTaskBase*>(header));
-    void* frame = frame_of(self);
+    auto& self = static_cast<SpawnedTask&>(static_cast<SpawnedTaskBase&>(*header));
+    if constexpr (result_in_header<T>()) {
+      if (!self.is_complete() || frame_result<T>(frame_of(&self)).holds_exception()) [[unlikely]]
+        return destroy_parts(self);
+    } else {
+      if (!self.is_complete()) [[unlikely]]
+        return destroy_parts(self);
+      frame_result<T>(frame_of(&self)).~Result<T>();
+    }
+    // Finished: frame_done destroyed the frame and the extras block. The whole block, frame included.
+    frame_pool::release(static_cast<char*>(frame_of(&self)) - frame_prefix_bytes<T>(), frame_block_odd<T>());
+  }
+  [[gnu::noinline]] static void destroy_parts(SpawnedTask& self) noexcept {
+    void* frame = frame_of(&self);
+    const bool complete = self.is_complete();
     // Never finished (a runtime torn down with the task parked): the frame is still there.
-    if (!self->is_complete()) std::coroutine_handle<>::from_address(frame).destroy();
-    destroy_extras(*self);
+    if (!complete) std::coroutine_handle<>::from_address(frame).destroy();
+    destroy_extras(self);
     // In the header, the result exists only once the coroutine returned (else the word is the resume point).
-    if (!result_in_header<T>() || self->is_complete()) frame_result<T>(frame).~Result<T>();
-    self->~SpawnedTask();
-    // The whole block, frame included.
+    if (!result_in_header<T>() || complete) frame_result<T>(frame).~Result<T>();
+    self.~SpawnedTask();
     frame_pool::release(static_cast<char*>(frame) - frame_prefix_bytes<T>(), frame_block_odd<T>());
   }
 };

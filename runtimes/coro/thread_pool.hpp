@@ -48,7 +48,7 @@ class ThreadPool final : public detail::Executor {
   // The pool whose worker is the calling thread, or nullptr.
   static ThreadPool* current() noexcept;
   unsigned size() const noexcept { return static_cast<unsigned>(workers_.size()); }
-  std::size_t task_count() const;
+  std::size_t task_count() const;  // counts the owned tasks (a walk)
 
   void schedule(detail::TaskHeader& task) noexcept override;
   void retire(detail::TaskHeader& task) noexcept override;
@@ -63,6 +63,7 @@ class ThreadPool final : public detail::Executor {
   };
 
   void adopt(detail::TaskHeader& task);
+  bool has_tasks() const;  // some owned task is unfinished
   void run_worker(Worker& self);
   detail::TaskHeader* pop(Worker& w);
   detail::TaskHeader* steal(Worker& thief);

@@ -16,9 +16,8 @@ struct YieldNow {
     me.resume_point_ = resume;  // park_current without the leaf: the runner never calls `yielded`
     me.poll_fn_ = &detail::yielded;
   }
-  // Flattened: the cancellation and timeout check is a few loads inline, whatever GCC's inlining budget for the
-  // awaiting coroutine says (a call to interrupted() cost 9 instructions more per yield).
-  [[gnu::flatten]] void await_resume() { detail::throw_if_interrupted(*detail::running_task); }
+  // The cancellation and timeout check: two loads inline, the rest one out-of-line call (timeout_scope.hpp).
+  void await_resume() { detail::throw_if_interrupted_fast(*detail::running_task); }
 };
 
 inline YieldNow yield_now() noexcept { return {}; }

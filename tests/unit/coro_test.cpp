@@ -541,6 +541,52 @@ TEST_P(CoroExecutor, TimeoutReturnsTheValueInTimeAndNestsOutermostFirst) {
   EXPECT_TRUE(run(timed()));
 }
 
+// A task that only yields sees its timeout expire at a yield: its state's EXTRAS bit (task_header.hpp) sends the
+// yield's check to the timeout walk. (Were it missed, the loop would end by itself and return 0.)
+TEST_P(CoroExecutor, ATimeoutStopsATaskThatOnlyYields) {
+  auto spin = []() -> Task<int> {
+    for (int i = 0; i < 200'000'000; ++i) co_await yield_now();
+    co_return 0;
+  };
+  auto timed = [&]() -> Task<bool> {
+    try {
+      co_await timeout(10ms, spin());
+    } catch (const std::system_error& e) {
+      co_return e.code() == std::errc::timed_out;
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(run(timed()));
+}
+
+// A sender parked on a full channel stops when its timeout expires or it is cancelled: its poll withdraws it without
+// settling the send, and the send throws; the channel keeps only what was delivered.
+TEST_P(CoroExecutor, ABlockedSenderStopsOnTimeoutAndCancel) {
+  auto send_one = [](Sender<int> tx, int v) -> Task<bool> { co_return co_await tx.send(v); };
+  auto main_task = [&]() -> Task<bool> {
+    auto [tx, rx] = channel<int>(1);
+    co_await tx.send(1);  // full from now on
+    bool timed_out = false;
+    try {
+      co_await timeout(10ms, send_one(tx, 2));
+    } catch (const std::system_error& e) {
+      timed_out = e.code() == std::errc::timed_out;
+    }
+    auto blocked = start(send_one(tx, 3));
+    co_await yield_now();  // let it park (on a pool it may not have yet: cancel works either way)
+    blocked.cancel();
+    bool cancelled = false;
+    try {
+      co_await blocked;
+    } catch (const TaskCancelled&) {
+      cancelled = true;
+    }
+    const std::optional<int> first = co_await rx.recv();
+    co_return timed_out && cancelled && first == 1 && !rx.try_recv().has_value();
+  };
+  EXPECT_TRUE(block_on(main_task()));
+}
+
 TEST_P(CoroExecutor, ChannelPingPong) {
   auto main_task = [&]() -> Task<int> {
     auto [to_b, from_a] = channel<int>(1);

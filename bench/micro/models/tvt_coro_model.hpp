@@ -9,6 +9,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -36,79 +37,104 @@ struct TvtCoroModel {
   class JoinSet {
    public:
     // The first handle lives in the set itself: a set of one (spawn+join, the per-connection path) allocates
-    // nothing but the task, as the raw-coroutine and asio models' counters do; more go into a vector.
+    // nothing but the task, as the raw-coroutine and asio models' counters do; more go into a block made on the
+    // second spawn. The paths for more than one are out of line and the rest of the set is one pointer, so that a
+    // set of one costs what a program's spawn and `co_await handle` cost (the set's own calls and registers were
+    // the model's cost on every spawn+join otherwise).
     void spawn(Task task) {
       if (!first_.valid()) [[likely]]
         first_ = spawn_unit(std::move(task));
       else
-        rest_.push_back(spawn_unit(std::move(task)));
+        spawn_more(std::move(task));
     }
 
     // Awaits every handle. Zero or one left (spawn+join, the last of a batch): that handle is awaited directly, so
     // joining costs what a program's `co_await handle` costs; more go through one helper task.
-    auto join_all() { return JoinAll{*this, HandleAwaiter{nullptr}, std::nullopt, std::nullopt}; }
+    auto join_all() { return JoinAll{*this, HandleAwaiter{nullptr}}; }
 
    private:
     using Handle = tvt::coro::JoinHandle<void>;
     using HandleAwaiter = typename Handle::Awaiter;
-    using TaskAwaiter = decltype(std::declval<Task>().operator co_await());
 
-    static Handle spawn_unit(Task task) {
+    static Handle spawn_unit(Task&& task) {
       return OnPool ? tvt::coro::spawn(std::move(task)) : tvt::coro::spawn_local(std::move(task));
     }
 
     struct JoinAll {
       JoinSet& set;
       HandleAwaiter one;  // target set: the one handle left is being awaited
-      std::optional<Task> rest_task;
-      std::optional<TaskAwaiter> rest;
 
       bool await_ready() {
-        if (!set.rest_.empty() && set.drain_finished()) return true;
-        if (!set.rest_.empty()) return false;
+        if (set.more_ != nullptr) [[unlikely]] {
+          if (set.drain_finished()) return true;
+          if (!set.more_->rest.empty()) return false;
+        }
         if (!set.first_.valid()) return true;
         one = set.first_.operator co_await();  // the handle's one await
         return one.await_ready();
       }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<> self) {
-        if (one.target != nullptr) return one.await_suspend(self) ? std::noop_coroutine() : self;
-        rest_task.emplace(set.join_each());
-        rest.emplace(std::move(*rest_task).operator co_await());
-        return rest->await_suspend(self);
+        if (one.target != nullptr) [[likely]]
+          return one.await_suspend(self) ? std::noop_coroutine() : self;
+        return set.join_rest(self);
       }
       void await_resume() {
-        if (one.target != nullptr) {
+        if (one.target != nullptr) [[likely]] {
           one.await_resume();  // rethrows a unit's exception
           set.first_ = Handle{};
-        } else if (rest) {
-          rest->await_resume();
+        } else {
+          set.rest_joined();
         }
       }
     };
 
-    // Takes the results of the finished handles at the back of rest_ (rethrowing a unit's exception); true when
+    // The handles after the first, and the helper task joining them.
+    struct More {
+      std::vector<Handle> rest;
+      Task join;  // join_each's frame while it runs
+    };
+
+    [[gnu::noinline]] void spawn_more(Task task) {
+      if (more_ == nullptr) more_ = std::make_unique<More>();
+      more_->rest.push_back(spawn_unit(std::move(task)));
+    }
+
+    // Takes the results of the finished handles at the back of the rest (rethrowing a unit's exception); true when
     // nothing is left to join.
-    bool drain_finished() {
-      while (!rest_.empty() && rest_.back().is_finished()) {
-        rest_.back().take_result();
-        rest_.pop_back();
+    [[gnu::noinline]] bool drain_finished() {
+      auto& rest = more_->rest;
+      while (!rest.empty() && rest.back().is_finished()) {
+        rest.back().take_result();
+        rest.pop_back();
       }
-      if (rest_.empty() && first_.valid() && first_.is_finished()) {
+      if (rest.empty() && first_.valid() && first_.is_finished()) {
         first_.take_result();
         first_ = Handle{};
       }
-      return !first_.valid() && rest_.empty();
+      return !first_.valid() && rest.empty();
+    }
+
+    // More than one handle left: a helper task awaits them in turn (started by symmetric transfer, and transferring
+    // back when done); its frame is kept in More until the join resumes.
+    [[gnu::noinline]] std::coroutine_handle<> join_rest(std::coroutine_handle<> self) {
+      more_->join = join_each();
+      return std::move(more_->join).operator co_await().await_suspend(self);
+    }
+    [[gnu::noinline]] void rest_joined() {
+      if (more_ == nullptr || !more_->join.valid()) return;
+      Task done = std::move(more_->join);
+      std::move(done).operator co_await().await_resume();  // rethrows a unit's exception
     }
 
     Task join_each() {
       if (first_.valid()) co_await first_;
       first_ = Handle{};
-      for (auto& handle : rest_) co_await handle;
-      rest_.clear();
+      for (auto& handle : more_->rest) co_await handle;
+      more_->rest.clear();
     }
 
     Handle first_;
-    std::vector<Handle> rest_;
+    std::unique_ptr<More> more_;
   };
 
   class Baton {

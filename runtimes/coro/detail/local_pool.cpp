@@ -2,6 +2,7 @@
 #include "coro/detail/local_pool.hpp"
 
 #include <cstdio>
+#include <stdexcept>
 
 namespace tvt::coro::detail {
 namespace {
@@ -17,19 +18,22 @@ LocalPool::~LocalPool() {
   const auto deadline = std::chrono::steady_clock::now() + shutdown_budget;
   unsigned until_io_poll = tasks_between_io_polls;
   TaskHeader* const outer = running_task;
-  while (owned_.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (!owned_.empty() && std::chrono::steady_clock::now() < deadline) {
     if (TaskHeader* task = queue_.pop_front()) {
       run_popped(*task, outer);
       if (--until_io_poll == 0) {
+        running_task = outer;  // run_task left the last task there (run_task.hpp)
         until_io_poll = tasks_between_io_polls;
         poll_io_and_inbox();
       }
     } else {
+      running_task = outer;
       until_io_poll = tasks_between_io_polls;
       wait_for_work(std::chrono::milliseconds(10));
     }
   }
-  if (owned_.size() > 0)
+  running_task = outer;
+  if (!owned_.empty())
     std::fprintf(stderr, "coro: %zu local task(s) ignored cancellation; leaking them\n", owned_.size());
   current_ = previous_;
 }
@@ -41,6 +45,12 @@ void LocalPool::schedule(TaskHeader& task) noexcept {
     inbox_.push(task);
     reactor_.notify();  // after the push: the owner re-checks the inbox when its poll returns
   }
+}
+
+void throw_spawn_local_outside_block_on() {
+  throw std::logic_error(
+      "coro::spawn_local called outside block_on: local tasks need the block_on that polls them "
+      "(use coro::spawn for the thread pool)");
 }
 
 void LocalPool::retire(TaskHeader& task) noexcept { owned_.erase(task); }
@@ -61,13 +71,16 @@ void LocalPool::run_until_complete(const TaskHeader& root) {
   for (;;) {
     TaskHeader* task = queue_.pop_front();
     if (task == nullptr) [[unlikely]] {
+      running_task = outer;  // run_task left the last task there (run_task.hpp)
       until_io_poll = tasks_between_io_polls;
       wait_for_work(std::chrono::milliseconds(-1));
       continue;
     }
-    // The root completes only by running here: its completion is seen where it happens, not read every task.
+    // The root completes only by running here: its completion is seen where it happens, not read every task
+    // (run_task put `outer` back then).
     if (run_popped(*task, outer) == Ran::completed && task == &root) return;
     if (--until_io_poll == 0) [[unlikely]] {
+      running_task = outer;
       until_io_poll = tasks_between_io_polls;
       poll_io_and_inbox();
     }

@@ -39,7 +39,6 @@ class LocalPool final : public Executor {
   void run_until_complete(const TaskHeader& root);
 
   reactor::Reactor& reactor() noexcept { return reactor_; }
-  std::size_t task_count() const noexcept { return owned_.size(); }
 
   void schedule(TaskHeader& task) noexcept override;
   void retire(TaskHeader& task) noexcept override;
@@ -79,6 +78,9 @@ class LocalPool final : public Executor {
   TaskInbox inbox_;
   OwnedTasks owned_;
 };
+
+// spawn_local's error outside block_on. Out of line: building the exception inline made every spawn save registers.
+[[noreturn, gnu::cold]] void throw_spawn_local_outside_block_on();
 
 // The waker of a task whose leaf's operation it has just completed for it: true if the task was queued on this
 // thread's local pool to resume without its poll (LocalPool::schedule_completed). False, having done nothing: the

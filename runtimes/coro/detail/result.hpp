@@ -35,6 +35,7 @@ class Result<void> {
   void take() {
     if (exception_) std::rethrow_exception(exception_);
   }
+  bool holds_exception() const noexcept { return static_cast<bool>(exception_); }
 
  private:
   std::exception_ptr exception_;

@@ -16,16 +16,18 @@ enum class Ran {
 };
 
 // Runs `task` (popped from a queue of `executor`, its executor: SCHEDULED, or RUNNING after a yield) once: its
-// leaf's poll, then the coroutine if that says so. `outer` is the caller's running task (read once by its loop:
-// every run restores it), put back when the task parks, yields or finishes.
+// leaf's poll, then the coroutine if that says so. `outer` is the caller's running task (read once by its loop),
+// put back when the task finishes or goes back to its executor. A task that parks or yields (the common ends) is
+// left as the running task: only the next run_task follows on those paths, and the caller's loop puts `outer` back
+// itself before anything else (an I/O poll, a sleep, a return): one thread-local store per task less.
 template <class E>
 [[nodiscard]] inline Ran run_task(TaskHeader& task, E& executor, TaskHeader* const outer) noexcept {
   running_task = &task;
   // A yielded task holds RUNNING already (only runners set or clear that bit, and this one received the task
   // through its queue, so a relaxed load tells the two apart): it resumes where it yielded, with no poll and no
-  // state change. Its `yielded` mark goes now, so that finishing is not taken for another yield.
+  // state change. Its `yielded` mark stays: however the resume ends, it writes poll_fn_ (a leaf parks with its
+  // poll, a yield marks it again, frame_done clears it), so no store is needed here or after a poll.
   if (const std::uint32_t s = task.state().load(std::memory_order_relaxed); s & TaskHeader::running) {
-    task.poll_fn_ = nullptr;
     task.resume_point_.resume();  // runs until the task parks again, yields or finishes
   } else {
     // SCHEDULED -> RUNNING (SCHEDULED is set and RUNNING clear, so one add does both). acq_rel: acquire what the
@@ -35,15 +37,11 @@ template <class E>
     else
       task.state().fetch_add(TaskHeader::running - TaskHeader::scheduled, std::memory_order_acq_rel);
     // No poll function: the first run, or the leaf's operation was completed for it (schedule_completed).
-    if (const PollFn poll = task.poll_fn_; poll == nullptr) {
+    if (const PollFn poll = task.poll_fn_; poll == nullptr || poll(task.poll_leaf_, task))
       task.resume_point_.resume();
-    } else if (poll(task.poll_leaf_, task)) {
-      task.poll_fn_ = nullptr;
-      task.resume_point_.resume();
-    }
   }
-  running_task = outer;
-  // Parked by yield_now (a finished task parks nowhere: its poll_fn_ is nullptr). It keeps the mark while queued.
+  // Parked by yield_now (a finished task parks nowhere: frame_done cleared its poll_fn_). It keeps the mark while
+  // queued.
   if (task.poll_fn_ == &yielded) return Ran::yielded;
 
   std::uint32_t s = task.state().load(std::memory_order_acquire);
@@ -58,6 +56,7 @@ template <class E>
                                              std::memory_order_acquire))
       return Ran::parked;
   }
+  running_task = outer;  // before anything that may run other code: the task's result may be destroyed below
   if (s & TaskHeader::complete) {  // terminal: nobody else changes the state any more
     executor.E::retire(task);
     task.release();  // the task's own reference; the JoinHandle may still hold one

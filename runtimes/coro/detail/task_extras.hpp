@@ -29,7 +29,11 @@ struct TaskExtras {
 };
 
 inline TaskExtras& extras_of(TaskHeader& task) {
-  if (task.extras_ == nullptr) task.extras_ = new TaskExtras;
+  if (task.extras_ == nullptr) {
+    task.extras_ = new TaskExtras;
+    // relaxed: only this task's runners read the bit, and the run queues order them (task_header.hpp).
+    Rmw::fetch_or(task.state(), TaskHeader::extras, std::memory_order_relaxed);
+  }
   return *task.extras_;
 }
 

@@ -19,8 +19,9 @@ void throw_outside_task(const char* what) {
   throw std::logic_error(std::string("coro: ") + what + " used outside a task (inside block_on/spawn only)");
 }
 
-bool TaskHeader::timeout_expired() const noexcept {
-  for (const TimeoutScope* s = extras_->timeouts; s != nullptr; s = s->outer)
+bool TaskHeader::interrupted_slow() const noexcept {
+  if (is_cancelled()) return true;
+  for (const TimeoutScope* s = extras_ != nullptr ? extras_->timeouts : nullptr; s != nullptr; s = s->outer)
     if (s->expired.load(std::memory_order_acquire)) return true;
   return false;
 }
@@ -34,12 +35,33 @@ void throw_interrupted(TaskHeader& task) {
   throw TaskCancelled();  // unreachable: called after interrupted() said yes, and both causes are terminal
 }
 
-void frame_done(void* frame_address) noexcept {
-  auto* self = std::launder(reinterpret_cast<SpawnedTaskBase*>(static_cast<char*>(frame_address) - spawned_offset));
-  std::coroutine_handle<>::from_address(frame_address).destroy();  // operator delete keeps the block (the marker)
-  destroy_extras(*self);
-  Rmw::fetch_or(self->state(), TaskHeader::complete, std::memory_order_acq_rel);  // acq_rel: read after resume()
-  self->join_.complete();
+[[gnu::noinline, gnu::cold]] void throw_if_interrupted_slow(TaskHeader& task) { throw_if_interrupted(task); }
+
+namespace {
+
+// What follows the frame's destruction: COMPLETE, then the joiner's wake. Only tail calls (join_slot.hpp).
+[[gnu::always_inline]] inline void complete_destroyed(SpawnedTaskBase& self) noexcept {
+  self.poll_fn_ = nullptr;  // not `yielded` (run_task.hpp): the resume that ends here ends with the coroutine
+  Rmw::fetch_or(self.state(), TaskHeader::complete, std::memory_order_acq_rel);  // acq_rel: read after resume()
+  self.join_.complete();
+}
+
+[[gnu::noinline]] void complete_destroyed_with_extras(SpawnedTaskBase& self) noexcept {
+  destroy_extras_slow(self);
+  complete_destroyed(self);
+}
+
+}  // namespace
+
+// The task is the one thing live across the frame's destroy call, and everything after it is inline or a tail call
+// (the extras block a call of its own): a completion saves one register.
+void frame_done(SpawnedTaskBase& self) noexcept {
+  // The frame's address from the task's (not the other way): one of the two, not both, is kept across the call.
+  std::coroutine_handle<>::from_address(reinterpret_cast<char*>(&self) + spawned_offset).destroy();  // the block stays
+  // The extras go after the frame (a parameter's destructor may still use a task local).
+  if (self.extras_ != nullptr) [[unlikely]]
+    return complete_destroyed_with_extras(self);
+  complete_destroyed(self);
 }
 
 void destroy_extras_slow(TaskHeader& task) noexcept {

@@ -11,6 +11,8 @@
 //   NOTIFIED   woken while RUNNING: the runner requeues it when the resume returns (wakes are never lost).
 //   COMPLETE   the task's coroutine finished and its frame was destroyed; the result is in the SpawnedTask. Terminal.
 //   CANCELLED  cancel() asked it to stop: the next suspension point throws TaskCancelled into it.
+//   EXTRAS     the task has a TaskExtras block (timeout scopes, task locals; task_extras.hpp), set by its runner when
+//              it makes the block, never cleared: with CANCELLED, the one bit test of interrupted()'s common answer.
 // Transitions: idle -> SCHEDULED (wake) -> RUNNING (runner) -> idle | SCHEDULED (NOTIFIED) | COMPLETE, and
 // RUNNING -> RUNNING for a yield: a task that yields keeps RUNNING while it waits at the back of its runner's own
 // queue (run_task returns true and the runner pushes it), so a yield costs no atomic read-modify-write. That is
@@ -71,7 +73,7 @@ class Executor {
 
 class TaskHeader {
  public:
-  static constexpr std::uint32_t scheduled = 1, running = 2, notified = 4, complete = 8, cancelled = 16;
+  static constexpr std::uint32_t scheduled = 1, running = 2, notified = 4, complete = 8, cancelled = 16, extras = 32;
 
   // Frees the spawned task and its allocation (the frame is destroyed first if it still exists).
   using DestroyFn = void (*)(TaskHeader*) noexcept;
@@ -119,8 +121,13 @@ class TaskHeader {
   void release() noexcept {
     // The sole holder (count 1: nobody else can add a reference, that takes one) skips the read-modify-write; acquire
     // pairs with the release of the holder that dropped the count to 1. acq_rel: every use of the task by other
-    // holders happens-before the destroy by the last one.
-    if (refs_.load(std::memory_order_acquire) == 1 || Rmw::fetch_add(refs_, ~0u, std::memory_order_acq_rel) == 1)
+    // holders happens-before the destroy by the last one. With one thread, another holder's reference is the plain
+    // decrement of the count just read.
+    const std::uint32_t refs = refs_.load(std::memory_order_acquire);
+    if (refs == 1) return destroy_fn()(this);
+    if (process_single_threaded()) [[likely]]
+      refs_.store(refs - 1, std::memory_order_relaxed);
+    else if (refs_.fetch_add(~0u, std::memory_order_acq_rel) == 1)
       destroy_fn()(this);
   }
 
@@ -132,13 +139,14 @@ class TaskHeader {
   bool is_complete() const noexcept { return state_.load(std::memory_order_acquire) & complete; }
   bool is_cancelled() const noexcept { return state_.load(std::memory_order_acquire) & cancelled; }
   // Cancelled, or a timeout() around the current await has expired: leaves must stop instead of parking. Inline
-  // for the common answer (no, and no timeout scope to walk): every leaf asks before it parks.
-  bool interrupted() const noexcept { return is_cancelled() || (extras_ != nullptr && timeout_expired()); }
+  // for the common answer (no: neither CANCELLED nor EXTRAS, one load and one test): every leaf asks before it parks.
+  bool interrupted() const noexcept { return may_be_interrupted() && interrupted_slow(); }
+  bool may_be_interrupted() const noexcept { return state_.load(std::memory_order_acquire) & (cancelled | extras); }
 
   std::atomic<std::uint32_t>& state() noexcept { return state_; }
 
  private:
-  bool timeout_expired() const noexcept;  // some timeout scope in extras_ expired (task_header.cpp)
+  bool interrupted_slow() const noexcept;  // cancelled, or some timeout scope in extras_ expired (task_header.cpp)
   // The marker that follows the header (written by task.hpp's adopt as a uintptr_t, read back as one).
   DestroyFn destroy_fn() const noexcept {
     std::uintptr_t marker;
@@ -159,7 +167,7 @@ class TaskHeader {
   TaskHeader* next_in_queue_ = nullptr;               // run queue / inbox link: the task is the queue node
   TaskHeader* owned_prev_ = nullptr;                  // executor's owned-task list (shutdown cancels them all)
   TaskHeader* owned_next_ = nullptr;
-  PollFn poll_fn_ = nullptr;                          // set by the leaf that parked; nullptr = just resume
+  PollFn poll_fn_ = nullptr;  // how the last resume ended (a leaf's poll, `yielded`, nullptr); nullptr = just resume
   void* poll_leaf_ = nullptr;
   TaskExtras* extras_ = nullptr;                      // timeout scopes and task_local values, made on first use
 };

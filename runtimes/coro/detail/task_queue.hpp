@@ -70,35 +70,40 @@ class TaskInbox {
   std::atomic<TaskHeader*> head_{nullptr};
 };
 
-// The tasks an executor owns (spawned, not yet complete): doubly linked through owned_prev_/owned_next_, so that
-// shutdown can cancel every one of them. Guarded by the executor (its thread or its mutex).
+// The tasks an executor owns (spawned, not yet complete): a circular list doubly linked through
+// owned_prev_/owned_next_, so that shutdown can cancel every one of them. Guarded by the executor (its thread or its
+// mutex). Its ends are a header that is never a task (`ends_`), so insert and erase (every spawn and completion)
+// take no branch; no count is kept either (size() walks: shutdown and diagnostics only).
 class OwnedTasks {
  public:
+  OwnedTasks() noexcept { ends_.owned_prev_ = ends_.owned_next_ = &ends_; }
+  OwnedTasks(const OwnedTasks&) = delete;  // the list points at ends_
+  OwnedTasks& operator=(const OwnedTasks&) = delete;
+
   void insert(TaskHeader& t) noexcept {
-    t.owned_prev_ = nullptr;
-    t.owned_next_ = head_;
-    if (head_ != nullptr) head_->owned_prev_ = &t;
-    head_ = &t;
-    ++size_;
+    TaskHeader* const first = ends_.owned_next_;
+    t.owned_prev_ = &ends_;
+    t.owned_next_ = first;
+    first->owned_prev_ = &t;
+    ends_.owned_next_ = &t;
   }
   void erase(TaskHeader& t) noexcept {
-    if (t.owned_prev_ != nullptr)
-      t.owned_prev_->owned_next_ = t.owned_next_;
-    else
-      head_ = t.owned_next_;
-    if (t.owned_next_ != nullptr) t.owned_next_->owned_prev_ = t.owned_prev_;
-    t.owned_prev_ = t.owned_next_ = nullptr;
-    --size_;
+    t.owned_prev_->owned_next_ = t.owned_next_;
+    t.owned_next_->owned_prev_ = t.owned_prev_;
   }
   template <class F>
   void for_each(F&& f) {
-    for (TaskHeader* t = head_; t != nullptr; t = t->owned_next_) f(*t);
+    for (TaskHeader* t = ends_.owned_next_; t != &ends_; t = t->owned_next_) f(*t);
   }
-  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return ends_.owned_next_ == &ends_; }
+  std::size_t size() const noexcept {
+    std::size_t n = 0;
+    for (const TaskHeader* t = ends_.owned_next_; t != &ends_; t = t->owned_next_) ++n;
+    return n;
+  }
 
  private:
-  TaskHeader* head_ = nullptr;
-  std::size_t size_ = 0;
+  TaskHeader ends_;
 };
 
 }  // namespace tvt::coro::detail

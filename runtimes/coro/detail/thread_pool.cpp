@@ -29,7 +29,7 @@ ThreadPool::~ThreadPool() {
     owned_.for_each([](detail::TaskHeader& t) { t.cancel(); });
   }
   const auto deadline = std::chrono::steady_clock::now() + shutdown_budget / 2;
-  while (task_count() > 0 && std::chrono::steady_clock::now() < deadline)
+  while (has_tasks() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   stopping_.store(true);
   for (auto& w : workers_) w->reactor.notify();
@@ -42,6 +42,11 @@ ThreadPool* ThreadPool::current() noexcept { return current_pool; }
 std::size_t ThreadPool::task_count() const {
   std::lock_guard lock(owned_mutex_);
   return owned_.size();
+}
+
+bool ThreadPool::has_tasks() const {
+  std::lock_guard lock(owned_mutex_);
+  return !owned_.empty();
 }
 
 void ThreadPool::adopt(detail::TaskHeader& task) {
@@ -123,6 +128,7 @@ void ThreadPool::run_worker(Worker& self) {
     if (task == nullptr) task = steal(self);
     if (task != nullptr) {
       if (detail::run_task(*task, *this, outer) == detail::Ran::yielded) push(self, *task);  // to the back of its queue
+      detail::running_task = outer;  // run_task may leave the task there (run_task.hpp)
       if (++since_io_poll >= tasks_between_io_polls) {
         since_io_poll = 0;
         self.reactor.poll(std::chrono::milliseconds(0));
@@ -160,11 +166,12 @@ void ThreadPool::drain_after_stop() {
   }
   const auto deadline = std::chrono::steady_clock::now() + shutdown_budget;
   detail::TaskHeader* const outer = detail::running_task;  // ~ThreadPool may run inside a task
-  while (task_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (has_tasks() && std::chrono::steady_clock::now() < deadline) {
     bool ran = false;
     for (auto& w : workers_) {
       while (detail::TaskHeader* task = pop(*w)) {
         if (detail::run_task(*task, *this, outer) == detail::Ran::yielded) push(*w, *task);
+        detail::running_task = outer;
         ran = true;
       }
     }

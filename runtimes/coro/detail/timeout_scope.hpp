@@ -41,4 +41,13 @@ inline void throw_if_interrupted(TaskHeader& task) {
     throw_interrupted(task);
 }
 
+// throw_if_interrupted for a resume on the hot path (a yield): the common answer (neither CANCELLED nor EXTRAS) is
+// one load and a test inline; anything else is one out-of-line call that keeps nothing of the caller's live across
+// it, so the awaiting coroutine saves no register for it on every resume (task_header.cpp).
+void throw_if_interrupted_slow(TaskHeader& task);
+[[gnu::always_inline]] inline void throw_if_interrupted_fast(TaskHeader& task) {
+  if (task.may_be_interrupted()) [[unlikely]]
+    throw_if_interrupted_slow(task);
+}
+
 }  // namespace tvt::coro::detail
